@@ -1,0 +1,154 @@
+"""Reader for IDX files (the MNIST format), raw or gzipped, that trusts nothing in the file.
+
+Every size comes from the header, so the header is checked before any payload is read, and the
+payload is read with a hard limit: a gzip bomb or a lying header cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from guinn.errors import DataError
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DIM = 2**31 - 1
+MAX_PAYLOAD_BYTES = 2**31  # 2 GiB: far above any real IDX set, far below a bomb
+
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _read_exact(f, n: int, path: Path, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise DataError(
+            f"IDX file {str(path)!r} is truncated: expected {n} bytes of {what}, found {len(data)}."
+        )
+    return data
+
+
+def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    magic = _read_exact(f, 4, path, "header")
+    if magic[:2] != b"\x00\x00":
+        raise DataError(
+            f"{str(path)!r} is not an IDX file: its first two bytes are {magic[:2].hex()}, "
+            "expected 0000 (optionally inside a gzip stream)."
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_DTYPES:
+        allowed = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise DataError(
+            f"IDX file {str(path)!r} has unsupported dtype code 0x{code:02X}; "
+            f"expected one of {allowed}."
+        )
+    if not 1 <= ndim <= 4:
+        raise DataError(f"IDX file {str(path)!r} declares {ndim} dimensions; expected 1 to 4.")
+    raw_dims = _read_exact(f, 4 * ndim, path, "dimension sizes")
+    dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
+    for i, d in enumerate(dims):
+        if not 1 <= d <= MAX_DIM:
+            raise DataError(
+                f"IDX file {str(path)!r} has size {d} for dimension {i}; expected 1 to {MAX_DIM}."
+            )
+    return IDX_DTYPES[code], dims
+
+
+def _read(f, path: Path, max_bytes: int) -> tuple[np.dtype, tuple[int, ...], bytes]:
+    dtype, dims = _parse_header(f, path)
+    n_bytes = math.prod(dims) * dtype.itemsize
+    if n_bytes > max_bytes:
+        raise DataError(
+            f"IDX file {str(path)!r} declares shape {dims} ({n_bytes} bytes of data); "
+            f"expected at most {max_bytes} bytes."
+        )
+    payload = f.read(n_bytes + 1)  # one extra byte proves there is nothing after the data
+    if len(payload) < n_bytes:
+        raise DataError(
+            f"IDX file {str(path)!r} is truncated: shape {dims} needs {n_bytes} bytes of data, "
+            f"found {len(payload)}."
+        )
+    if len(payload) > n_bytes:
+        raise DataError(
+            f"IDX file {str(path)!r} has trailing bytes after the {n_bytes} bytes of data "
+            f"that shape {dims} needs; expected the file to end there."
+        )
+    return dtype, dims, payload
+
+
+def read_idx(
+    path: str | os.PathLike, *, readonly: bool = False, max_bytes: int = MAX_PAYLOAD_BYTES
+) -> np.ndarray:
+    """Read an IDX file (gzip detected by its magic bytes) into a native-endian array.
+
+    ``readonly=True`` returns an array over the decompressed bytes whose write flag cannot be
+    turned back on, so a cached copy can be shared safely without copying it.
+    """
+    path = Path(path)
+    try:
+        if _is_gzip(path):
+            with gzip.open(path, "rb") as f:
+                dtype, dims, payload = _read(f, path, max_bytes)
+        else:
+            with path.open("rb") as f:
+                dtype, dims, payload = _read(f, path, max_bytes)
+    except FileNotFoundError:
+        raise DataError(
+            f"IDX file {str(path)!r} does not exist; expected an existing file."
+        ) from None
+    except IsADirectoryError:
+        raise DataError(f"{str(path)!r} is a directory; expected an IDX file.") from None
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        raise DataError(
+            f"{str(path)!r} starts like a gzip file but is damaged or truncated ({exc}); "
+            "expected a valid gzipped or raw IDX file."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"Cannot read IDX file {str(path)!r}: {exc}.") from None
+    arr = np.frombuffer(payload, dtype=dtype).reshape(dims)
+    native = dtype.newbyteorder("=")
+    if not readonly:
+        return arr.astype(native)
+    if dtype.itemsize > 1:
+        arr = np.frombuffer(arr.astype(native).tobytes(), dtype=native).reshape(dims)
+    return arr
+
+
+def load_idx_pair(
+    images_path: str | os.PathLike, labels_path: str | os.PathLike, *, readonly: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label IDX files, checking they describe the same samples."""
+    x = read_idx(images_path, readonly=readonly)
+    y = read_idx(labels_path, readonly=readonly)
+    if x.ndim != 3 or x.dtype != np.uint8:
+        raise DataError(
+            f"Image file {str(images_path)!r} holds {x.dtype} data of shape {x.shape}; "
+            "expected uint8 images of shape (N, height, width)."
+        )
+    if y.ndim != 1 or y.dtype != np.uint8:
+        raise DataError(
+            f"Label file {str(labels_path)!r} holds {y.dtype} data of shape {y.shape}; "
+            "expected uint8 labels of shape (N,)."
+        )
+    if x.shape[0] != y.shape[0]:
+        raise DataError(
+            f"{str(images_path)!r} has {x.shape[0]} images but {str(labels_path)!r} has "
+            f"{y.shape[0]} labels; expected one label per image."
+        )
+    return x, y
