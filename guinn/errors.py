@@ -40,7 +40,7 @@ def unknown_name(kind: str, name: object, choices: Iterable[str]) -> ConfigError
     """Build the error for an unknown ``kind`` name, listing the valid ones and the closest."""
     choices = sorted(choices)
     hint = closest(str(name), choices)
-    msg = f"Unknown {kind} {name!r}. Valid {kind}s: {', '.join(choices)}."
+    msg = f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(choices)}."
     if hint:
         msg += f" Did you mean {hint!r}?"
     return ConfigError(msg)

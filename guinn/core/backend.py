@@ -1,0 +1,65 @@
+"""Float type and seeding shared by the whole engine.
+
+float32 trains fast; float64 is there for gradient checks and for users who want it.
+One user seed is split into independent streams (initialisation, shuffling, dropout) so
+the same seed reproduces a run bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guinn.errors import ConfigError
+
+_FLOATX = "float32"
+_GLOBAL_SEED: int | None = None
+_ALLOWED_FLOATS = ("float32", "float64")
+
+STREAMS = ("init", "shuffle", "dropout")
+
+
+def floatx() -> str:
+    """The default float type for new models ('float32' unless changed)."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Choose the default float type for models created afterwards."""
+    global _FLOATX
+    _FLOATX = check_dtype(value).name
+
+
+def check_dtype(value) -> np.dtype:
+    """Accept float32/float64 by name or dtype; anything else is a clear error."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in _ALLOWED_FLOATS:
+        raise ConfigError(f"dtype must be one of {', '.join(_ALLOWED_FLOATS)}, got {value!r}.")
+    return dtype
+
+
+def set_random_seed(seed: int | None) -> None:
+    """Seed every model created afterwards (Keras's ``utils.set_random_seed``)."""
+    global _GLOBAL_SEED
+    _GLOBAL_SEED = None if seed is None else check_seed(seed)
+
+
+def default_seed() -> int:
+    """The global seed if one was set, else fresh entropy (recorded so a run can be repeated)."""
+    if _GLOBAL_SEED is not None:
+        return _GLOBAL_SEED
+    return int(np.random.SeedSequence().entropy % (2**32))
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}.")
+    return int(seed)
+
+
+def spawn_generators(seed: int) -> dict[str, np.random.Generator]:
+    """Independent generators for each stream, all derived from one seed."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children)}

@@ -1,0 +1,206 @@
+"""Callbacks: the seam through which training is observed and steered (Keras's hooks).
+
+A callback stops training by setting ``model.stop_training``; the model checks it after
+every batch. Messages that a user should read (early stop, restored weights, a NaN stop)
+go to ``History.messages`` and, when verbose, to stdout.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from guinn.errors import ConfigError
+
+
+class Callback:
+    def __init__(self):
+        self.model = None
+        self.params: dict = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params: dict):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Fans each hook out to a list of callbacks."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise ConfigError(f"callbacks must be guinn Callback instances, got {type(cb).__name__}.")
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+
+        return call
+
+
+class History(Callback):
+    """Per-epoch metrics (``history["loss"]`` ...) and the messages training left for the user."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.messages: list[str] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            if isinstance(value, (int, float)):
+                self.history.setdefault(key, []).append(float(value))
+
+    def say(self, message: str) -> None:
+        self.messages.append(message)
+        if self.params.get("verbose"):
+            print(message, flush=True)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the best epoch's weights come back however training
+    ends -- patience, the epoch budget, a NaN stop or a user's stop request -- and the
+    history says so.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}.")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ConfigError(f"EarlyStopping patience must be an integer >= 0, got {patience!r}.")
+        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
+            raise ConfigError(f"EarlyStopping min_delta must be a finite number, got {min_delta!r}.")
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.mode = mode
+
+    def _improved(self, value, reference):
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = None
+        self.best = self.baseline if self.baseline is not None else (math.inf if self.mode == "min" else -math.inf)
+        self.best_epoch = None
+        self.best_weights = None
+        self._warned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            if not self._warned:
+                self._warned = True
+                available = ", ".join(k for k in (logs or {}) if k != "telemetry")
+                self._say(f"EarlyStopping: metric {self.monitor!r} is not available (available: {available}); "
+                          "set a validation split to monitor validation metrics.")
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if math.isfinite(value) and self._improved(value, self.best):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_flat_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            self._say(f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s); "
+                      f"stopped after epoch {epoch + 1}.")
+
+    def on_train_end(self, logs=None):
+        if not self.restore_best_weights or self.best_weights is None:
+            return
+        last_epoch = self.model.history.epoch[-1] if self.model.history.epoch else None
+        if last_epoch == self.best_epoch and not self.model.stop_reason:
+            return
+        self.model.set_flat_weights(self.best_weights)
+        self._say(f"EarlyStopping: restored the weights from epoch {self.best_epoch + 1} "
+                  f"({self.monitor} = {self.best:.4f}).")
+
+    def _say(self, message):
+        self.model.history.say(message)
+
+
+class LambdaCallback(Callback):
+    """Build a callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=f)``."""
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            if not name.startswith("on_") or not hasattr(Callback, name):
+                raise ConfigError(f"Unknown callback hook {name!r}.")
+            setattr(self, name, fn)
+
+
+class ProgbarLogger(Callback):
+    """Keras-style progress: a bar per epoch (verbose=1) or one line per epoch (verbose=2)."""
+
+    def __init__(self, verbose=1, stream=None):
+        super().__init__()
+        self.verbose = verbose
+        self.stream = stream or sys.stdout
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = self._last = time.perf_counter()
+        self._epoch = epoch
+        if self.verbose == 1:
+            self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        steps = self.params["steps"]
+        if self.verbose != 1 or (now - self._last < 0.2 and batch + 1 < steps):
+            return
+        self._last = now
+        done = int(30 * (batch + 1) / steps)
+        bar = "=" * done + "." * (30 - done)
+        self.stream.write(f"\r{batch + 1}/{steps} [{bar}] - {_metrics(logs)}")
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        if self.verbose == 1:
+            self.stream.write(f"\r{self.params['steps']}/{self.params['steps']} [{'=' * 30}] - "
+                              f"{seconds:.1f}s - {_metrics(logs)}\n")
+        elif self.verbose == 2:
+            self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - {_metrics(logs)}\n")
+        self.stream.flush()
+
+
+def _metrics(logs) -> str:
+    return " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, (float, int, np.floating)))

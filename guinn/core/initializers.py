@@ -1,0 +1,176 @@
+"""Weight initialisers with Keras's names and definitions.
+
+Glorot keeps the variance of signals roughly constant through sigmoid/tanh layers; He
+does the same for ReLU, which zeroes half its inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guinn.errors import ConfigError, unknown_name
+
+
+def _fans(shape):
+    fan_in = shape[0]
+    fan_out = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+    return fan_in, fan_out
+
+
+class Initializer:
+    name = "initializer"
+
+    def __call__(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    def to_config(self) -> dict:
+        return {"name": self.name, **self.get_config()}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class GlorotUniform(Initializer):
+    """U(-l, l), l = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+
+    name = "glorot_uniform"
+
+    def __call__(self, shape, rng, dtype):
+        fan_in, fan_out = _fans(shape)
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+class GlorotNormal(Initializer):
+    """Truncated N(0, 2 / (fan_in + fan_out))."""
+
+    name = "glorot_normal"
+
+    def __call__(self, shape, rng, dtype):
+        fan_in, fan_out = _fans(shape)
+        return _truncated_normal(rng, shape, np.sqrt(2.0 / (fan_in + fan_out)), dtype)
+
+
+class HeNormal(Initializer):
+    """Truncated N(0, 2 / fan_in) (He et al., 2015)."""
+
+    name = "he_normal"
+
+    def __call__(self, shape, rng, dtype):
+        fan_in, _ = _fans(shape)
+        return _truncated_normal(rng, shape, np.sqrt(2.0 / fan_in), dtype)
+
+
+class HeUniform(Initializer):
+    """U(-l, l), l = sqrt(6 / fan_in)."""
+
+    name = "he_uniform"
+
+    def __call__(self, shape, rng, dtype):
+        fan_in, _ = _fans(shape)
+        limit = np.sqrt(6.0 / fan_in)
+        return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+class RandomNormal(Initializer):
+    name = "random_normal"
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean = _number("mean", mean)
+        self.stddev = _number("stddev", stddev, positive=True)
+
+    def __call__(self, shape, rng, dtype):
+        return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class RandomUniform(Initializer):
+    name = "random_uniform"
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        self.minval = _number("minval", minval)
+        self.maxval = _number("maxval", maxval)
+        if self.maxval <= self.minval:
+            raise ConfigError(f"random_uniform needs minval < maxval, got {minval!r} and {maxval!r}.")
+
+    def __call__(self, shape, rng, dtype):
+        return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class Zeros(Initializer):
+    name = "zeros"
+
+    def __call__(self, shape, rng, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+
+class Ones(Initializer):
+    name = "ones"
+
+    def __call__(self, shape, rng, dtype):
+        return np.ones(shape, dtype=dtype)
+
+
+class Constant(Initializer):
+    name = "constant"
+
+    def __init__(self, value=0.0):
+        self.value = _number("value", value)
+
+    def __call__(self, shape, rng, dtype):
+        return np.full(shape, self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+def _truncated_normal(rng, shape, std, dtype):
+    # Keras truncates at two standard deviations and rescales so the variance stays std^2.
+    std = std / 0.87962566103423978
+    x = rng.standard_normal(size=shape)
+    bad = np.abs(x) > 2
+    while bad.any():
+        x[bad] = rng.standard_normal(size=int(bad.sum()))
+        bad = np.abs(x) > 2
+    return (x * std).astype(dtype)
+
+
+def _number(name, value, positive=False):
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or (positive and value <= 0):
+        need = "a positive number" if positive else "a finite number"
+        raise ConfigError(f"Initializer argument {name} must be {need}, got {value!r}.")
+    return float(value)
+
+
+INITIALIZERS = {c.name: c for c in (GlorotUniform, GlorotNormal, HeNormal, HeUniform, RandomNormal,
+                                    RandomUniform, Zeros, Ones, Constant)}
+
+
+def get(identifier) -> Initializer:
+    """An initializer from a name, a ``{"name": ..., **args}`` config, or an instance."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        name = config.pop("name", None)
+        cls = INITIALIZERS.get(name)
+        if cls is None:
+            raise unknown_name("initializer", name, INITIALIZERS)
+        try:
+            return cls(**config)
+        except TypeError as exc:
+            raise ConfigError(f"Bad arguments for initializer {name!r}: {exc}.") from None
+    key = identifier.lower() if isinstance(identifier, str) else identifier
+    if key not in INITIALIZERS:
+        raise unknown_name("initializer", identifier, INITIALIZERS)
+    return INITIALIZERS[key]()

@@ -1,0 +1,139 @@
+"""The layer protocol the model drives.
+
+A layer declares its parameters' shapes; the model owns one flat buffer for all parameters
+and one for all gradients and hands each layer views into them, so an optimizer step is a
+few whole-buffer operations. ``forward``/``backward`` cache what training needs and reuse
+scratch arrays; ``call`` is the pure inference path (safe to run from another thread
+while training mutates the caches).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guinn.errors import ConfigError
+
+
+class Layer:
+    type_name = "Layer"
+
+    def __init__(self, name: str | None = None, input_shape=None, input_dim=None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"A layer name must be a non-empty string, got {name!r}.")
+        self.name = name
+        if input_dim is not None:
+            input_shape = (check_positive_int("input_dim", input_dim),)
+        self.declared_input_shape = None if input_shape is None else check_shape(input_shape)
+        self.input_shape = None
+        self.output_shape = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.collect_stats = False
+        self._scratch: dict = {}
+        self.built = False
+
+    # -- structure -----------------------------------------------------------------
+    def build(self, input_shape: tuple) -> tuple:
+        """Fix the input shape and return the output shape."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+        return self.output_shape
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def param_shapes(self) -> list[tuple[str, tuple]]:
+        """(name, shape) of each parameter, in Keras's ``get_weights`` order."""
+        return []
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Fill ``self.params`` (already bound views) with initial values."""
+
+    def bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.params, self.grads = params, grads
+        self._scratch.clear()
+
+    @property
+    def count_params(self) -> int:
+        return sum(int(np.prod(s)) for _, s in self.param_shapes())
+
+    # -- computation -----------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool, rng: np.random.Generator | None) -> np.ndarray:
+        return self.call(x)
+
+    def backward(self, g: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
+        return g
+
+    def call(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def penalty(self) -> float:
+        """Regularization added to the loss."""
+        return 0.0
+
+    def stats(self) -> dict:
+        """Telemetry extras gathered in the last training step (saturation, backward signal)."""
+        return {}
+
+    # -- config ------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = {"name": self.name}
+        if self.declared_input_shape is not None:
+            config["input_shape"] = list(self.declared_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def _buffer(self, key: str, shape: tuple, dtype) -> np.ndarray:
+        """A scratch array reused across batches of the same size."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._scratch[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name" and v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_rate(name: str, value, upper_open=True) -> float:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not ok or not (0 <= value < 1 if upper_open else 0 <= value <= 1):
+        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def check_shape(shape) -> tuple:
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ConfigError(f"input_shape must be a tuple of positive integers, got {shape!r}.") from None
+    if not shape:
+        raise ConfigError("input_shape must have at least one dimension.")
+    return tuple(check_positive_int("each input_shape dimension", d) for d in shape)
+
+
+def require_flat(layer: Layer, input_shape: tuple) -> int:
+    if len(input_shape) != 1:
+        raise ConfigError(
+            f"{layer.type_name} expects flat inputs of shape (features,), got {input_shape}. "
+            "Add a Flatten() layer first or reshape x to (samples, features)."
+        )
+    return input_shape[0]
+
+
+def rms(a: np.ndarray) -> float:
+    """Root mean square of an array (the scale telemetry plots), computed with one dot product."""
+    flat = a.reshape(-1)
+    if flat.size == 0:
+        return 0.0
+    return float(np.sqrt(np.dot(flat, flat) / flat.size))

@@ -1,0 +1,489 @@
+"""``Sequential``: a stack of layers trained by mini-batch backpropagation.
+
+All parameters live in one contiguous buffer (and all gradients in another), with each
+layer holding views; an optimizer step is a few whole-buffer operations and per-layer
+telemetry is a handful of dot products over views the backward pass already filled.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from guinn.core import backend, losses, optimizers
+from guinn.core.callbacks import CallbackList, History, ProgbarLogger
+from guinn.core.layers import Dense, Layer, layer_from_config
+from guinn.core.layers.base import rms
+from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
+from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
+from guinn.errors import ConfigError, DataError, TrainingError, unknown_name
+
+METRICS = ("accuracy",)
+METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
+                  "sparse_categorical_accuracy": "accuracy", "binary_accuracy": "accuracy"}
+
+
+class Sequential:
+    def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
+        self.name = name
+        self.layers: list[Layer] = []
+        self.seed = backend.check_seed(seed) if seed is not None else backend.default_seed()
+        self.dtype = backend.check_dtype(dtype or backend.floatx())
+        self.built = False
+        self.compiled = False
+        self.loss = None
+        self.optimizer = None
+        self.metrics: list[str] = []
+        self.stop_training = False
+        self.stop_reason: str | None = None
+        self.history = History()
+        self.telemetry = True
+        self._rngs = backend.spawn_generators(self.seed)
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure -------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"Sequential.add takes a guinn layer, got {type(layer).__name__}.")
+        if self.built:
+            raise ConfigError("Layers cannot be added after the model has been built or trained; "
+                              "create a new Sequential.")
+        expanded = layer.expand() if isinstance(layer, Dense) else [layer]
+        for item in expanded:
+            if self.layers and item.declared_input_shape is not None:
+                raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
+                                  f"(layer {len(self.layers) + 1}, {item!r}).")
+            self.layers.append(item)
+
+    @property
+    def input_shape(self):
+        if self.built:
+            return self.layers[0].input_shape
+        return self.layers[0].declared_input_shape if self.layers else None
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.built else None
+
+    def build(self, input_shape) -> None:
+        """Fix shapes, allocate the flat parameter/gradient buffers and initialise weights."""
+        if not self.layers:
+            raise ConfigError("The model has no layers; add at least one Dense layer.")
+        shape = tuple(int(d) for d in input_shape)
+        counts: dict[str, int] = {}
+        for layer in self.layers:
+            shape = layer.build(shape)
+            if layer.name is None:
+                key = layer.type_name.lower()
+                counts[key] = counts.get(key, 0) + 1
+                layer.name = f"{key}_{counts[key]}"
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"Layer names must be unique, got {names}.")
+        self._allocate()
+        self.built = True
+        self._configure_training()
+        self.reset_weights(reseed=False)
+
+    def _allocate(self):
+        specs = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]
+        total = sum(int(np.prod(s)) for _, _, s in specs)
+        self._params = np.zeros(total, dtype=self.dtype)
+        self._grads = np.zeros(total, dtype=self.dtype)
+        self._update = np.zeros(total, dtype=self.dtype)
+        self._slices: dict[int, slice] = {}
+        views: dict[int, tuple[dict, dict, dict]] = {id(layer): ({}, {}, {}) for layer in self.layers}
+        offset = 0
+        for layer, key, shape in specs:
+            size = int(np.prod(shape))
+            p, g, u = views[id(layer)]
+            p[key] = self._params[offset:offset + size].reshape(shape)
+            g[key] = self._grads[offset:offset + size].reshape(shape)
+            u[key] = self._update[offset:offset + size].reshape(shape)
+            offset += size
+        self._update_views = {}
+        for layer in self.layers:
+            p, g, u = views[id(layer)]
+            layer.bind(p, g)
+            self._update_views[id(layer)] = u
+        self.trainable_layers = [layer for layer in self.layers if layer.param_shapes()]
+
+    def reset_weights(self, reseed: bool = True) -> None:
+        """Re-initialise all weights from the seed and forget the optimizer's state."""
+        self._ensure_built()
+        if reseed:
+            self._rngs = backend.spawn_generators(self.seed)
+        init_rng = backend.spawn_generators(self.seed)["init"]
+        for layer in self.layers:
+            layer.initialize(init_rng)
+        if self.optimizer is not None:
+            self.optimizer._tmp = None
+            self.optimizer.iterations = 0
+            self.optimizer.build(self._params.size, self.dtype)
+
+    def _ensure_built(self, input_shape=None):
+        if self.built:
+            return
+        shape = self.input_shape or input_shape
+        if shape is None:
+            raise ConfigError("The model does not know its input size yet: give the first layer "
+                              "input_dim=... or call fit/build with data first.")
+        self.build(shape)
+
+    def count_params(self) -> int:
+        self._ensure_built()
+        return int(self._params.size)
+
+    # -- compile -----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        if loss is None:
+            raise ConfigError(f"compile needs a loss; valid losses: {', '.join(sorted(losses.LOSSES))}.")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        self.metrics = []
+        for m in metrics or []:
+            key = METRIC_ALIASES.get(m, m) if isinstance(m, str) else m
+            if key not in METRICS:
+                raise unknown_name("metric", m, list(METRICS) + list(METRIC_ALIASES))
+            if key not in self.metrics:
+                self.metrics.append(key)
+        self.compiled = True
+        if self.built:
+            self._configure_training()
+            self.optimizer.build(self._params.size, self.dtype)
+        elif self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def _configure_training(self):
+        if not self.compiled or not self.layers:
+            return
+        last = self.layers[-1]
+        self._fused = (isinstance(last, Dense) and self.loss.fused_activation is not None
+                       and last.activation.name == self.loss.fused_activation)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.fused_output = layer is last and self._fused
+        seen_params = False
+        self._need_input_grad = []
+        for layer in self.layers:
+            self._need_input_grad.append(seen_params)
+            seen_params = seen_params or bool(layer.param_shapes())
+        self.set_telemetry(self.telemetry)
+
+    def set_telemetry(self, enabled: bool) -> None:
+        """Per-batch layer statistics on (default) or off."""
+        self.telemetry = bool(enabled)
+        for layer in self.layers:
+            layer.collect_stats = self.telemetry
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0) -> History:
+        if not self.compiled:
+            raise TrainingError("Call compile(optimizer=..., loss=...) before fit.")
+        batch_size = check_batch_size(32 if batch_size is None else batch_size)
+        epochs = check_epochs(epochs)
+        validation_split = check_fraction("validation_split", validation_split)
+        x = check_x(x, self.dtype, self.input_shape)
+        self._ensure_built(x.shape[1:])
+        self._check_input_shape(x)
+        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
+        if len(x) != len(y):
+            raise DataError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        if validation_data is not None:
+            x_val, y_val = _unpack_validation(validation_data)
+            x_val = check_x(x_val, self.dtype, self.input_shape)
+            self._check_input_shape(x_val)
+            y_val = self.loss.prepare_targets(y_val, self.output_shape[0], self.dtype)
+            if len(x_val) != len(y_val):
+                raise DataError("validation_data x and y must have the same number of samples.")
+        elif validation_split:
+            cut = int(len(x) * (1 - validation_split))
+            if cut < 1 or cut == len(x):
+                raise DataError(f"validation_split={validation_split} leaves no samples for training "
+                                f"or validation ({len(x)} samples).")
+            x, x_val, y, y_val = x[:cut], x[cut:], y[:cut], y[cut:]
+        else:
+            x_val = y_val = None
+        self.optimizer.build(self._params.size, self.dtype)
+        return self._fit_loop(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
+                              initial_epoch)
+
+    def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch):
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        self.history = History()
+        cbs = [self.history, *(callbacks or [])]
+        if verbose:
+            cbs.append(ProgbarLogger(verbose))
+        params = {"epochs": epochs, "steps": steps, "samples": n, "batch_size": batch_size, "verbose": verbose}
+        cb = CallbackList(cbs, self, params)
+        self.stop_training = False
+        self.stop_reason = None
+        want_acc = "accuracy" in self.metrics
+        labels = _class_index(y) if want_acc else None
+        shuffle_rng, dropout_rng = self._rngs["shuffle"], self._rngs["dropout"]
+        xb_full = np.empty((batch_size,) + x.shape[1:], dtype=self.dtype)
+        yb_full = np.empty((batch_size,) + y.shape[1:], dtype=self.dtype)
+        cb.on_train_begin({})
+        epoch = initial_epoch
+        for epoch in range(initial_epoch, epochs):
+            cb.on_epoch_begin(epoch, {})
+            order = shuffle_rng.permutation(n) if shuffle else None
+            loss_sum = acc_sum = 0.0
+            seen = 0
+            for batch in range(steps):
+                start, stop = batch * batch_size, min(n, (batch + 1) * batch_size)
+                if order is None:
+                    xb, yb = x[start:stop], y[start:stop]
+                    lb = labels[start:stop] if want_acc else None
+                else:
+                    idx = order[start:stop]
+                    xb = np.take(x, idx, axis=0, out=xb_full[: len(idx)])
+                    yb = np.take(y, idx, axis=0, out=yb_full[: len(idx)])
+                    lb = labels[idx] if want_acc else None
+                cb.on_train_batch_begin(batch, {})
+                logs = self._train_step(xb, yb, lb, dropout_rng, epoch, batch)
+                if logs is None:
+                    break
+                loss_sum += logs["loss"] * len(xb)
+                if want_acc:
+                    acc_sum += logs["accuracy"] * len(xb)
+                seen += len(xb)
+                cb.on_train_batch_end(batch, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = {}
+            if seen:
+                epoch_logs["loss"] = loss_sum / seen
+                if want_acc:
+                    epoch_logs["accuracy"] = acc_sum / seen
+                if x_val is not None:
+                    val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
+                    epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+                cb.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cb.on_train_end({})
+        return self.history
+
+    def _train_step(self, xb, yb, lb, dropout_rng, epoch, batch):
+        out = xb
+        for layer in self.layers:
+            out = layer.forward(out, True, dropout_rng)
+        if self._fused:
+            loss, g = self.loss.fused(yb, self.layers[-1].logits, out)
+        else:
+            loss, g = self.loss(yb, out), self.loss.gradient(yb, out)
+        loss += self._penalty()
+        if not math.isfinite(loss):
+            self._stop_non_finite(epoch, batch, "the loss became " + ("NaN" if math.isnan(loss) else "infinite"))
+            return None
+        for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad)):
+            g = layer.backward(g, need)
+        update = self.optimizer.compute_update(self._grads, self._update)
+        if not math.isfinite(float(np.dot(update, update))):
+            self._stop_non_finite(epoch, batch, "the weight update overflowed")
+            return None
+        self._params += update
+        logs = {"loss": loss}
+        if lb is not None:
+            logs["accuracy"] = _accuracy(out, lb)
+        if self.telemetry:
+            logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan))
+        return logs
+
+    def _penalty(self) -> float:
+        return sum(layer.penalty() for layer in self.trainable_layers)
+
+    def _telemetry(self, epoch, batch, loss, accuracy) -> BatchTelemetry:
+        records = []
+        for layer in self.trainable_layers:
+            key = layer.param_shapes()[0][0]
+            w = layer.params[key]
+            w_rms = rms(w)
+            extra = layer.stats()
+            records.append(LayerTelemetry(
+                name=layer.name, grad_rms=rms(layer.grads[key]), delta_rms=float(extra.get("delta_rms", math.nan)),
+                weight_rms=w_rms, update_ratio=ratio(rms(self._update_views[id(layer)][key]), w_rms),
+                saturation=float(self._saturation_after(layer, extra)),
+            ))
+        return BatchTelemetry(epoch=epoch, batch=batch, step=self.optimizer.iterations, loss=loss,
+                              accuracy=accuracy, layers=tuple(records))
+
+    def _saturation_after(self, layer, extra):
+        """Saturation of the non-linearity that follows a layer's weights (its own, or the next layer's)."""
+        value = extra.get("saturation", math.nan)
+        if not math.isnan(value):
+            return value
+        index = self.layers.index(layer)
+        for nxt in self.layers[index + 1:]:
+            if nxt.param_shapes():
+                break
+            value = nxt.stats().get("saturation", math.nan)
+            if not math.isnan(value):
+                return value
+        return math.nan
+
+    def _stop_non_finite(self, epoch, batch, what):
+        lr = getattr(self.optimizer, "learning_rate", None)
+        self.stop_reason = (
+            f"Training stopped at epoch {epoch + 1}, batch {batch + 1}: {what}. The weights from the last "
+            f"finite step are kept. Likely cause: the learning rate ({lr:g}) is too high for this network "
+            "(or the inputs are not scaled); try a smaller one."
+        )
+        self.stop_training = True
+        self.history.say(self.stop_reason)
+
+    # -- inference ---------------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
+        x = check_x(x, self.dtype, self.input_shape)
+        self._ensure_built(x.shape[1:])
+        self._check_input_shape(x)
+        batch_size = check_batch_size(1024 if batch_size is None else batch_size)
+        out = [self._forward_pure(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.empty((0,) + self.output_shape, self.dtype)
+
+    def __call__(self, x):
+        return self.predict(x)
+
+    def _forward_pure(self, x):
+        for layer in self.layers:
+            x = layer.call(x)
+        return x
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        if not self.compiled:
+            raise TrainingError("Call compile(optimizer=..., loss=...) before evaluate.")
+        x = check_x(x, self.dtype, self.input_shape)
+        self._ensure_built(x.shape[1:])
+        self._check_input_shape(x)
+        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
+        if len(x) != len(y):
+            raise DataError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        result = self._evaluate_arrays(x, y, check_batch_size(1024 if batch_size is None else batch_size))
+        if verbose in (1, 2):
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), file=sys.stdout)
+        if return_dict:
+            return result
+        return [result[k] for k in result] if len(result) > 1 else result["loss"]
+
+    def _evaluate_arrays(self, x, y, batch_size) -> dict:
+        total_loss = 0.0
+        correct = 0
+        fused = self._fused
+        last = self.layers[-1]
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+            if fused:
+                hidden = xb
+                for layer in self.layers[:-1]:
+                    hidden = layer.call(hidden)
+                logits = hidden @ last.params["kernel"]
+                if last.use_bias:
+                    logits += last.params["bias"]
+                out = last.activation.forward(logits, np.empty_like(logits), last.alpha)
+                total_loss += self.loss.fused(yb, logits, out)[0] * len(xb)
+            else:
+                out = self._forward_pure(xb)
+                total_loss += self.loss(yb, out) * len(xb)
+            if "accuracy" in self.metrics:
+                correct += _accuracy(out, _class_index(yb)) * len(xb)
+        result = {"loss": total_loss / len(x) + self._penalty()}
+        if "accuracy" in self.metrics:
+            result["accuracy"] = correct / len(x)
+        return result
+
+    def _check_input_shape(self, x):
+        if tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise DataError(f"The model expects samples of shape {tuple(self.input_shape)}, "
+                            f"got {tuple(x.shape[1:])}.")
+
+    # -- weights -------------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all parameters in Keras's order (per layer: kernel, bias, then extras)."""
+        self._ensure_built()
+        return [layer.params[key].copy() for layer in self.layers for key, _ in layer.param_shapes()]
+
+    def set_weights(self, weights) -> None:
+        self._ensure_built()
+        targets = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise DataError(f"set_weights needs {len(targets)} arrays, got {len(weights)}.")
+        checked = []
+        for (layer, key, shape), w in zip(targets, weights):
+            w = np.asarray(w)
+            if w.shape != tuple(shape):
+                raise DataError(f"Weight {layer.name}.{key} must have shape {tuple(shape)}, got {w.shape}.")
+            if w.dtype.kind not in "biuf" or not np.isfinite(w).all():
+                raise DataError(f"Weight {layer.name}.{key} must be finite numbers.")
+            checked.append((layer, key, w))
+        for layer, key, w in checked:
+            layer.params[key][...] = w
+
+    def get_flat_weights(self) -> np.ndarray:
+        return self._params.copy()
+
+    def set_flat_weights(self, flat) -> None:
+        self._params[...] = flat
+
+    @property
+    def rng_states(self) -> dict:
+        """Shuffle and dropout generator states, so a saved model resumes the same trajectory."""
+        return {k: self._rngs[k].bit_generator.state for k in ("shuffle", "dropout")}
+
+    def set_rng_states(self, states: dict) -> None:
+        for key in ("shuffle", "dropout"):
+            self._rngs[key].bit_generator.state = states[key]
+
+    # -- description -----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
+                "layers": [{"type": layer.type_name, "config": layer.get_config()} for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        model = cls(name=config.get("name", "sequential"), seed=config.get("seed"), dtype=config.get("dtype"))
+        for entry in config.get("layers", []):
+            model.add(layer_from_config(entry))
+        return model
+
+    def summary(self, print_fn=print) -> None:
+        self._ensure_built()
+        rows = [("Layer (type)", "Output shape", "Param #")]
+        for layer in self.layers:
+            rows.append((f"{layer.name} ({layer.type_name})", str((None, *layer.output_shape)),
+                         f"{layer.count_params:,}"))
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        line = "-" * sum(widths)
+        text = [f'Model: "{self.name}"', line]
+        for i, row in enumerate(rows):
+            text.append("".join(cell.ljust(w) for cell, w in zip(row, widths)))
+            if i == 0:
+                text.append("=" * sum(widths))
+        text += [line, f"Total params: {self.count_params():,}"]
+        print_fn("\n".join(text))
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"
+
+
+def _unpack_validation(data):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise DataError("validation_data must be a tuple (x_val, y_val).")
+    return data
+
+
+def _class_index(y: np.ndarray) -> np.ndarray:
+    return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5)
+
+
+def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:
+    predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
+    return float(np.count_nonzero(predicted == labels) / len(labels))

@@ -1,0 +1,260 @@
+"""Optimizers with Keras's names, arguments and defaults.
+
+Each works on the model's flat gradient buffer and writes the step into a flat ``update``
+buffer (the model then does ``params += update``), so a step is a handful of whole-buffer
+in-place operations however many layers there are. Subclasses write only their rule.
+State (moments, accumulators, the step count) lives in named flat slots that are easy to
+inspect per layer and to save, so training can resume exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from guinn.errors import ConfigError, unknown_name
+
+
+class Optimizer:
+    name = "optimizer"
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate=0.001):
+        self.learning_rate = _positive("learning_rate", learning_rate)
+        self.iterations = 0
+        self.slots: dict[str, np.ndarray] = {}
+        self._tmp = None
+
+    def build(self, size: int, dtype) -> None:
+        """Allocate state for ``size`` parameters (keeps existing state of the same size)."""
+        if self._tmp is not None and self._tmp.size == size and self._tmp.dtype == dtype:
+            return
+        self._tmp = np.empty(size, dtype=dtype)
+        self.slots = {name: np.full(size, self._slot_initial(name), dtype=dtype) for name in self.slot_names}
+
+    def _slot_initial(self, name: str) -> float:
+        return 0.0
+
+    def compute_update(self, grads: np.ndarray, update: np.ndarray) -> np.ndarray:
+        """Write the parameter change for this step into ``update``."""
+        self.iterations += 1
+        return self._update(grads, update, self._tmp)
+
+    def _update(self, g, update, tmp):
+        raise NotImplementedError
+
+    # -- state and config -------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate}
+
+    def to_config(self) -> dict:
+        return {"name": self.name, **self.get_config()}
+
+    def get_state(self) -> dict:
+        """``{"iterations": int, "slots": {name: flat array}}`` -- everything needed to resume."""
+        return {"iterations": self.iterations, "slots": {k: v.copy() for k, v in self.slots.items()}}
+
+    def set_state(self, state: dict) -> None:
+        iterations = state.get("iterations")
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+            raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {iterations!r}.")
+        slots = state.get("slots", {})
+        if set(slots) != set(self.slot_names):
+            raise ConfigError(f"{self.name} state needs slots {sorted(self.slot_names)}, got {sorted(slots)}.")
+        for name, value in slots.items():
+            value = np.asarray(value)
+            if self._tmp is None or value.shape != self._tmp.shape:
+                have = None if self._tmp is None else self._tmp.shape
+                raise ConfigError(f"Optimizer slot {name!r} has shape {value.shape}, expected {have}.")
+            self.slots[name][...] = value
+        self.iterations = iterations
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Plain SGD, or classic momentum: v <- m v - lr g, theta <- theta + v (Polyak, 1964).
+
+    Momentum remembers a decaying sum of past gradients, so steps grow along directions
+    that agree from batch to batch and cancel where the gradient zig-zags. With
+    ``nesterov=True`` the step looks ahead: theta <- theta + m v - lr g.
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        super().__init__(learning_rate)
+        self.momentum = _fraction("momentum", momentum)
+        self.nesterov = bool(nesterov)
+        self.slot_names = ("momentum",) if self.momentum else ()
+
+    def _update(self, g, update, tmp):
+        lr = self.learning_rate
+        if not self.momentum:
+            return np.multiply(g, -lr, out=update)
+        v = self.slots["momentum"]
+        v *= self.momentum
+        np.multiply(g, lr, out=tmp)
+        v -= tmp
+        if self.nesterov:
+            np.multiply(v, self.momentum, out=update)
+            return np.subtract(update, tmp, out=update)
+        np.copyto(update, v)
+        return update
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adagrad(Optimizer):
+    """acc <- acc + g^2; theta <- theta - lr g / sqrt(acc + eps) (Duchi et al., 2011).
+
+    Each weight's step shrinks with the total gradient it has seen: rare features keep
+    large steps, but all steps decay, so training can stall late.
+    """
+
+    name = "adagrad"
+    slot_names = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.initial_accumulator_value = _non_negative("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _positive("epsilon", epsilon)
+
+    def _slot_initial(self, name):
+        return self.initial_accumulator_value
+
+    def _update(self, g, update, tmp):
+        acc = self.slots["accumulator"]
+        np.multiply(g, g, out=tmp)
+        acc += tmp
+        np.add(acc, self.epsilon, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.divide(g, tmp, out=update)
+        update *= -self.learning_rate
+        return update
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate,
+                "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """v <- rho v + (1 - rho) g^2; theta <- theta - lr g / sqrt(v + eps) (Hinton, 2012).
+
+    Like Adagrad but with a moving average, so old gradients are forgotten and steps do not
+    decay to nothing.
+    """
+
+    name = "rmsprop"
+    slot_names = ("velocity",)
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.rho = _fraction("rho", rho)
+        self.epsilon = _positive("epsilon", epsilon)
+
+    def _update(self, g, update, tmp):
+        v = self.slots["velocity"]
+        v *= self.rho
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.rho
+        v += tmp
+        np.add(v, self.epsilon, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.divide(g, tmp, out=update)
+        update *= -self.learning_rate
+        return update
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adam(Optimizer):
+    """Momentum on the gradient (m) and RMSprop scaling (v), both bias-corrected
+    (Kingma & Ba, 2015), in Keras's form:
+    m <- m + (1 - b1)(g - m); v <- v + (1 - b2)(g^2 - v);
+    theta <- theta - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
+    """
+
+    name = "adam"
+    slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = _fraction("beta_1", beta_1)
+        self.beta_2 = _fraction("beta_2", beta_2)
+        self.epsilon = _positive("epsilon", epsilon)
+
+    def _update(self, g, update, tmp):
+        t = self.iterations
+        m, v = self.slots["m"], self.slots["v"]
+        np.subtract(g, m, out=tmp)
+        tmp *= 1.0 - self.beta_1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1.0 - self.beta_2
+        v += tmp
+        alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=update)
+        update *= -alpha
+        return update
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+OPTIMIZERS = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam)}
+# 'momentum' is SGD with momentum, not a separate algorithm.
+PRESET_NAMES = {"momentum": lambda: SGD(momentum=0.9)}
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from an instance, a name, or a ``{"name": ..., **args}`` config."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        config = dict(identifier)
+        name = config.pop("name", None)
+        key = name.lower() if isinstance(name, str) else name
+        if key not in OPTIMIZERS:
+            raise unknown_name("optimizer", name, OPTIMIZERS)
+        try:
+            return OPTIMIZERS[key](**config)
+        except TypeError as exc:
+            raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
+    key = identifier.lower() if isinstance(identifier, str) else identifier
+    if key in PRESET_NAMES:
+        return PRESET_NAMES[key]()
+    if key not in OPTIMIZERS:
+        raise unknown_name("optimizer", identifier, list(OPTIMIZERS) + list(PRESET_NAMES))
+    return OPTIMIZERS[key]()
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive(name, value) -> float:
+    if not _is_number(value) or value <= 0:
+        raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def _non_negative(name, value) -> float:
+    if not _is_number(value) or value < 0:
+        raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
+    return float(value)
+
+
+def _fraction(name, value) -> float:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}.")
+    return float(value)

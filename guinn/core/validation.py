@@ -1,0 +1,46 @@
+"""Checks on what users pass to fit/predict: clear errors instead of NumPy tracebacks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guinn.errors import DataError
+
+
+def check_x(x, dtype, input_shape=None) -> np.ndarray:
+    if x is None:
+        raise DataError("x is missing: pass the input samples as an array of shape (samples, features).")
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"x must be a rectangular numeric array: {exc}") from None
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"x must be numeric, got an array of dtype {x.dtype}.")
+    if x.ndim < 2:
+        need = f"(samples, {', '.join(map(str, input_shape))})" if input_shape else "(samples, features)"
+        raise DataError(f"x must have shape {need}, got {x.shape}. For one sample use x[None, :].")
+    if len(x) == 0:
+        raise DataError("x is empty: there are no samples.")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if not np.isfinite(x).all():
+        raise DataError("x contains NaN or infinite values.")
+    return x
+
+
+def check_batch_size(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise DataError(f"batch_size must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_epochs(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise DataError(f"epochs must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def check_fraction(name, value) -> float:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not ok or not 0 <= value < 1:
+        raise DataError(f"{name} must be a number in [0, 1), got {value!r}.")
+    return float(value)
