@@ -1,0 +1,269 @@
+"""Tabular classification data from CSV files, and the scaling that must travel with a model.
+
+Every cell is checked up front so a bad file fails with its line number instead of surfacing
+later as NaN losses.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guinn.errors import DataError, closest
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
+class CsvDataset:
+    """Features, class indices into ``class_names``, and the names needed to show them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+
+def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise DataError(f"CSV delimiter must be a single character; got {delimiter!r}.")
+    line = 0
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, None)
+            rows = []
+            for row in reader:
+                line = reader.line_num
+                if row:  # blank lines carry no sample
+                    rows.append((line, row))
+    except FileNotFoundError:
+        raise DataError(
+            f"CSV file {str(path)!r} does not exist; expected an existing file."
+        ) from None
+    except IsADirectoryError:
+        raise DataError(f"{str(path)!r} is a directory; expected a CSV file.") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"CSV file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "expected a UTF-8 CSV file."
+        ) from None
+    except csv.Error as exc:
+        raise DataError(
+            f"CSV file {str(path)!r} cannot be parsed after line {line}: {exc}; "
+            "expected well-formed CSV."
+        ) from None
+    except OSError as exc:
+        raise DataError(f"Cannot read CSV file {str(path)!r}: {exc}.") from None
+    if header is None:
+        raise DataError(f"CSV file {str(path)!r} is empty; expected a header row and data rows.")
+    if not any(cell.strip() for cell in header):
+        raise DataError(
+            f"CSV file {str(path)!r}: line 1 is blank; expected a header row naming the columns."
+        )
+    return [cell.strip() for cell in header], rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(path: Path, header: list[str], label_column: str) -> int:
+    if all(_is_number(cell) for cell in header if cell):
+        raise DataError(
+            f"CSV file {str(path)!r} has no header: line 1 ({','.join(header)}) looks like data; "
+            "expected a first row naming the columns."
+        )
+    for i, name in enumerate(header):
+        if not name:
+            raise DataError(
+                f"CSV file {str(path)!r}: column {i + 1} of the header has no name; "
+                "expected every column to be named."
+            )
+        if header.index(name) != i:
+            raise DataError(
+                f"CSV file {str(path)!r}: column name {name!r} appears more than once in the "
+                "header; expected unique column names."
+            )
+    if label_column not in header:
+        msg = (
+            f"CSV file {str(path)!r} has no column {label_column!r}; "
+            f"columns are: {', '.join(header)}."
+        )
+        hint = closest(label_column, header)
+        if hint:
+            msg += f" Did you mean {hint!r}?"
+        raise DataError(msg)
+    if len(header) < 2:
+        raise DataError(
+            f"CSV file {str(path)!r} has only the label column {label_column!r}; "
+            "expected at least one feature column as well."
+        )
+    return header.index(label_column)
+
+
+def _parse_feature(path: Path, line: int, column: str, cell: str) -> float:
+    where = f"CSV file {str(path)!r}, line {line}, column {column!r}"
+    if not cell:
+        raise DataError(f"{where} is empty; expected a number in every feature cell.")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(f"{where} holds {cell!r}; expected a number.") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where} holds {cell!r}; expected a finite number (no NaN or inf).")
+    return value
+
+
+def _sorted_classes(labels: set[str]) -> tuple[str, ...]:
+    if all(_is_number(s) for s in labels):
+        return tuple(sorted(labels, key=lambda s: (float(s), s)))
+    return tuple(sorted(labels))
+
+
+def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",") -> CsvDataset:
+    """Load a CSV with a header row: numeric feature columns plus one column of class labels."""
+    path = Path(path)
+    header, rows = _read_rows(path, delimiter)
+    label_idx = _check_header(path, header, label_column)
+    if not rows:
+        raise DataError(f"CSV file {str(path)!r} has a header but no data rows; expected data.")
+    feature_idx = [i for i in range(len(header)) if i != label_idx]
+    x = np.empty((len(rows), len(feature_idx)), dtype=np.float64)
+    labels = []
+    for r, (line, row) in enumerate(rows):
+        if len(row) != len(header):
+            raise DataError(
+                f"CSV file {str(path)!r}, line {line} has {len(row)} cells; expected "
+                f"{len(header)}, one per header column."
+            )
+        for c, i in enumerate(feature_idx):
+            x[r, c] = _parse_feature(path, line, header[i], row[i].strip())
+        label = row[label_idx].strip()
+        if not label:
+            raise DataError(
+                f"CSV file {str(path)!r}, line {line} has an empty label in column "
+                f"{label_column!r}; expected a class label in every row."
+            )
+        labels.append(label)
+    class_names = _sorted_classes(set(labels))
+    if len(class_names) < 2:
+        raise DataError(
+            f"CSV file {str(path)!r}: every row has label {class_names[0]!r}; "
+            "expected at least two classes to learn to tell apart."
+        )
+    index = {name: k for k, name in enumerate(class_names)}
+    y = np.array([index[s] for s in labels], dtype=np.int64)
+    feature_names = tuple(header[i] for i in feature_idx)
+    return CsvDataset(x=x, y=y, feature_names=feature_names, class_names=class_names)
+
+
+class Standardizer:
+    """Zero-mean, unit-variance scaling fitted on training rows only, so no test data leaks in.
+
+    Constant features get a std of 1 (they become 0 rather than dividing by zero).
+    """
+
+    def __init__(self) -> None:
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> Standardizer:
+        x = _as_matrix(x, "fit data")
+        if x.shape[0] < 1:
+            raise DataError("Cannot fit a Standardizer on 0 rows; expected at least one row.")
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        std[std <= 1e-12 * np.abs(mean)] = 1.0  # constant up to rounding
+        self.mean, self.std = mean, std
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        if self.mean is None or self.std is None:
+            raise DataError("This Standardizer has not been fitted; call fit(x_train) first.")
+        x = _as_matrix(x, "data to transform")
+        if x.shape[1] != self.mean.shape[0]:
+            raise DataError(
+                f"Data to transform has {x.shape[1]} features; the Standardizer was fitted on "
+                f"{self.mean.shape[0]}."
+            )
+        out = (x - self.mean) / self.std
+        return out.astype(x.dtype) if x.dtype.kind == "f" else out
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return self.fit(x).transform(x)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        if self.mean is None or self.std is None:
+            raise DataError("This Standardizer has not been fitted; call fit(x_train) first.")
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Standardizer:
+        """Rebuild from :meth:`to_dict` output, checking it since it comes from a file."""
+        if not isinstance(data, Mapping) or set(data) != {"mean", "std"}:
+            raise DataError(
+                f"Standardizer data must be a mapping with keys 'mean' and 'std'; got {data!r}."
+            )
+        arrays = {}
+        for key in ("mean", "std"):
+            value = data[key]
+            if (
+                not isinstance(value, list | tuple)
+                or not value
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
+                raise DataError(
+                    f"Standardizer {key!r} must be a non-empty list of numbers; got {value!r}."
+                )
+            arrays[key] = np.array(value, dtype=np.float64)
+        mean, std = arrays["mean"], arrays["std"]
+        if mean.shape != std.shape:
+            raise DataError(
+                f"Standardizer has {mean.size} means but {std.size} stds; expected one of each "
+                "per feature."
+            )
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise DataError("Standardizer means must be finite and stds finite and > 0.")
+        obj = cls()
+        obj.mean, obj.std = mean, std
+        return obj
+
+
+def _as_matrix(x: object, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.dtype.kind not in "iuf":
+        raise DataError(
+            f"The {what} is {x.dtype} of shape {x.shape}; expected a numeric (rows, features) "
+            "array."
+        )
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise DataError(f"The {what} contains NaN or inf; expected finite numbers.")
+    return x
+
+
+def train_test_split_indices(
+    n: int, test_fraction: float, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``(train_idx, test_idx)`` from a seeded shuffle; each side keeps at least one row."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise DataError(f"Need at least 2 rows to split into train and test; got n={n!r}.")
+    if (
+        isinstance(test_fraction, bool)
+        or not isinstance(test_fraction, int | float)
+        or not 0 < test_fraction < 1
+    ):
+        raise DataError(
+            f"test_fraction must be between 0 and 1 (exclusive); got {test_fraction!r}."
+        )
+    n_test = min(max(round(n * test_fraction), 1), n - 1)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

@@ -1,0 +1,153 @@
+import json
+
+import numpy as np
+import pytest
+
+from guinn.data.csv_data import CsvDataset, Standardizer, load_csv, train_test_split_indices
+from guinn.errors import DataError
+
+
+def csv_file(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_basic(tmp_path):
+    path = csv_file(tmp_path, "a,b,species\n1,2,setosa\n3.5, 4 ,virginica\n\n-1e3,0,setosa\n")
+    ds = load_csv(path, "species")
+    assert isinstance(ds, CsvDataset)
+    assert ds.x.dtype == np.float64 and ds.x.shape == (3, 2)
+    np.testing.assert_array_equal(ds.x, [[1, 2], [3.5, 4], [-1000, 0]])
+    assert ds.y.dtype == np.int64 and ds.y.tolist() == [0, 1, 0]
+    assert ds.feature_names == ("a", "b")
+    assert ds.class_names == ("setosa", "virginica")
+    with pytest.raises(AttributeError):
+        ds.x = None
+
+
+def test_label_column_anywhere_and_numeric_labels_sorted_numerically(tmp_path):
+    path = csv_file(tmp_path, "label;f1;f2\n10;1;2\n2;3;4\n9;5;6\n2;7;8\n")
+    ds = load_csv(path, "label", delimiter=";")
+    assert ds.class_names == ("2", "9", "10")
+    assert ds.y.tolist() == [2, 0, 1, 0]
+    assert ds.feature_names == ("f1", "f2")
+
+
+def test_bom_and_quoted_cells(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes('\ufeffx,"y, label"\n1,"a, b"\n2,c\n'.encode())
+    ds = load_csv(path, "y, label")
+    assert ds.class_names == ("a, b", "c")
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "is empty"),
+        ("\n1,2\n", "line 1 is blank"),
+        ("1,2,0\n3,4,1\n", "no header"),
+        ("a,b,label\n", "no data rows"),
+        ("a,b,label\n1,2,x\n3,4\n", "line 3 has 2 cells; expected 3"),
+        ("a,b,label\n1,2,x\n3,4,y,5\n", "line 3 has 4 cells"),
+        ("a,b,label\n1,2,x\n3,abc,y\n", "line 3, column 'b' holds 'abc'; expected a number"),
+        ("a,b,label\n1,2,x\n3,,y\n", "line 3, column 'b' is empty"),
+        ("a,b,label\n1,nan,x\n3,4,y\n", "line 2, column 'b'.*finite"),
+        ("a,b,label\n1,2,x\n-inf,4,y\n", "line 3, column 'a'.*finite"),
+        ("a,b,label\n1,2,x\n3,4,\n", "line 3 has an empty label"),
+        ("a,b,label\n1,2,x\n3,4,x\n", "every row has label 'x'.*two classes"),
+        ("label\nx\ny\n", "at least one feature column"),
+        ("a,,label\n1,2,x\n3,4,y\n", "column 2 of the header has no name"),
+        ("a,a,label\n1,2,x\n3,4,y\n", "more than once"),
+    ],
+)
+def test_bad_files(tmp_path, text, match):
+    with pytest.raises(DataError, match=match):
+        load_csv(csv_file(tmp_path, text), "label")
+
+
+def test_unknown_label_column_lists_columns_and_hint(tmp_path):
+    path = csv_file(tmp_path, "sepal,petal,species\n1,2,a\n3,4,b\n")
+    with pytest.raises(DataError) as info:
+        load_csv(path, "specie")
+    msg = str(info.value)
+    assert "sepal, petal, species" in msg and "Did you mean 'species'" in msg
+
+
+def test_missing_file_directory_and_bad_encoding(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_csv(tmp_path / "nope.csv", "label")
+    with pytest.raises(DataError, match="directory"):
+        load_csv(tmp_path, "label")
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes(b"a,label\n1,caf\xe9\n")
+    with pytest.raises(DataError, match="UTF-8"):
+        load_csv(bad, "label")
+    with pytest.raises(DataError, match="delimiter"):
+        load_csv(csv_file(tmp_path, "a,label\n1,x\n"), "label", delimiter=",,")
+
+
+def test_standardizer_fits_train_only_and_round_trips_json():
+    train = np.array([[1.0, 5.0, 0.1], [3.0, 5.0, 0.3]])
+    scaler = Standardizer().fit(train)
+    np.testing.assert_allclose(scaler.mean, [2.0, 5.0, 0.2])
+    np.testing.assert_allclose(scaler.std, [1.0, 1.0, 0.1])  # constant column -> std 1
+    out = scaler.transform(train)
+    np.testing.assert_allclose(out, [[-1, 0, -1], [1, 0, 1]])
+    test = np.array([[5.0, 7.0, 0.2]])
+    np.testing.assert_allclose(scaler.transform(test), [[3.0, 2.0, 0.0]], atol=1e-12)
+    again = Standardizer.from_dict(json.loads(json.dumps(scaler.to_dict())))
+    np.testing.assert_array_equal(again.transform(test), scaler.transform(test))
+    assert scaler.transform(train.astype(np.float32)).dtype == np.float32
+
+
+def test_standardizer_errors():
+    with pytest.raises(DataError, match="not been fitted"):
+        Standardizer().transform(np.zeros((2, 2)))
+    with pytest.raises(DataError, match="not been fitted"):
+        Standardizer().to_dict()
+    scaler = Standardizer().fit(np.zeros((3, 2)))
+    with pytest.raises(DataError, match="3 features.*fitted on 2"):
+        scaler.transform(np.zeros((1, 3)))
+    with pytest.raises(DataError, match="0 rows"):
+        Standardizer().fit(np.zeros((0, 2)))
+    with pytest.raises(DataError, match="NaN"):
+        Standardizer().fit(np.array([[np.nan]]))
+    with pytest.raises(DataError, match=r"\(rows, features\)"):
+        Standardizer().fit(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"mean": [0.0]},
+        {"mean": [0.0], "std": [1.0], "extra": 1},
+        {"mean": [0.0], "std": [0.0]},
+        {"mean": [0.0, 1.0], "std": [1.0]},
+        {"mean": ["a"], "std": [1.0]},
+        {"mean": [], "std": []},
+        [1, 2],
+    ],
+)
+def test_standardizer_from_bad_dict(data):
+    with pytest.raises(DataError):
+        Standardizer.from_dict(data)
+
+
+def test_split_indices():
+    train, test = train_test_split_indices(10, 0.3, seed=1)
+    assert len(test) == 3 and len(train) == 7
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(10))
+    assert np.all(np.diff(train) > 0)
+    again = train_test_split_indices(10, 0.3, seed=1)
+    np.testing.assert_array_equal(again[1], test)
+    other = train_test_split_indices(100, 0.3, seed=2)[1]
+    assert not np.array_equal(train_test_split_indices(100, 0.3, seed=1)[1], other)
+    assert [len(s) for s in train_test_split_indices(2, 0.01, 0)] == [1, 1]
+    assert [len(s) for s in train_test_split_indices(3, 0.99, 0)] == [1, 2]
+
+
+@pytest.mark.parametrize("n, frac", [(1, 0.5), (10, 0.0), (10, 1.0), (10, -0.1), (2.5, 0.5)])
+def test_split_bad_args(n, frac):
+    with pytest.raises(DataError):
+        train_test_split_indices(n, frac, 0)
