@@ -181,7 +181,10 @@ class Sequential:
 
     # -- training --------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0) -> History:
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            batch_transform=None) -> History:
+        """Keras's ``fit``. ``batch_transform(xb, rng) -> xb`` (a guinn extension) rewrites each
+        training batch, e.g. for data augmentation; it gets the model's shuffle generator."""
         if not self.compiled:
             raise TrainingError("Call compile(optimizer=..., loss=...) before fit.")
         batch_size = check_batch_size(32 if batch_size is None else batch_size)
@@ -209,10 +212,13 @@ class Sequential:
         else:
             x_val = y_val = None
         self.optimizer.build(self._params.size, self.dtype)
+        if batch_transform is not None and not callable(batch_transform):
+            raise ConfigError("batch_transform must be a function (xb, rng) -> xb.")
         return self._fit_loop(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                              initial_epoch)
+                              initial_epoch, batch_transform)
 
-    def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch):
+    def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
+                  batch_transform):
         n = len(x)
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -246,6 +252,8 @@ class Sequential:
                     xb = np.take(x, idx, axis=0, out=xb_full[: len(idx)])
                     yb = np.take(y, idx, axis=0, out=yb_full[: len(idx)])
                     lb = labels[idx] if want_acc else None
+                if batch_transform is not None:
+                    xb = np.asarray(batch_transform(xb, shuffle_rng), dtype=self.dtype)
                 cb.on_train_batch_begin(batch, {})
                 logs = self._train_step(xb, yb, lb, dropout_rng, epoch, batch)
                 if logs is None:

@@ -1,0 +1,131 @@
+"""Turn a dataset description (as stored in experiment files) into ready training arrays.
+
+Every dataset comes out the same way -- float32 features in a sensible range, integer class
+labels, class names -- so the model builder, the app and the command line never care where
+the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from guinn.data import toy
+from guinn.data.csv_data import Standardizer, load_csv, train_test_split_indices
+from guinn.errors import DataError, unknown_name
+
+KINDS = ("mnist", "toy", "csv", "idx")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    name: str
+    x_train: np.ndarray  # float32 (N, features)
+    y_train: np.ndarray  # int64 (N,)
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int] | None = None  # (28, 28) for digit images: the drawing pad needs it
+    description: str = ""
+    preprocessing: dict | None = None  # e.g. the CSV standardiser, so predictions scale alike
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+def load_dataset(spec: dict) -> Dataset:
+    """``{"kind": "mnist" | "toy" | "csv" | "idx", ...options}`` -> Dataset."""
+    if not isinstance(spec, dict):
+        raise DataError(f"A dataset description must be an object, got {spec!r:.100}.")
+    kind = spec.get("kind", "mnist")
+    loaders = {"mnist": _mnist, "toy": _toy, "csv": _csv, "idx": _idx}
+    if kind not in loaders:
+        raise unknown_name("dataset kind", kind, KINDS)
+    options = {k: v for k, v in spec.items() if k != "kind"}
+    return loaders[kind](**_only(kind, options, _OPTIONS[kind]))
+
+
+_OPTIONS = {
+    "mnist": {"limit", "test_limit"},
+    "toy": {"name", "n_samples", "noise", "seed", "test_fraction"},
+    "csv": {"path", "label_column", "delimiter", "test_fraction", "seed"},
+    "idx": {"train_images", "train_labels", "test_images", "test_labels", "limit", "test_fraction", "seed"},
+}
+
+
+def _only(kind, options, allowed):
+    unknown = set(options) - allowed
+    if unknown:
+        raise DataError(f"Unknown option(s) {sorted(unknown)} for a {kind} dataset; allowed: {sorted(allowed)}.")
+    return options
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    return (x.reshape(len(x), -1).astype(np.float32)) / np.float32(255.0)
+
+
+def _limit(name, value, n):
+    if value is None:
+        return n
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{name} must be a positive whole number, got {value!r}.")
+    return min(value, n)
+
+
+def _mnist(limit=None, test_limit=None) -> Dataset:
+    from guinn.datasets import mnist
+
+    (x, y), (xt, yt) = mnist.load_data()
+    n, nt = _limit("limit", limit, len(x)), _limit("test_limit", test_limit, len(xt))
+    return Dataset("MNIST", _images(x[:n]), y[:n].astype(np.int64), _images(xt[:nt]), yt[:nt].astype(np.int64),
+                   tuple(str(i) for i in range(10)), image_shape=(28, 28),
+                   description=f"Handwritten digits, 28x28 grey pixels: {n:,} training and {nt:,} test images.")
+
+
+def _toy(name="spiral", n_samples=600, noise=None, seed=0, test_fraction=0.2) -> Dataset:
+    kwargs = {"n_samples": n_samples, "seed": seed}
+    if noise is not None:
+        kwargs["noise"] = noise
+    x, y = toy.make_toy(name, **kwargs)
+    train, test = train_test_split_indices(len(x), test_fraction, seed)
+    classes = tuple(str(c) for c in range(int(y.max()) + 1))
+    return Dataset(f"{name} (toy)", x[train], y[train], x[test], y[test], classes,
+                   description=f"2-D toy set '{name}': {len(train)} training and {len(test)} test points.")
+
+
+def _csv(path=None, label_column=None, delimiter=",", test_fraction=0.2, seed=0) -> Dataset:
+    if not path or not label_column:
+        raise DataError("A CSV dataset needs 'path' and 'label_column'.")
+    data = load_csv(path, label_column, delimiter=delimiter)
+    train, test = train_test_split_indices(len(data.x), test_fraction, seed)
+    scaler = Standardizer().fit(data.x[train])  # statistics from the training part only
+    return Dataset(f"CSV {path}", scaler.transform(data.x[train]).astype(np.float32), data.y[train],
+                   scaler.transform(data.x[test]).astype(np.float32), data.y[test], tuple(data.class_names),
+                   description=f"{len(data.x)} rows, {len(data.feature_names)} features, "
+                               f"{len(data.class_names)} classes from {path}.",
+                   preprocessing={"standardizer": scaler.to_dict(), "feature_names": list(data.feature_names)})
+
+
+def _idx(train_images=None, train_labels=None, test_images=None, test_labels=None, limit=None,
+         test_fraction=0.2, seed=0) -> Dataset:
+    from guinn.datasets.idx_files import load_idx_dataset
+
+    if not train_images or not train_labels:
+        raise DataError("An IDX dataset needs 'train_images' and 'train_labels' file paths.")
+    (x, y), test = load_idx_dataset(train_images, train_labels, test_images, test_labels)
+    if test is None:
+        tr, te = train_test_split_indices(len(x), test_fraction, seed)
+        (x, y), (xt, yt) = (x[tr], y[tr]), (x[te], y[te])
+    else:
+        xt, yt = test
+    n = _limit("limit", limit, len(x))
+    classes = tuple(str(i) for i in range(int(max(y.max(), yt.max())) + 1))
+    return Dataset(f"IDX {train_images}", _images(x[:n]), y[:n].astype(np.int64), _images(xt), yt.astype(np.int64),
+                   classes, image_shape=tuple(x.shape[1:3]),
+                   description=f"IDX images {x.shape[1]}x{x.shape[2]}: {n:,} training and {len(xt):,} test.")

@@ -1,0 +1,215 @@
+"""Experiment files: one JSON document that fully describes a training run.
+
+Dataset and its options, the hidden-layer cards, loss, optimizer and its hyper-parameters,
+batch size, epochs, validation split, early stopping, initializer, augmentation and seed.
+The app opens and saves them, ``guinn train`` runs them, and the same file gives the same
+result. Files are untrusted: every field is checked and unknown fields are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from guinn.core import initializers, losses, optimizers
+from guinn.core.callbacks import EarlyStopping
+from guinn.core.specs import LayerSpec, build_model
+from guinn.data.catalog import Dataset, load_dataset
+from guinn.errors import ConfigError, GuinnError, ModelFileError
+
+FORMAT = "guinn-experiment"
+VERSION = 1
+MAX_FILE_BYTES = 1_000_000
+CARD_LOSSES = ("categorical_crossentropy", "mean_squared_error", "binary_crossentropy")
+
+
+def _int_in(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+
+
+def _num_in(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class EarlyStoppingSpec:
+    enabled: bool = False
+    monitor: str = "val_loss"
+    patience: int = 3
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+    def __post_init__(self):
+        if self.monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
+            raise ConfigError(f"early_stopping.monitor must be val_loss, val_accuracy, loss or accuracy, "
+                              f"got {self.monitor!r}.")
+        _int_in("early_stopping.patience", self.patience, 0, 1000)
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Random shifts and scalings of digit images while training (see guinn.data.augment)."""
+
+    enabled: bool = False
+    max_shift: float = 2.0  # pixels
+    max_scale: float = 0.1  # +-10 %
+
+    def __post_init__(self):
+        _num_in("augment.max_shift", self.max_shift, 0, 8)
+        _num_in("augment.max_scale", self.max_scale, 0, 0.5)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    title: str = "MNIST example network"
+    description: str = ""
+    dataset: dict = field(default_factory=lambda: {"kind": "mnist"})
+    layers: tuple[LayerSpec, ...] = (LayerSpec(500, "sigmoid"), LayerSpec(500, "sigmoid"))
+    loss: str = "categorical_crossentropy"
+    optimizer: dict = field(default_factory=lambda: {"name": "adam", "learning_rate": 0.001})
+    initializer: str = "glorot_uniform"
+    batch_size: int = 100
+    epochs: int = 20
+    validation_split: float = 0.1
+    early_stopping: EarlyStoppingSpec = EarlyStoppingSpec()
+    augment: AugmentSpec = AugmentSpec()
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.loss not in CARD_LOSSES:
+            from guinn.errors import unknown_name
+
+            raise unknown_name("loss", self.loss, CARD_LOSSES)
+        optimizers.get(dict(self.optimizer))  # validates name and hyper-parameters
+        initializers.get(self.initializer)
+        _int_in("batch_size", self.batch_size, 1, 1_000_000)
+        _int_in("epochs", self.epochs, 1, 100_000)
+        _num_in("validation_split", self.validation_split, 0, 0.9)
+        _int_in("seed", self.seed, 0, 2**32 - 1)
+        if not isinstance(self.dataset, dict) or "kind" not in self.dataset:
+            raise ConfigError("dataset must be an object with a 'kind' (mnist, toy, csv or idx).")
+
+    # -- (de)serialisation ------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION, "title": self.title, "description": self.description,
+            "dataset": dict(self.dataset), "layers": [s.to_dict() for s in self.layers], "loss": self.loss,
+            "optimizer": dict(self.optimizer), "initializer": self.initializer, "batch_size": self.batch_size,
+            "epochs": self.epochs, "validation_split": self.validation_split,
+            "early_stopping": vars(self.early_stopping).copy(), "augment": vars(self.augment).copy(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Experiment:
+        if not isinstance(data, dict):
+            raise ModelFileError("An experiment must be a JSON object.")
+        data = dict(data)
+        if data.pop("format", FORMAT) != FORMAT:
+            raise ModelFileError(f"Not a guinn experiment file (format must be {FORMAT!r}).")
+        version = data.pop("version", VERSION)
+        if not isinstance(version, int) or version > VERSION or version < 1:
+            raise ModelFileError(f"Experiment file version {version!r} is not supported "
+                                 f"(this guinn reads versions 1..{VERSION}); update guinn.")
+        allowed = {f.name for f in fields(cls)}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ModelFileError(f"Unknown experiment field(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+        try:
+            if "layers" in data:
+                if not isinstance(data["layers"], list):
+                    raise ConfigError("layers must be a list of layer objects.")
+                data["layers"] = tuple(LayerSpec.from_dict(s) for s in data["layers"])
+            for key, spec_cls in (("early_stopping", EarlyStoppingSpec), ("augment", AugmentSpec)):
+                if key in data:
+                    data[key] = _sub(spec_cls, data[key], key)
+            for key in ("title", "description"):
+                if key in data and not isinstance(data[key], str):
+                    raise ConfigError(f"{key} must be text.")
+            return cls(**data)
+        except ModelFileError:
+            raise
+        except GuinnError as exc:
+            raise ModelFileError(f"Invalid experiment: {exc}") from None
+        except TypeError as exc:
+            raise ModelFileError(f"Invalid experiment: {exc}") from None
+
+    def save(self, path) -> None:
+        """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path) -> Experiment:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise ModelFileError(f"{path} is {size:,} bytes; experiment files are at most {MAX_FILE_BYTES:,}.")
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{path} is not a UTF-8 text file.") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+        return cls.from_dict(data)
+
+    def with_changes(self, **changes) -> Experiment:
+        return replace(self, **changes)
+
+    # -- running -------------------------------------------------------------------------
+    def build_model(self, dataset: Dataset):
+        """The compiled model this experiment describes, for ``dataset``."""
+        model = build_model(dataset.input_dim, list(self.layers), dataset.n_classes, seed=self.seed,
+                            initializer=self.initializer)
+        model.compile(optimizer=optimizers.get(dict(self.optimizer)), loss=self.loss, metrics=["accuracy"])
+        return model
+
+    def callbacks(self) -> list:
+        es = self.early_stopping
+        if not es.enabled:
+            return []
+        return [EarlyStopping(monitor=es.monitor, patience=es.patience, min_delta=es.min_delta,
+                              restore_best_weights=es.restore_best_weights)]
+
+    def fit_arguments(self, dataset: Dataset) -> dict:
+        """Everything ``model.fit`` needs besides callbacks and verbosity."""
+        from guinn.utils import to_categorical
+
+        transform = None
+        if self.augment.enabled and dataset.image_shape is not None:
+            from guinn.data.augment import make_augmenter
+
+            transform = make_augmenter(dataset.image_shape, self.augment.max_shift, self.augment.max_scale)
+        return dict(x=dataset.x_train, y=to_categorical(dataset.y_train, dataset.n_classes),
+                    batch_size=self.batch_size, epochs=self.epochs, validation_split=self.validation_split,
+                    batch_transform=transform)
+
+    def run(self, dataset: Dataset | None = None, callbacks=(), verbose=0):
+        """Load the data, build, train. Returns (model, history, dataset)."""
+        dataset = dataset or load_dataset(self.dataset)
+        model = self.build_model(dataset)
+        history = model.fit(**self.fit_arguments(dataset), callbacks=[*self.callbacks(), *callbacks],
+                            verbose=verbose)
+        return model, history, dataset
+
+
+def _sub(cls, value, name):
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be an object.")
+    allowed = {f.name for f in fields(cls)}
+    unknown = set(value) - allowed
+    if unknown:
+        raise ConfigError(f"Unknown {name} setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+    return cls(**value)
+
+
