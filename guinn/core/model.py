@@ -293,6 +293,8 @@ class Sequential:
             return None
         for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad)):
             g = layer.backward(g, need)
+            if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
+                break
         update = self.optimizer.compute_update(self._grads, self._update)
         if not math.isfinite(float(np.dot(update, update))):
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
