@@ -53,7 +53,7 @@ def assert_close_grad(analytic, numeric, what):
 
 
 def drive_layer(layer, x, seed=1):
-    """Build ``layer`` for x, bind fresh float64 parameter/gradient arrays and fill them randomly."""
+    """Build ``layer`` for x, bind fresh float64 parameter/gradient arrays, fill them randomly."""
     layer.build(x.shape[1:])
     params = {k: np.zeros(s) for k, s in layer.param_shapes()}
     grads = {k: np.zeros(s) for k, s in layer.param_shapes()}
@@ -209,7 +209,8 @@ def check_model(layers, loss, x, y, fused=None, seed=0):
     assert logs["loss"] == pytest.approx(expected_loss, rel=1e-10)
     assert_close_grad(model._grads, num_params, f"{loss} parameter gradients")
     # and the step really was params -= lr * grads
-    np.testing.assert_allclose(model._params, params_before - 1e-3 * model._grads, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(model._params, params_before - 1e-3 * model._grads,
+                               rtol=0, atol=1e-15)
 
     # input gradient: drive the same forward/backward with every layer passing its gradient on
     model._params[:] = params_before
@@ -313,9 +314,11 @@ def test_prelu_alpha_regularizer_gradient():
 
 def test_dense_prelu_and_maxout_shortcuts_expand_to_checked_layers():
     x, _, y = class_data(seed=11)
-    model = check_model([Dense(5, activation="prelu", input_dim=4), Dense(4, activation="maxout", pieces=3),
-                         Dense(3, activation="softmax")], "categorical_crossentropy", x, y, fused=True)
-    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "PReLU", "Maxout", "Dense"]
+    layers = [Dense(5, activation="prelu", input_dim=4), Dense(4, activation="maxout", pieces=3),
+              Dense(3, activation="softmax")]
+    model = check_model(layers, "categorical_crossentropy", x, y, fused=True)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Dense", "PReLU", "Maxout", "Dense"]
 
 
 def test_prelu_shortcut_starts_at_quarter_slope():
