@@ -463,6 +463,12 @@ class Sequential:
             model.add(layer_from_config(entry))
         return model
 
+    def save(self, path, **kwargs) -> None:
+        """Write one validated ``.safetensors`` file (Keras's ``model.save``); see guinn.io.model_file."""
+        from guinn.io.model_file import save_model
+
+        save_model(self, path, **kwargs)
+
     def summary(self, print_fn=print) -> None:
         self._ensure_built()
         rows = [("Layer (type)", "Output shape", "Param #")]

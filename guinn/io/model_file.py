@@ -1,0 +1,689 @@
+"""Model files: one ``.safetensors`` file holding a trained network and all it needs to resume.
+
+Layout (format ``guinn-model``, version 1)::
+
+    tensors   layers.{i}.{param}   parameters of ``model.layers[i]`` (kernel, bias, alpha)
+              optimizer.{slot}     the optimizer's flat state slots (Adam m and v, ...)
+    metadata  (safetensors metadata is str -> str; every value but the first two is JSON)
+              format, format_version, model (Sequential.get_config()), input_shape,
+              compile (loss, metrics, optimizer config) or null, optimizer_iterations,
+              rng_states (shuffle/dropout PCG64 states), classes, history, dataset,
+              preprocessing, experiment
+
+A file is untrusted input. The loader never executes or unpickles anything: it bounds the
+file and header sizes, parses the header itself before the ``safetensors`` package sees
+it, parses JSON with ``json.loads`` only, builds layers through the registry's allow-list,
+checks every tensor's exact name, dtype and shape (so layer sizes must chain), rejects
+non-finite numbers, and reports every problem as a :class:`~guinn.errors.ModelFileError`
+naming what is wrong.
+
+``load_model`` returns a :class:`~guinn.core.model.Sequential` with extra attributes:
+``class_names`` (tuple of str or None), ``experiment_config`` (the Experiment dict the model
+was trained from, or None), ``preprocessing`` (e.g. the CSV standardiser dict, or None),
+``dataset_name`` (str or None) and ``format_version`` (int).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from guinn.core import losses, optimizers
+from guinn.core.callbacks import History
+from guinn.core.layers import Dense, layer_from_config
+from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
+from guinn.errors import GuinnError, ModelFileError
+
+FORMAT = "guinn-model"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+MAX_FILE_BYTES = 4 * 1024**3  # 4 GiB: far above any network this app trains
+MAX_HEADER_BYTES = 8 * 1024**2  # JSON header: specs, history and settings, never weights
+MAX_LAYERS = 1000
+MAX_CLASSES = 100_000
+MAX_NAME_CHARS = 200
+MAX_INPUT_ELEMENTS = 100_000_000
+DTYPES = {"F32": np.dtype("float32"), "F64": np.dtype("float64")}
+METADATA_KEYS = {
+    "format",
+    "format_version",
+    "model",
+    "input_shape",
+    "compile",
+    "optimizer_iterations",
+    "rng_states",
+    "classes",
+    "history",
+    "dataset",
+    "preprocessing",
+    "experiment",
+}
+REQUIRED_KEYS = {
+    "format",
+    "format_version",
+    "model",
+    "input_shape",
+    "compile",
+    "optimizer_iterations",
+    "rng_states",
+}
+RNG_STREAMS = ("shuffle", "dropout")
+UNEXPECTED = "unexpected problem while reading"  # marks a validation gap (a bug) in messages
+
+
+# -- saving -----------------------------------------------------------------------------------
+def save_model(
+    model: Sequential, path, *, class_names=None, experiment=None, preprocessing=None, dataset=None
+) -> None:
+    """Write ``model`` to ``path`` atomically (temporary file, fsync, rename).
+
+    A crash or a full disk mid-save leaves any previous file at ``path`` untouched. The
+    keyword arguments default to the model's own attributes of the same meaning (set by
+    ``load_model``), so re-saving a loaded model keeps its labels and provenance.
+    ``experiment`` may be an :class:`~guinn.experiment.Experiment` or its dict.
+    """
+    if not isinstance(model, Sequential):
+        raise ModelFileError(f"save_model takes a guinn Sequential, got {type(model).__name__}.")
+    model._ensure_built()
+    class_names = class_names if class_names is not None else getattr(model, "class_names", None)
+    experiment = experiment if experiment is not None else getattr(model, "experiment_config", None)
+    preprocessing = (
+        preprocessing if preprocessing is not None else getattr(model, "preprocessing", None)
+    )
+    dataset = dataset if dataset is not None else getattr(model, "dataset_name", None)
+    if experiment is not None and not isinstance(experiment, dict):
+        experiment = experiment.to_dict()
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+        _check_classes(class_names, model.output_shape[0], ModelFileError)
+
+    tensors = {}
+    for i, layer in enumerate(model.layers):
+        for key, _ in layer.param_shapes():
+            tensors[f"layers.{i}.{key}"] = np.ascontiguousarray(layer.params[key]).copy()
+    compile_config = None
+    iterations = 0
+    if model.compiled:
+        compile_config = {
+            "loss": model.loss.name,
+            "metrics": list(model.metrics),
+            "optimizer": model.optimizer.to_config(),
+        }
+        model.optimizer.build(model._params.size, model.dtype)
+        state = model.optimizer.get_state()
+        iterations = state["iterations"]
+        for slot, value in state["slots"].items():
+            tensors[f"optimizer.{slot}"] = np.ascontiguousarray(value)
+    hist = model.history
+    history = {
+        "history": {k: [_finite_or_none(v) for v in vals] for k, vals in hist.history.items()},
+        "epoch": [int(e) for e in hist.epoch],
+        "messages": [str(m) for m in hist.messages],
+    }
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "model": _dumps(model.get_config()),
+        "input_shape": _dumps(list(model.input_shape)),
+        "compile": _dumps(compile_config),
+        "optimizer_iterations": _dumps(int(iterations)),
+        "rng_states": _dumps(model.rng_states),
+        "classes": _dumps(class_names),
+        "history": _dumps(history),
+        "dataset": _dumps(dataset),
+        "preprocessing": _dumps(preprocessing),
+        "experiment": _dumps(experiment),
+    }
+    from safetensors.numpy import save as st_save
+
+    data = st_save(tensors, metadata=metadata)
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len > MAX_HEADER_BYTES:
+        raise ModelFileError(
+            f"The model's description is {header_len:,} bytes, more than the "
+            f"{MAX_HEADER_BYTES:,} a model file may hold (a very long training history?)."
+        )
+    _atomic_write(Path(path), data)
+
+
+def _dumps(value) -> str:
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"Cannot store {value!r:.100} in a model file: {exc}.") from None
+
+
+def _finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _write_bytes(handle, data: bytes) -> None:
+    """The one place bytes hit the disk (tests replace it to simulate a full disk)."""
+    handle.write(data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        _set_mode(fd, path)
+        with os.fdopen(fd, "wb") as handle:
+            _write_bytes(handle, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _set_mode(fd: int, path: Path) -> None:
+    """Give the new file the old file's permissions (or the usual ones), not mkstemp's 0600."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        pass
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+# -- loading ------------------------------------------------------------------------------------
+def load_model(path) -> Sequential:
+    """Read a model file written by :func:`save_model`; every malformed file is a ModelFileError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file {path}: {exc.strerror or exc}.") from None
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file.")
+    if size > MAX_FILE_BYTES:
+        raise ModelFileError(
+            f"{path} is {size:,} bytes; model files are at most {MAX_FILE_BYTES:,}."
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file {path}: {exc.strerror or exc}.") from None
+    return load_model_bytes(data, str(path))
+
+
+def load_model_bytes(data: bytes, source: str = "model file") -> Sequential:
+    """:func:`load_model` on bytes already in memory (``source`` names them in messages)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return _load(data)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{source}: {exc}") from None
+    except GuinnError as exc:
+        raise ModelFileError(f"{source}: invalid model: {exc}") from None
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - also Rust panics, which derive from BaseException
+        raise ModelFileError(
+            f"{source}: {UNEXPECTED} the file ({type(exc).__name__}: {exc!s:.200}); "
+            "it is not a valid guinn model file."
+        ) from None
+
+
+def _load(data: bytes) -> Sequential:
+    header, meta, _ = _read_header(data)
+    version = _check_format(meta)
+    del version  # only version 1 exists; later versions branch here on older layouts
+    unknown = set(meta) - METADATA_KEYS
+    if unknown:
+        raise ModelFileError(
+            f"unknown metadata field(s) {sorted(unknown)}; allowed: {sorted(METADATA_KEYS)}."
+        )
+    missing = REQUIRED_KEYS - set(meta)
+    if missing:
+        raise ModelFileError(f"metadata field(s) {sorted(missing)} are missing.")
+    fields = {
+        key: _loads(meta[key], key) for key in meta if key not in ("format", "format_version")
+    }
+
+    tensors = _read_tensors(data, header)
+    model = _build_model(fields["model"], fields["input_shape"], header)
+    _check_layer_tensors(model, tensors)
+    model.set_weights(
+        [
+            tensors[f"layers.{i}.{key}"]
+            for i, layer in enumerate(model.layers)
+            for key, _ in layer.param_shapes()
+        ]
+    )
+    _restore_training(model, fields, tensors)
+
+    classes = fields.get("classes")
+    if classes is not None:
+        _check_classes(classes, model.output_shape[0], ModelFileError)
+        classes = tuple(classes)
+    model.class_names = classes
+    model.history = _history(fields.get("history"))
+    dataset = fields.get("dataset")
+    if dataset is not None and (not isinstance(dataset, str) or len(dataset) > 1000):
+        raise ModelFileError("metadata 'dataset' must be a short text or null.")
+    model.dataset_name = dataset
+    preprocessing = fields.get("preprocessing")
+    if preprocessing is not None and not isinstance(preprocessing, dict):
+        raise ModelFileError("metadata 'preprocessing' must be an object or null.")
+    model.preprocessing = preprocessing
+    model.experiment_config = _experiment(fields.get("experiment"))
+    model.format_version = FORMAT_VERSION
+    return model
+
+
+def _read_header(data: bytes) -> tuple[dict, dict, int]:
+    """Check the safetensors framing ourselves: (tensor entries, metadata, data start)."""
+    if len(data) < 8:
+        raise ModelFileError(f"the file is {len(data)} bytes, too short to be a model file.")
+    n = int.from_bytes(data[:8], "little")
+    if n > MAX_HEADER_BYTES:
+        raise ModelFileError(
+            f"the header claims {n:,} bytes; at most {MAX_HEADER_BYTES:,} are allowed "
+            "(not a guinn model file, or a corrupted one)."
+        )
+    if n < 2 or n > len(data) - 8:
+        raise ModelFileError(
+            f"the header claims {n:,} bytes but the file has {len(data) - 8:,} after the "
+            "length field (truncated or corrupted)."
+        )
+    try:
+        text = data[8 : 8 + n].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(f"the header is not UTF-8 text (byte {exc.start}).") from None
+    header = _loads(text, "header")
+    if not isinstance(header, dict):
+        raise ModelFileError("the header must be a JSON object.")
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict):
+        raise ModelFileError("the header has no metadata; not a guinn model file.")
+    for key, value in meta.items():
+        if not isinstance(value, str):
+            raise ModelFileError(f"metadata {key!r} must be a string, got {type(value).__name__}.")
+    body = len(data) - 8 - n
+    spans = []
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise ModelFileError(
+                f"tensor {name!r} must have exactly dtype, shape and data_offsets."
+            )
+        dtype = entry["dtype"]
+        if dtype not in DTYPES:
+            raise ModelFileError(
+                f"tensor {name!r} has dtype {dtype!r}; only F32 (float32) and F64 "
+                "(float64) are allowed."
+            )
+        shape = entry["shape"]
+        if (
+            not isinstance(shape, list)
+            or len(shape) > 4
+            or not all(_is_int(d) and d >= 0 for d in shape)
+        ):
+            raise ModelFileError(f"tensor {name!r} has an invalid shape {shape!r:.100}.")
+        offsets = entry["data_offsets"]
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_int(o) for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= body
+        ):
+            raise ModelFileError(
+                f"tensor {name!r} has data offsets {offsets!r:.100} outside the "
+                f"{body:,} data bytes."
+            )
+        need = math.prod(shape) * DTYPES[dtype].itemsize
+        if offsets[1] - offsets[0] != need:
+            raise ModelFileError(
+                f"tensor {name!r} of shape {shape} needs {need:,} bytes but its offsets "
+                f"span {offsets[1] - offsets[0]:,}."
+            )
+        spans.append((offsets[0], offsets[1], name))
+    end = 0
+    for start, stop, name in sorted(spans):
+        if start != end:
+            raise ModelFileError(
+                f"tensor {name!r} does not start where the previous one ends "
+                "(overlapping or gapped data)."
+            )
+        end = stop
+    if end != body:
+        raise ModelFileError(
+            f"the tensors cover {end:,} bytes but the file holds {body:,} data bytes."
+        )
+    return header, meta, 8 + n
+
+
+def _check_format(meta: dict) -> int:
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(
+            f"not a guinn model file (metadata format is {meta.get('format')!r:.60}, "
+            f"expected {FORMAT!r})."
+        )
+    raw = meta.get("format_version")
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 6:
+        raise ModelFileError(f"format_version must be a whole number, got {raw!r:.60}.")
+    version = int(raw)
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"the file has format version {version}, newer than this guinn reads "
+            f"(up to {FORMAT_VERSION}); update guinn to open it."
+        )
+    if version not in SUPPORTED_VERSIONS:
+        raise ModelFileError(
+            f"format version {version} is not supported; versions "
+            f"{', '.join(map(str, SUPPORTED_VERSIONS))} are."
+        )
+    return version
+
+
+def _loads(text: str, what: str):
+    def no_constants(name):
+        raise ValueError(f"{name} is not allowed")
+
+    def finite_float(s):
+        value = float(s)
+        if not math.isfinite(value):
+            raise ValueError(f"number {s[:30]} is out of range")
+        return value
+
+    def unique(pairs):
+        result = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"duplicate key {key!r:.60}")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(
+            text, parse_constant=no_constants, parse_float=finite_float, object_pairs_hook=unique
+        )
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{what} is not valid JSON ({str(exc)[:200]}).") from None
+
+
+def _read_tensors(data: bytes, header: dict) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load as st_load
+
+    try:
+        tensors = st_load(data)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the safetensors reader may panic on odd input
+        raise ModelFileError(
+            f"the tensor data cannot be read ({type(exc).__name__}: {exc!s:.200})."
+        ) from None
+    if set(tensors) != set(header):
+        raise ModelFileError("the tensor table does not match the header.")
+    for name, value in tensors.items():
+        if value.dtype not in DTYPES.values():
+            raise ModelFileError(
+                f"tensor {name!r} has dtype {value.dtype}; only float32/float64 are allowed."
+            )
+        if not np.isfinite(value).all():
+            raise ModelFileError(f"tensor {name!r} holds NaN or infinite values.")
+    return tensors
+
+
+def _build_model(config, input_shape, header) -> Sequential:
+    if not isinstance(config, dict) or set(config) != {"name", "seed", "dtype", "layers"}:
+        raise ModelFileError(
+            "metadata 'model' must be an object with exactly name, seed, dtype and layers."
+        )
+    name, seed, dtype, layers = config["name"], config["seed"], config["dtype"], config["layers"]
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise ModelFileError(f"the model name must be text of 1 to {MAX_NAME_CHARS} characters.")
+    if not _is_int(seed) or not 0 <= seed < 2**63:
+        raise ModelFileError(f"the model seed must be a whole number >= 0, got {seed!r:.60}.")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"the model dtype must be float32 or float64, got {dtype!r:.60}.")
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+        raise ModelFileError(f"the model must list 1 to {MAX_LAYERS} layers.")
+    if (
+        not isinstance(input_shape, list)
+        or not 1 <= len(input_shape) <= 3
+        or not all(_is_int(d) and d > 0 for d in input_shape)
+        or math.prod(input_shape) > MAX_INPUT_ELEMENTS
+    ):
+        raise ModelFileError(
+            f"input_shape must be 1 to 3 positive whole numbers, got {input_shape!r:.100}."
+        )
+    model = Sequential(name=name, seed=seed, dtype=dtype)
+    shape = tuple(input_shape)
+    for i, entry in enumerate(layers):
+        try:
+            layer = layer_from_config(entry)
+        except GuinnError as exc:
+            raise ModelFileError(f"layer {i}: {exc}") from None
+        if isinstance(layer, Dense) and layer.layer_activation:
+            raise ModelFileError(
+                f"layer {i}: a Dense layer with activation {layer.layer_activation!r} must be "
+                "stored as the separate layers it stands for."
+            )
+        if i and layer.declared_input_shape is not None:
+            raise ModelFileError(f"layer {i}: only the first layer may declare an input shape.")
+        if i == 0 and layer.declared_input_shape not in (None, shape):
+            raise ModelFileError(
+                f"layer 0 declares input shape {layer.declared_input_shape}, but the file's "
+                f"input_shape is {shape}."
+            )
+        try:
+            shape = layer.build(shape)  # shapes only; nothing is allocated yet
+        except GuinnError as exc:
+            raise ModelFileError(
+                f"layer {i} ({layer.type_name}) does not fit its input: {exc}"
+            ) from None
+        for key, pshape in layer.param_shapes():
+            tname = f"layers.{i}.{key}"
+            entry_shape = header.get(tname, {}).get("shape")
+            if entry_shape is None:
+                raise ModelFileError(f"tensor {tname!r} is missing.")
+            if tuple(entry_shape) != tuple(pshape):
+                raise ModelFileError(
+                    f"tensor {tname!r} has shape {tuple(entry_shape)}, but layer {i} "
+                    f"({layer.type_name}) needs {tuple(pshape)}: the layer sizes do not chain."
+                )
+        model.layers.append(layer)
+    try:
+        model.build(tuple(input_shape))
+    except GuinnError as exc:
+        raise ModelFileError(f"the layers do not form a valid model: {exc}") from None
+    return model
+
+
+def _check_layer_tensors(model: Sequential, tensors: dict) -> None:
+    expected = {
+        f"layers.{i}.{key}": shape
+        for i, layer in enumerate(model.layers)
+        for key, shape in layer.param_shapes()
+    }
+    names = {n for n in tensors if not n.startswith("optimizer.")}
+    extra = names - set(expected)
+    if extra:
+        raise ModelFileError(
+            f"unexpected tensor(s) {sorted(extra)[:5]}; this model has {sorted(expected)[:20]}."
+        )
+    for name in expected:
+        if tensors[name].dtype != model.dtype:
+            raise ModelFileError(
+                f"tensor {name!r} is {tensors[name].dtype}, but the model is {model.dtype}."
+            )
+
+
+def _restore_training(model: Sequential, fields: dict, tensors: dict) -> None:
+    slots = {n[len("optimizer.") :]: v for n, v in tensors.items() if n.startswith("optimizer.")}
+    compile_config = fields["compile"]
+    iterations = fields["optimizer_iterations"]
+    if not _is_int(iterations) or not 0 <= iterations < 2**53:
+        raise ModelFileError(
+            f"optimizer_iterations must be a whole number >= 0, got {iterations!r:.60}."
+        )
+    if compile_config is None:
+        if slots or iterations:
+            raise ModelFileError(
+                "optimizer state is present but the model has no compile settings."
+            )
+    else:
+        if not isinstance(compile_config, dict) or set(compile_config) != {
+            "loss",
+            "metrics",
+            "optimizer",
+        }:
+            raise ModelFileError(
+                "metadata 'compile' must be an object with exactly loss, metrics and optimizer."
+            )
+        loss, metrics, opt = (
+            compile_config["loss"],
+            compile_config["metrics"],
+            compile_config["optimizer"],
+        )
+        if not isinstance(loss, str) or loss not in losses.LOSSES:
+            raise ModelFileError(
+                f"unknown loss {loss!r:.60}; allowed: {', '.join(sorted(losses.LOSSES))}."
+            )
+        allowed_metrics = set(METRICS) | set(METRIC_ALIASES)
+        if not isinstance(metrics, list) or not all(
+            isinstance(m, str) and m in allowed_metrics for m in metrics
+        ):
+            raise ModelFileError(
+                f"metrics must be a list drawn from {sorted(METRICS)}, got {metrics!r:.100}."
+            )
+        if not isinstance(opt, dict) or not isinstance(opt.get("name"), str):
+            raise ModelFileError("the optimizer config must be an object with a name.")
+        try:
+            optimizer = optimizers.get(dict(opt))
+        except GuinnError as exc:
+            raise ModelFileError(f"optimizer: {exc}") from None
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        want = set(optimizer.slot_names)
+        if set(slots) != want:
+            raise ModelFileError(
+                f"the {optimizer.name} optimizer needs state tensor(s) "
+                f"{sorted('optimizer.' + s for s in want)}, the file has "
+                f"{sorted('optimizer.' + s for s in slots)}."
+            )
+        size = model.count_params()
+        for slot, value in slots.items():
+            if value.shape != (size,) or value.dtype != model.dtype:
+                raise ModelFileError(
+                    f"tensor 'optimizer.{slot}' must be {model.dtype} of shape ({size},), "
+                    f"got {value.dtype} {value.shape}."
+                )
+            if slot in ("accumulator", "velocity", "v") and (value < 0).any():
+                raise ModelFileError(
+                    f"tensor 'optimizer.{slot}' holds negative values; it sums squares."
+                )
+        optimizer.set_state({"iterations": iterations, "slots": slots})
+    model.set_rng_states(_rng_states(fields["rng_states"]))
+
+
+def _rng_states(states) -> dict:
+    if not isinstance(states, dict) or set(states) != set(RNG_STREAMS):
+        raise ModelFileError(f"rng_states must be an object with exactly {', '.join(RNG_STREAMS)}.")
+    for stream in RNG_STREAMS:
+        s = states[stream]
+        ok = (
+            isinstance(s, dict)
+            and set(s) == {"bit_generator", "state", "has_uint32", "uinteger"}
+            and s["bit_generator"] == "PCG64"
+            and isinstance(s["state"], dict)
+            and set(s["state"]) == {"state", "inc"}
+            and all(_is_int(v) and 0 <= v < 2**128 for v in s["state"].values())
+            and s["has_uint32"] in (0, 1)
+            and _is_int(s["has_uint32"])
+            and _is_int(s["uinteger"])
+            and 0 <= s["uinteger"] < 2**32
+        )
+        if not ok:
+            raise ModelFileError(f"rng_states[{stream!r}] is not a valid PCG64 generator state.")
+    return states
+
+
+def _history(data) -> History:
+    history = History()
+    if data is None:
+        return history
+    if not isinstance(data, dict) or set(data) != {"history", "epoch", "messages"}:
+        raise ModelFileError(
+            "metadata 'history' must be an object with exactly history, epoch and messages."
+        )
+    values, epochs, messages = data["history"], data["epoch"], data["messages"]
+    if not isinstance(values, dict) or len(values) > 100:
+        raise ModelFileError("history.history must be an object of metric lists.")
+    for key, seq in values.items():
+        if not isinstance(seq, list) or not all(v is None or _is_number(v) for v in seq):
+            raise ModelFileError(f"history of {key!r:.60} must be a list of numbers.")
+        history.history[key] = [math.nan if v is None else float(v) for v in seq]
+    if not isinstance(epochs, list) or not all(_is_int(e) and e >= 0 for e in epochs):
+        raise ModelFileError("history.epoch must be a list of whole numbers >= 0.")
+    if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
+        raise ModelFileError("history.messages must be a list of text.")
+    history.epoch = list(epochs)
+    history.messages = list(messages)
+    return history
+
+
+def _experiment(data):
+    if data is None:
+        return None
+    from guinn.experiment import Experiment
+
+    try:
+        return Experiment.from_dict(data).to_dict()
+    except GuinnError as exc:
+        raise ModelFileError(f"the stored experiment is invalid: {exc}") from None
+
+
+def _check_classes(classes, units: int, error) -> None:
+    if (
+        not isinstance(classes, list)
+        or len(classes) > MAX_CLASSES
+        or not all(isinstance(c, str) and len(c) <= MAX_NAME_CHARS for c in classes)
+    ):
+        raise error(f"classes must be a list of at most {MAX_CLASSES:,} short labels.")
+    if len(classes) != units and not (units == 1 and len(classes) == 2):
+        raise error(f"{len(classes)} class labels do not match the output layer's {units} units.")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
