@@ -1,0 +1,33 @@
+"""``python -m guinn.bench [core|gui] ...``: print the performance figures the issues name."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m guinn.bench", description=__doc__)
+    sub = parser.add_subparsers(dest="what")
+    core = sub.add_parser("core", help="guinn vs PyTorch vs the GEMM floor, telemetry cost, peak memory (default)")
+    core.add_argument("--samples", type=int, default=20000, help="MNIST samples per timed epoch")
+    core.add_argument("--repeats", type=int, default=3, help="alternating repeats (median reported)")
+    core.add_argument("--quick", action="store_true", help="reference workload only, no memory run")
+    gui = sub.add_parser("gui", help="training inside the real window vs headless fit; event-loop latency")
+    gui.add_argument("--samples", type=int, default=20000)
+    args = parser.parse_args(argv)
+    if args.what == "gui":
+        from guinn.gui.bench import run_gui_bench
+
+        run_gui_bench(samples=args.samples)
+        return 0
+    from guinn.bench.core import run
+
+    samples = getattr(args, "samples", 20000)
+    repeats = getattr(args, "repeats", 3)
+    quick = getattr(args, "quick", False)
+    run(samples=samples, repeats=repeats, memory=not quick, extra=not quick)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The reference workloads: the MNIST example network through the public ``fit``, the same
+training in PyTorch (when importable), and the GEMM floor (only the matrix products)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+REFERENCE = dict(widths=(784, 500, 500, 10), activation="sigmoid", batch_size=100)
+DEEP_NARROW = dict(widths=(784,) + (64,) * 10 + (10,), activation="sigmoid", batch_size=100)
+
+
+def mnist_arrays(n: int):
+    from guinn.datasets import mnist
+    from guinn.utils import to_categorical
+
+    (x, y), _ = mnist.load_data()
+    x = x[:n].reshape(-1, 784).astype(np.float32) / np.float32(255)
+    return x, to_categorical(y[:n], 10), y[:n].astype(np.int64)
+
+
+def guinn_model(widths, activation, telemetry=True, seed=0):
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    model = Sequential(seed=seed)
+    model.add(Dense(widths[1], activation=activation, input_dim=widths[0]))
+    for w in widths[2:-1]:
+        model.add(Dense(w, activation=activation))
+    model.add(Dense(widths[-1], activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.set_telemetry(telemetry)
+    return model
+
+
+def time_guinn(x, y_onehot, widths, activation, batch_size, epochs=1, telemetry=True) -> float:
+    """Seconds for ``epochs`` of ``model.fit`` (model built and compiled beforehand)."""
+    model = guinn_model(widths, activation, telemetry)
+    model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y_onehot, batch_size=batch_size, epochs=epochs, verbose=0)
+    return time.perf_counter() - start
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def time_torch(x, y_int, widths, activation, batch_size, epochs=1) -> float:
+    """The same training in PyTorch on the CPU: Linear+activation stack, CE loss, Adam."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+    layers = []
+    for a, b in zip(widths[:-2], widths[1:-1]):
+        layers += [nn.Linear(a, b), act()]
+    layers.append(nn.Linear(widths[-2], widths[-1]))
+    net = nn.Sequential(*layers)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y_int)
+
+    def run(n_epochs, xs, ys):
+        n = len(xs)
+        for _ in range(n_epochs):
+            order = torch.randperm(n)
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                xb, yb = xs[idx], ys[idx]
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(net(xb), yb)
+                loss.backward()
+                opt.step()
+                loss.item()  # guinn reports every batch's loss; so does this loop
+
+    run(1, xt[:batch_size * 2], yt[:batch_size * 2])
+    start = time.perf_counter()
+    run(epochs, xt, yt)
+    return time.perf_counter() - start
+
+
+def time_gemm_floor(n_samples, widths, batch_size) -> float:
+    """Only the forward and backward matrix products of one pass over ``n_samples``."""
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal((a, b), dtype=np.float32) * 0.05 for a, b in zip(widths[:-1], widths[1:])]
+    acts = [np.empty((batch_size, w), np.float32) for w in widths]
+    deltas = [np.empty((batch_size, w), np.float32) for w in widths]
+    grads = [np.empty_like(w) for w in ws]
+    acts[0][...] = rng.random((batch_size, widths[0]), dtype=np.float32)
+    deltas[-1][...] = rng.random((batch_size, widths[-1]), dtype=np.float32)
+    steps = n_samples // batch_size
+    start = time.perf_counter()
+    for _ in range(steps):
+        for i, w in enumerate(ws):
+            np.matmul(acts[i], w, out=acts[i + 1])
+        for i in range(len(ws) - 1, -1, -1):
+            np.matmul(acts[i].T, deltas[i + 1], out=grads[i])
+            if i:
+                np.matmul(deltas[i + 1], ws[i].T, out=deltas[i])
+    return time.perf_counter() - start
