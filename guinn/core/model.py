@@ -97,8 +97,10 @@ class Sequential:
         self._slices: dict[int, slice] = {}
         views: dict[int, tuple[dict, dict, dict]] = {id(layer): ({}, {}, {}) for layer in self.layers}
         offset = 0
+        self._param_index = []  # (layer, key, offset, shape): where each parameter sits in the buffers
         for layer, key, shape in specs:
             size = int(np.prod(shape))
+            self._param_index.append((layer, key, offset, shape))
             p, g, u = views[id(layer)]
             p[key] = self._params[offset:offset + size].reshape(shape)
             g[key] = self._grads[offset:offset + size].reshape(shape)
@@ -435,6 +437,24 @@ class Sequential:
             checked.append((layer, key, w))
         for layer, key, w in checked:
             layer.params[key][...] = w
+
+    def optimizer_slots(self) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+        """The optimizer's state per layer and parameter, e.g. ``["dense_1"]["kernel"]["m"]``
+        (read-only views into the optimizer's flat slots)."""
+        self._ensure_built()
+        if self.optimizer is None:
+            return {}
+        self.optimizer.build(self._params.size, self.dtype)
+        result: dict = {}
+        for layer, key, offset, shape in self._param_index:
+            size = int(np.prod(shape))
+            views = {}
+            for slot, flat in self.optimizer.slots.items():
+                view = flat[offset:offset + size].reshape(shape)
+                view.flags.writeable = False
+                views[slot] = view
+            result.setdefault(layer.name, {})[key] = views
+        return result
 
     def get_flat_weights(self) -> np.ndarray:
         return self._params.copy()
