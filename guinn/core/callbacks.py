@@ -136,7 +136,8 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_flat_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        # Keras: ``patience`` epochs without improvement, then stop (patience=0 stops at the first).
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             self.model.stop_training = True
             self._say(f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s); "
