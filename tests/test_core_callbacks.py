@@ -1,0 +1,302 @@
+"""EarlyStopping (Keras semantics) and the NaN stop.
+
+The monitored metric is scripted by a callback placed before EarlyStopping, so the stopping
+epoch is known exactly; the weights at every epoch end are recorded to check restores.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from guinn.callbacks import Callback, EarlyStopping, History, LambdaCallback
+from guinn.core.layers import Dense
+from guinn.core.model import Sequential
+from guinn.errors import ConfigError
+from guinn.optimizers import SGD, Adam
+
+
+class Script(Callback):
+    """Overwrite logs[key] with a scripted value at every epoch end."""
+
+    def __init__(self, values, key="val_loss"):
+        super().__init__()
+        self.values, self.key = list(values), key
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.key] = self.values[epoch]
+
+
+class Recorder(Callback):
+    """Flat weights at train begin, after every batch and at every epoch end."""
+
+    def on_train_begin(self, logs=None):
+        self.initial = self.model.get_flat_weights()
+        self.batches, self.epochs = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(self.model.get_flat_weights())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(self.model.get_flat_weights())
+
+
+def data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = np.eye(2)[(x[:, 0] > 0).astype(int)]
+    return x, y
+
+
+def model(seed=0, dtype="float64", optimizer=None):
+    m = Sequential([Dense(4, activation="relu", input_dim=3), Dense(2, activation="softmax")],
+                   seed=seed, dtype=dtype)
+    m.compile(optimizer=optimizer or SGD(learning_rate=0.1), loss="categorical_crossentropy",
+              metrics=["accuracy"])
+    return m
+
+
+def run(values, es, epochs=None, extra=(), key="val_loss", batch_size=10):
+    m = model()
+    rec = Recorder()
+    x, y = data()
+    epochs = epochs or len(values)
+    history = m.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+                    callbacks=[Script(values, key), *extra, es, rec])
+    return m, history, rec
+
+
+# -- patience, min_delta, mode ----------------------------------------------------------------
+def test_patience_counts_epochs_without_improvement_like_keras():
+    # best at epoch 1; epochs 2 and 3 do not improve -> with patience 2, stop after epoch 3
+    es = EarlyStopping(patience=2)
+    m, history, _ = run([1.0, 0.5, 0.6, 0.7, 0.1, 0.1], es)
+    assert history.epoch == [0, 1, 2, 3]
+    assert es.stopped_epoch == 3 and m.stop_training
+    assert es.best == 0.5 and es.best_epoch == 1
+    assert any("EarlyStopping" in msg and "epoch 4" in msg for msg in history.messages)
+
+
+def test_patience_zero_stops_at_first_epoch_without_improvement():
+    es = EarlyStopping(patience=0)
+    _, history, _ = run([1.0, 0.5, 0.6, 0.1, 0.1], es)
+    assert history.epoch == [0, 1, 2]
+
+
+def test_improvement_resets_patience():
+    es = EarlyStopping(patience=2)
+    _, history, _ = run([1.0, 1.1, 0.9, 1.0, 0.8, 0.85, 0.85, 0.1], es)
+    # improvements at 0, 2, 4; epochs 5 and 6 fail -> stop after epoch 6
+    assert history.epoch == list(range(7))
+    assert es.best_epoch == 4
+
+
+def test_no_stop_while_improving():
+    es = EarlyStopping(patience=0)
+    _, history, _ = run([1.0, 0.9, 0.8, 0.7], es)
+    assert history.epoch == [0, 1, 2, 3] and es.stopped_epoch is None
+    assert not any("EarlyStopping" in msg for msg in history.messages)
+
+
+def test_min_delta_requires_large_enough_improvement():
+    values = [1.0, 0.95, 0.92, 0.85, 0.5, 0.5]
+    es = EarlyStopping(patience=2, min_delta=0.1)
+    _, history, _ = run(values, es)
+    assert history.epoch == [0, 1, 2]
+    assert es.best == 1.0
+    # the same values without min_delta never stop
+    es = EarlyStopping(patience=2)
+    _, history, _ = run(values, es)
+    assert history.epoch == list(range(6))
+
+
+def test_mode_auto_is_max_for_accuracy():
+    es = EarlyStopping(monitor="val_accuracy", patience=2)
+    assert es.mode == "max"
+    _, history, _ = run([0.5, 0.6, 0.55, 0.58, 0.9], es, key="val_accuracy")
+    assert history.epoch == [0, 1, 2, 3]
+    assert es.best == 0.6
+
+
+def test_mode_min_and_max_explicit():
+    es = EarlyStopping(monitor="val_accuracy", mode="min", patience=1)
+    _, history, _ = run([0.5, 0.6, 0.55, 0.4], es, key="val_accuracy")
+    assert history.epoch == [0, 1]
+    es = EarlyStopping(monitor="loss", mode="max", patience=1)
+    _, history, _ = run([0.5, 0.4, 0.6, 0.7], es, key="loss")
+    assert history.epoch == [0, 1]
+
+
+def test_monitors_real_validation_loss_and_warns_when_missing():
+    m = model()
+    x, y = data()
+    es = EarlyStopping(monitor="val_loss", patience=1)
+    history = m.fit(x, y, epochs=2, verbose=0, callbacks=[es])
+    assert any("'val_loss' is not available" in msg for msg in history.messages)
+    es = EarlyStopping(monitor="val_loss", patience=1)
+    history = m.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[es])
+    assert es.best == pytest.approx(min(history.history["val_loss"]))
+
+
+def test_bad_early_stopping_arguments():
+    for kwargs in ({"mode": "maximum"}, {"patience": -1}, {"patience": 1.5},
+                   {"min_delta": float("nan")}):
+        with pytest.raises(ConfigError):
+            EarlyStopping(**kwargs)
+
+
+# -- restore_best_weights, however training ends -------------------------------------------------
+def assert_restored(m, rec, es, history, best_epoch):
+    np.testing.assert_array_equal(m.get_flat_weights(), rec.epochs[best_epoch])
+    assert not np.array_equal(m.get_flat_weights(), rec.epochs[-1]), "test needs weights to change"
+    assert es.best_epoch == best_epoch
+    said = [msg for msg in history.messages if "restored" in msg]
+    assert any(f"epoch {best_epoch + 1}" in msg for msg in said), history.messages
+
+
+def test_restore_after_patience_stop():
+    es = EarlyStopping(patience=2, restore_best_weights=True)
+    m, history, rec = run([1.0, 0.5, 0.6, 0.7, 0.1], es)
+    assert history.epoch == [0, 1, 2, 3]
+    assert_restored(m, rec, es, history, 1)
+
+
+def test_restore_when_epoch_budget_runs_out():
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    m, history, rec = run([1.0, 0.4, 0.5, 0.6], es)
+    assert history.epoch == [0, 1, 2, 3] and es.stopped_epoch is None
+    assert_restored(m, rec, es, history, 1)
+
+
+def test_no_restore_message_when_last_epoch_is_best():
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    m, history, rec = run([1.0, 0.9, 0.8], es)
+    np.testing.assert_array_equal(m.get_flat_weights(), rec.epochs[-1])
+    assert not any("restored" in msg for msg in history.messages)
+
+
+def test_restore_when_a_callback_requests_stop_at_epoch_end():
+    def stop(epoch, logs):
+        if epoch == 2:
+            m.stop_training = True
+
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    m = model()
+    rec = Recorder()
+    x, y = data()
+    history = m.fit(x, y, batch_size=10, epochs=6, verbose=0,
+                    callbacks=[Script([1.0, 0.5, 0.7, 0.1, 0.1, 0.1]), es,
+                               LambdaCallback(on_epoch_end=stop), rec])
+    assert history.epoch == [0, 1, 2]
+    assert_restored(m, rec, es, history, 1)
+
+
+def test_restore_when_a_callback_requests_stop_mid_epoch():
+    calls = []
+
+    def stop(batch, logs):
+        calls.append(batch)
+        if len(calls) == 10:  # epoch 2 (0-based), batch 1
+            m.stop_training = True
+
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    m = model()
+    rec = Recorder()
+    x, y = data()
+    history = m.fit(x, y, batch_size=10, epochs=6, verbose=0,
+                    callbacks=[Script([1.0, 0.5, 0.7, 0.1, 0.1, 0.1]), es,
+                               LambdaCallback(on_train_batch_end=stop), rec])
+    assert len(calls) == 10 and history.epoch == [0, 1, 2]
+    assert_restored(m, rec, es, history, 1)
+
+
+def blow_up_at(epoch_index, lr=1e30):
+    """A callback that sets a huge learning rate at the start of the given epoch."""
+    def begin(epoch, logs):
+        if epoch == epoch_index:
+            m_ref[0].optimizer.learning_rate = lr
+
+    m_ref = [None]
+    cb = LambdaCallback(on_epoch_begin=begin)
+    return cb, m_ref
+
+
+def test_restore_after_nan_stop():
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    m = model(dtype="float32")
+    cb, ref = blow_up_at(2)
+    ref[0] = m
+    rec = Recorder()
+    x, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = m.fit(x, y, batch_size=10, epochs=8, verbose=0,
+                        callbacks=[Script([1.0, 0.5] + [0.1] * 6), cb, es, rec])
+    assert m.stop_reason is not None and m.stop_training
+    assert len(history.epoch) < 8
+    np.testing.assert_array_equal(m.get_flat_weights(), rec.epochs[1])
+    assert np.isfinite(m.get_flat_weights()).all()
+    assert any("restored" in msg and "epoch 2" in msg for msg in history.messages)
+
+
+# -- the NaN stop ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("optimizer", [lambda: SGD(learning_rate=1e30),
+                                       lambda: Adam(learning_rate=1e30),
+                                       lambda: SGD(learning_rate=1e15, momentum=0.9)],
+                         ids=["sgd", "adam", "momentum"])
+def test_huge_learning_rate_stops_with_finite_last_weights(optimizer):
+    m = model(dtype="float32", optimizer=optimizer())
+    rec = Recorder()
+    x, y = data(n=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = m.fit(x, y, batch_size=10, epochs=20, verbose=0, callbacks=[rec])
+    assert m.stop_training and len(history.epoch) < 20
+    final = m.get_flat_weights()
+    assert np.isfinite(final).all()
+    last_finite = rec.batches[-1] if rec.batches else rec.initial
+    np.testing.assert_array_equal(final, last_finite)
+    # where and why: epoch and batch of the failing step (1-based), and the learning rate
+    failed = len(rec.batches)  # global index of the step that failed
+    steps = 20
+    epoch, batch = failed // steps + 1, failed % steps + 1
+    reason = m.stop_reason
+    assert f"epoch {epoch}, batch {batch}" in reason, reason
+    assert "learning rate" in reason and f"{m.optimizer.learning_rate:g}" in reason
+    assert reason in history.messages
+    # the model is still usable
+    assert np.isfinite(m.get_weights()[0]).all()
+
+
+def test_nan_stop_message_printed_when_verbose(capsys):
+    m = model(dtype="float32", optimizer=SGD(learning_rate=1e30))
+    x, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m.fit(x, y, batch_size=10, epochs=5, verbose=2)
+    assert "learning rate" in capsys.readouterr().out
+
+
+def test_training_can_continue_after_nan_stop_with_sane_learning_rate():
+    m = model(dtype="float32", optimizer=SGD(learning_rate=1e30))
+    x, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m.fit(x, y, batch_size=10, epochs=5, verbose=0)
+    assert m.stop_reason
+    m.set_weights([np.full_like(w, 0.1) for w in m.get_weights()])
+    m.optimizer.learning_rate = 0.01
+    history = m.fit(x, y, batch_size=10, epochs=2, verbose=0)
+    assert m.stop_reason is None and len(history.epoch) == 2
+
+
+def test_history_records_epoch_metrics():
+    m = model()
+    x, y = data()
+    history = m.fit(x, y, batch_size=10, epochs=3, verbose=0, validation_split=0.25)
+    assert isinstance(history, History) and history is m.history
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in history.history.values())
+    assert history.epoch == [0, 1, 2]
