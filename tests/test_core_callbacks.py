@@ -300,3 +300,21 @@ def test_history_records_epoch_metrics():
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 3 for v in history.history.values())
     assert history.epoch == [0, 1, 2]
+
+
+def test_diverging_regression_stops_at_first_non_finite_loss():
+    m = Sequential([Dense(8, activation="relu", input_dim=3), Dense(8, activation="relu"),
+                    Dense(1)], seed=0)
+    m.compile(optimizer=SGD(learning_rate=3.0), loss="mse")
+    x, _ = data(n=200)
+    rec = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        history = m.fit(x, x.sum(axis=1), batch_size=10, epochs=5, verbose=0, callbacks=[rec])
+    assert len(rec.batches) >= 2, "should take a few finite steps before diverging"
+    np.testing.assert_array_equal(m.get_flat_weights(), rec.batches[-1])
+    assert f"batch {len(rec.batches) + 1}:" in m.stop_reason
+    assert "infinite" in m.stop_reason or "NaN" in m.stop_reason or "overflow" in m.stop_reason
+    assert "learning rate (3)" in m.stop_reason
+    # the partial epoch is still reported, with a finite mean loss over the finite steps
+    assert history.epoch == [0] and np.isfinite(history.history["loss"][0])
