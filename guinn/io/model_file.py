@@ -344,7 +344,7 @@ def _read_header(data: bytes) -> tuple[dict, dict, int]:
                 f"tensor {name!r} must have exactly dtype, shape and data_offsets."
             )
         dtype = entry["dtype"]
-        if dtype not in DTYPES:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             raise ModelFileError(
                 f"tensor {name!r} has dtype {dtype!r}; only F32 (float32) and F64 "
                 "(float64) are allowed."
@@ -487,6 +487,8 @@ def _build_model(config, input_shape, header) -> Sequential:
     model = Sequential(name=name, seed=seed, dtype=dtype)
     shape = tuple(input_shape)
     for i, entry in enumerate(layers):
+        if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
+            raise ModelFileError(f"layer {i} must be an object with exactly a 'type' name and a 'config'.")
         try:
             layer = layer_from_config(entry)
         except GuinnError as exc:
