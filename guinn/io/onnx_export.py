@@ -1,0 +1,163 @@
+"""Export a trained network to ONNX, for use outside guinn (onnxruntime, other frameworks).
+
+The graph is the inference path: dropout is left out (inverted dropout is the identity at
+test time), every activation is included -- PReLU as ``PRelu`` with one slope per unit,
+Maxout as ``Gemm -> Reshape (N, units, pieces) -> ReduceMax(axis 2)``. Weights are stored as
+float32 whatever the model's dtype. Opset 17 is used (ReduceMax still takes ``axes`` as an
+attribute there), which every onnxruntime since 1.14 runs.
+
+``onnx`` is an optional dependency: ``pip install 'guinn[onnx]'``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from guinn.core.layers import Activation, Dense, Dropout, Flatten, Maxout, PReLU
+from guinn.core.model import Sequential
+from guinn.errors import ConfigError, GuinnError
+
+OPSET = 17
+IR_VERSION = 8  # the IR version that goes with opset 17
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise GuinnError(
+            "ONNX export needs the optional 'onnx' package: pip install 'guinn[onnx]'."
+        ) from None
+    return onnx
+
+
+class _Graph:
+    """Collects nodes and initializers with unique names while walking the layers."""
+
+    def __init__(self, onnx):
+        self.onnx = onnx
+        self.nodes = []
+        self.initializers = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, hint: str, value: np.ndarray) -> str:
+        name = self.name(hint)
+        self.initializers.append(
+            self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), name=name)
+        )
+        return name
+
+    def node(self, op: str, inputs: list[str], hint: str, **attrs) -> str:
+        out = self.name(hint)
+        self.nodes.append(
+            self.onnx.helper.make_node(op, inputs, [out], name=out + "_node", **attrs)
+        )
+        return out
+
+
+def _activation(graph: _Graph, x: str, name: str, alpha: float, hint: str) -> str:
+    if name == "linear":
+        return x
+    if name == "sigmoid":
+        return graph.node("Sigmoid", [x], hint + "_sigmoid")
+    if name == "tanh":
+        return graph.node("Tanh", [x], hint + "_tanh")
+    if name == "relu":
+        return graph.node("Relu", [x], hint + "_relu")
+    if name == "leaky_relu":
+        return graph.node("LeakyRelu", [x], hint + "_leaky_relu", alpha=float(alpha))
+    if name == "softmax":
+        return graph.node("Softmax", [x], hint + "_softmax", axis=-1)
+    raise ConfigError(f"Activation {name!r} has no ONNX export.")
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)
+
+
+def _affine(graph: _Graph, x: str, kernel: np.ndarray, bias: np.ndarray | None, hint: str) -> str:
+    w = graph.const(hint + "_kernel", _f32(kernel))
+    if bias is None:
+        return graph.node("MatMul", [x, w], hint + "_matmul")
+    b = graph.const(hint + "_bias", _f32(bias))
+    return graph.node("Gemm", [x, w, b], hint + "_gemm")
+
+
+def to_onnx(model: Sequential):
+    """The model as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
+    onnx = _onnx()
+    helper = onnx.helper
+    if not isinstance(model, Sequential):
+        raise ConfigError(f"ONNX export takes a guinn Sequential, got {type(model).__name__}.")
+    model._ensure_built()
+    graph = _Graph(onnx)
+    x = INPUT_NAME
+    for layer in model.layers:
+        hint = layer.name or layer.type_name.lower()
+        if isinstance(layer, Dense):
+            x = _affine(graph, x, layer.params["kernel"], layer.params.get("bias"), hint)
+            x = _activation(graph, x, layer.activation.name, layer.alpha, hint)
+        elif isinstance(layer, Maxout):
+            z = _affine(graph, x, layer.params["kernel"], layer.params["bias"], hint)
+            shape = graph.const(
+                hint + "_shape", np.array([-1, layer.units, layer.pieces], dtype=np.int64)
+            )
+            z = graph.node("Reshape", [z, shape], hint + "_pieces")
+            x = graph.node("ReduceMax", [z], hint + "_max", axes=[2], keepdims=0)
+        elif isinstance(layer, PReLU):
+            slope = graph.const(hint + "_alpha", _f32(layer.params["alpha"]))
+            x = graph.node("PRelu", [x, slope], hint + "_prelu")
+        elif isinstance(layer, Activation):
+            x = _activation(graph, x, layer.activation.name, layer.alpha, hint)
+        elif isinstance(layer, Flatten):
+            if len(layer.input_shape) > 1:
+                x = graph.node("Flatten", [x], hint + "_flatten", axis=1)
+        elif isinstance(layer, Dropout):
+            continue  # identity at inference time
+        else:
+            raise ConfigError(f"Layer type {layer.type_name} has no ONNX export.")
+    if x == INPUT_NAME:  # a model with no computing layers still needs one node
+        x = graph.node("Identity", [x], "identity")
+    graph.nodes[-1].output[0] = OUTPUT_NAME
+    inputs = [
+        helper.make_tensor_value_info(
+            INPUT_NAME, onnx.TensorProto.FLOAT, ["batch", *model.input_shape]
+        )
+    ]
+    outputs = [
+        helper.make_tensor_value_info(
+            OUTPUT_NAME, onnx.TensorProto.FLOAT, ["batch", *model.output_shape]
+        )
+    ]
+    g = helper.make_graph(graph.nodes, model.name, inputs, outputs, initializer=graph.initializers)
+    proto = helper.make_model(
+        g,
+        producer_name="guinn",
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+        doc_string="Exported from guinn (inference mode).",
+    )
+    classes = getattr(model, "class_names", None)
+    if classes:
+        helper.set_model_props(proto, {"class_names": json.dumps(list(classes))})
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def export_onnx(model: Sequential, path) -> Path:
+    """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path."""
+    from guinn.io.model_file import _atomic_write
+
+    proto = to_onnx(model)
+    path = Path(path)
+    _atomic_write(path, proto.SerializeToString())
+    return path
