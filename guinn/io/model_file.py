@@ -487,8 +487,10 @@ def _build_model(config, input_shape, header) -> Sequential:
     model = Sequential(name=name, seed=seed, dtype=dtype)
     shape = tuple(input_shape)
     for i, entry in enumerate(layers):
-        if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
-            raise ModelFileError(f"layer {i} must be an object with exactly a 'type' name and a 'config'.")
+        if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(
+            entry["type"], str
+        ):
+            raise ModelFileError(f"layer {i} must be an object with exactly 'type' and 'config'.")
         try:
             layer = layer_from_config(entry)
         except GuinnError as exc:

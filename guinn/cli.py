@@ -1,0 +1,367 @@
+"""The ``guinn`` command: the app with no arguments, or train / evaluate / predict / export / info.
+
+Every user mistake (a bad file, an unknown dataset, an image with no ink) ends as one line
+``guinn: error: ...`` on stderr and exit status 2 -- never a traceback. This module imports
+no Qt: the app and the image reader load PySide6 only when they are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+
+from guinn.errors import DataError, GuinnError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+DATASET_HELP = (
+    "mnist | toy:NAME (spiral, circles, xor, blobs, moons) | csv:PATH:LABEL_COLUMN | "
+    "idx:TRAIN_IMAGES:TRAIN_LABELS[:TEST_IMAGES:TEST_LABELS] | a JSON object such as "
+    '\'{"kind": "mnist", "test_limit": 1000}\''
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"guinn: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from guinn import __version__
+
+    parser = _Parser(
+        prog="guinn",
+        description="Train neural networks and watch them learn. Without a command, the app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"guinn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser(
+        "train",
+        help="train the network an experiment file describes",
+        description="Train the network an experiment file (JSON) describes, with a progress "
+        "bar and per-epoch metrics, then save the model.",
+    )
+    p.add_argument(
+        "experiment", metavar="EXPERIMENT", help="experiment file (.json), e.g. one of the presets"
+    )
+    p.add_argument(
+        "--out",
+        metavar="MODEL",
+        help="where to save the model (default: EXPERIMENT's name "
+        "with .safetensors, in the current folder)",
+    )
+    p.add_argument(
+        "--epochs", type=int, metavar="N", help="override the experiment's number of epochs"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the final result")
+
+    p = sub.add_parser(
+        "evaluate",
+        help="loss and accuracy of a saved model on a test set",
+        description="Loss and accuracy of a saved model on the test part of a dataset.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file (.safetensors)")
+    p.add_argument(
+        "--dataset",
+        metavar="SPEC",
+        help=f"dataset to test on (default: the one the model was trained on): {DATASET_HELP}",
+    )
+
+    p = sub.add_parser(
+        "predict",
+        help="classify pictures of digits",
+        description="Classify PNG/JPEG pictures of single digits (dark on light or light on "
+        "dark) after the drawing pad's preprocessing: crop, scale to 20 px, "
+        "centre in 28x28.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file trained on 28x28 digit images")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of objects with file, class "
+        "(the label) and probabilities (label -> probability)",
+    )
+
+    p = sub.add_parser(
+        "export",
+        help="write a model as ONNX for use elsewhere",
+        description="Write the network in inference mode (dropout removed) as an ONNX "
+        "file. Needs: pip install 'guinn[onnx]'.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file (.safetensors)")
+    p.add_argument("out", metavar="OUT.onnx", help="ONNX file to write")
+
+    p = sub.add_parser(
+        "info",
+        help="describe a saved model",
+        description="Layers, parameters, classes, training settings and history of a saved model.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file (.safetensors)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``guinn`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return _open_app()
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            return _open_app()
+        return COMMANDS[args.command](args) or 0
+    except SystemExit as exc:  # --help, --version and argument errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("\nguinn: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except GuinnError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}")
+    except MemoryError:
+        return _fail("not enough memory for this dataset or model.")
+
+
+def _fail(message: str) -> int:
+    print(f"guinn: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _open_app() -> int:
+    try:
+        from guinn.gui.app import main as gui_main
+    except ImportError as exc:
+        return _fail(f"the app cannot start ({exc}); the command line still works (guinn --help).")
+    return int(gui_main() or 0)
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from guinn.data.catalog import load_dataset
+    from guinn.experiment import Experiment
+    from guinn.io.model_file import save_model
+
+    experiment = Experiment.load(args.experiment)
+    if args.epochs is not None:
+        experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
+    out = Path(args.out) if args.out else Path(Path(args.experiment).stem + ".safetensors")
+    say = (lambda *a: None) if args.quiet else print
+    dataset = load_dataset(experiment.dataset)
+    say(f"{experiment.title}: {dataset.description}")
+    model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
+    if model.stop_reason:
+        print(f"guinn: warning: {model.stop_reason}", file=sys.stderr)
+    result = _test_metrics(model, dataset)
+    epochs = len(history.epoch)
+    print(
+        f"Trained {epochs} epoch{'s' * (epochs != 1)}; test loss {result['loss']:.4f}, "
+        f"test accuracy {result['accuracy']:.2%} ({len(dataset.x_test):,} samples)."
+    )
+    save_model(
+        model,
+        out,
+        class_names=dataset.class_names,
+        experiment=experiment,
+        preprocessing=dataset.preprocessing,
+        dataset=dataset.name,
+    )
+    print(f"Saved {out}")
+    return 0
+
+
+def _test_metrics(model, dataset) -> dict:
+    from guinn.utils import to_categorical
+
+    if len(dataset.x_test) == 0:
+        raise DataError(f"{dataset.name} has no test samples to evaluate on.")
+    units = model.output_shape[0]
+    if dataset.n_classes > max(units, 2) or (units > 1 and dataset.n_classes != units):
+        raise DataError(
+            f"{dataset.name} has {dataset.n_classes} classes but the model has {units} outputs."
+        )
+    y = to_categorical(dataset.y_test, units) if units > 1 else dataset.y_test.reshape(-1, 1)
+    if model.compiled:
+        return model.evaluate(dataset.x_test, y, verbose=0, return_dict=True) | {
+            "accuracy": _accuracy(model, dataset)
+        }
+    return {"loss": math.nan, "accuracy": _accuracy(model, dataset)}
+
+
+def _accuracy(model, dataset) -> float:
+    out = model.predict(dataset.x_test)
+    predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
+    return float((predicted == dataset.y_test).mean())
+
+
+def parse_dataset(text: str) -> dict:
+    """A ``--dataset`` value -> the dataset description ``load_dataset`` takes."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"--dataset is not valid JSON ({exc.msg}).") from None
+        if not isinstance(spec, dict):
+            raise DataError('--dataset JSON must be an object such as {"kind": "mnist"}.')
+        return spec
+    kind, _, rest = text.partition(":")
+    if kind == "mnist" and not rest:
+        return {"kind": "mnist"}
+    if kind == "toy" and rest:
+        return {"kind": "toy", "name": rest}
+    if kind == "csv" and ":" in rest:
+        path, label = rest.rsplit(":", 1)
+        return {"kind": "csv", "path": path, "label_column": label}
+    if kind == "idx":
+        parts = rest.split(":")
+        if len(parts) in (2, 4) and all(parts):
+            spec = {"kind": "idx", "train_images": parts[0], "train_labels": parts[1]}
+            if len(parts) == 4:
+                spec.update(test_images=parts[2], test_labels=parts[3])
+            return spec
+    raise DataError(f"--dataset {text!r} is not understood; use {DATASET_HELP}.")
+
+
+def cmd_evaluate(args) -> int:
+    from guinn.data.catalog import load_dataset
+    from guinn.io.model_file import load_model
+
+    model = load_model(args.model)
+    if args.dataset:
+        spec = parse_dataset(args.dataset)
+    elif model.experiment_config is not None:
+        spec = model.experiment_config["dataset"]
+    else:
+        raise DataError(
+            f"{args.model} does not record the dataset it was trained on; pass --dataset."
+        )
+    dataset = load_dataset(spec)
+    want = math.prod(model.input_shape)
+    if dataset.input_dim != want:
+        raise DataError(
+            f"{dataset.name} has {dataset.input_dim} features per sample but the model "
+            f"expects {want}."
+        )
+    dataset = dataclasses.replace(dataset, x_test=dataset.x_test.reshape((-1, *model.input_shape)))
+    result = _test_metrics(model, dataset)
+    loss = "n/a (model not compiled)" if math.isnan(result["loss"]) else f"{result['loss']:.4f}"
+    print(f"{dataset.name}: {len(dataset.x_test):,} test samples")
+    print(f"test loss: {loss}")
+    print(f"test accuracy: {result['accuracy']:.2%}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from guinn.data.digits import SIZE
+    from guinn.io.images import digit_from_image
+    from guinn.io.model_file import load_model
+
+    model = load_model(args.model)
+    if math.prod(model.input_shape) != SIZE * SIZE:
+        raise DataError(
+            f"{args.model} expects inputs of shape {tuple(model.input_shape)}; predict reads "
+            f"digit pictures as {SIZE}x{SIZE} images, so it needs a model trained on "
+            f"{SIZE * SIZE} pixel inputs (e.g. MNIST)."
+        )
+    images = []
+    for name in args.images:
+        digit = digit_from_image(name)
+        if digit is None:
+            raise DataError(f"{name}: image has no ink (it is blank or one flat colour).")
+        images.append(digit.reshape(model.input_shape))
+    probs = model.predict(np.stack(images).astype(model.dtype))
+    labels = list(model.class_names or (str(i) for i in range(probs.shape[1])))
+    if probs.shape[1] == 1:  # one sigmoid unit: P(class 1)
+        probs = np.concatenate([1 - probs, probs], axis=1)
+        labels = labels if len(labels) == 2 else ["0", "1"]
+    rows = []
+    for name, p in zip(args.images, probs, strict=True):
+        best = int(np.argmax(p))
+        rows.append(
+            {
+                "file": name,
+                "class": labels[best],
+                "probabilities": {label: float(v) for label, v in zip(labels, p, strict=True)},
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(
+                f"{row['file']}: class {row['class']} (p={row['probabilities'][row['class']]:.2f})"
+            )
+    return 0
+
+
+def cmd_export(args) -> int:
+    from guinn.io.model_file import load_model
+    from guinn.io.onnx_export import OPSET, export_onnx
+
+    model = load_model(args.model)
+    path = export_onnx(model, args.out)
+    print(
+        f"Wrote {path} (ONNX opset {OPSET}, input 'input' of shape (batch, "
+        f"{', '.join(map(str, model.input_shape))}), dropout removed)."
+    )
+    return 0
+
+
+def cmd_info(args) -> int:
+    from guinn.io.model_file import load_model
+
+    model = load_model(args.model)
+    size = Path(args.model).stat().st_size
+    print(f"{args.model}: guinn model file, format version {model.format_version}, {size:,} bytes")
+    model.summary()
+    print(f"Input shape: {tuple(model.input_shape)}; dtype {model.dtype.name}; seed {model.seed}")
+    if model.class_names:
+        print(f"Classes ({len(model.class_names)}): {', '.join(model.class_names)}")
+    if model.dataset_name:
+        print(f"Dataset: {model.dataset_name}")
+    if model.experiment_config:
+        print(f"Experiment: {model.experiment_config.get('title', '')}")
+    if model.compiled:
+        opt = model.optimizer.to_config()
+        settings = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
+        print(
+            f"Loss: {model.loss.name}; optimizer: {opt['name']} ({settings}); "
+            f"{model.optimizer.iterations:,} steps taken"
+        )
+    else:
+        print("Not compiled (no training settings stored).")
+    history = model.history
+    if history.epoch:
+        last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.history.items() if v)
+        print(f"Training history: {len(history.epoch)} epoch(s); last epoch: {last}")
+    else:
+        print("Training history: none")
+    for message in history.messages:
+        print(f"  note: {message}")
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "export": cmd_export,
+    "info": cmd_info,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

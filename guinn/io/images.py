@@ -1,0 +1,57 @@
+"""Read a PNG/JPEG picture of a digit into the array the drawing pad's preprocessing takes.
+
+Qt's image readers are used (PySide6 is already a dependency; ``QImage`` needs no
+``QApplication``), imported only when a picture is read so that the command line and the
+core stay Qt-free otherwise. Alpha is kept: ``preprocess_digit`` shows transparent pixels
+as white paper, exactly as for the drawing pad.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from guinn.data.digits import MAX_SIDE, preprocess_digit
+from guinn.errors import DataError
+
+MAX_FILE_BYTES = 50 * 1024**2
+
+
+def read_image(path) -> np.ndarray:
+    """(height, width, 4) uint8 RGBA pixels of an image file; DataError if it cannot be read."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"Cannot read image {path}: {exc.strerror or exc}.") from None
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an image.")
+    if size > MAX_FILE_BYTES:
+        raise DataError(f"Image {path} is {size:,} bytes; at most {MAX_FILE_BYTES:,} are accepted.")
+    from PySide6.QtGui import QImage, QImageReader
+
+    reader = QImageReader(str(path))
+    dims = reader.size()
+    if dims.isValid() and max(dims.width(), dims.height()) > MAX_SIDE:
+        raise DataError(
+            f"Image {path} is {dims.width()}x{dims.height()} px; at most {MAX_SIDE} px a side."
+        )
+    image = reader.read()
+    if image.isNull():
+        raise DataError(
+            f"Cannot read image {path}: {reader.errorString()} (PNG and JPEG are supported)."
+        )
+    if max(image.width(), image.height()) > MAX_SIDE:
+        raise DataError(
+            f"Image {path} is {image.width()}x{image.height()} px; at most {MAX_SIDE} px a side."
+        )
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    height, width, stride = image.height(), image.width(), image.bytesPerLine()
+    bits = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
+    return bits.reshape(height, stride)[:, : width * 4].reshape(height, width, 4).copy()
+
+
+def digit_from_image(path) -> np.ndarray | None:
+    """The (28, 28) float32 image a digit model sees, or None if the picture has no ink."""
+    return preprocess_digit(read_image(path))

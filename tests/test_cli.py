@@ -1,0 +1,305 @@
+"""The ``guinn`` command line: each subcommand end to end, and one-line errors for bad input."""
+
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from guinn import cli
+from guinn.cli import main
+from guinn.core.specs import LayerSpec
+from guinn.data.digits import preprocess_digit
+from guinn.experiment import Experiment
+from guinn.io.model_file import load_model, save_model
+
+
+def write_experiment(path, **changes):
+    settings = dict(
+        title="tiny blobs",
+        dataset={"kind": "toy", "name": "blobs", "n_samples": 240},
+        layers=(LayerSpec(8, "relu"),),
+        epochs=3,
+        batch_size=16,
+        validation_split=0.1,
+        seed=5,
+    )
+    settings.update(changes)
+    Experiment(**settings).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    exp = write_experiment(folder / "blobs.json")
+    out = folder / "blobs.safetensors"
+    assert main(["train", str(exp), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def digit_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    exp = write_experiment(
+        folder / "digits.json",
+        dataset={"kind": "mnist", "limit": 600, "test_limit": 100},
+        layers=(LayerSpec(16, "relu"),),
+        epochs=1,
+        batch_size=50,
+    )
+    out = folder / "digits.safetensors"
+    assert main(["train", str(exp), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def one_line_error(capsys, code, expected):
+    assert code == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("guinn: error:") and expected in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_train_shows_progress_and_saves(tmp_path, capsys, monkeypatch):
+    exp = write_experiment(tmp_path / "my_run.json")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(exp), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss:" in out and "val_accuracy:" in out
+    assert "[" + "=" * 30 + "]" in out  # the progress bar
+    assert "test accuracy" in out and "Saved my_run.safetensors" in out
+    model = load_model(tmp_path / "my_run.safetensors")  # default name: the experiment's
+    assert model.class_names == ("0", "1", "2")
+    assert model.experiment_config["epochs"] == 2
+    assert model.dataset_name == "blobs (toy)"
+    assert len(model.history.epoch) == 2
+
+
+def test_same_experiment_same_model(tmp_path, toy_model):
+    exp = write_experiment(tmp_path / "again.json")
+    out = tmp_path / "again.safetensors"
+    assert main(["train", str(exp), "--out", str(out), "--quiet"]) == 0
+    a, b = load_model(toy_model), load_model(out)
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+def test_evaluate_defaults_to_the_training_dataset(toy_model, capsys):
+    assert main(["evaluate", str(toy_model)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy:" in out and "blobs (toy)" in out and "48 test samples" in out
+
+
+def test_evaluate_with_dataset_option(toy_model, capsys):
+    assert main(["evaluate", str(toy_model), "--dataset", "toy:spiral"]) == 0
+    assert "spiral (toy)" in capsys.readouterr().out
+    spec = json.dumps({"kind": "toy", "name": "blobs", "n_samples": 100})
+    assert main(["evaluate", str(toy_model), "--dataset", spec]) == 0
+    one_line_error(
+        capsys, main(["evaluate", str(toy_model), "--dataset", "toy:moons"]), "2 classes"
+    )
+    one_line_error(capsys, main(["evaluate", str(toy_model), "--dataset", "mnist"]), "784 features")
+    one_line_error(
+        capsys, main(["evaluate", str(toy_model), "--dataset", "cifar"]), "not understood"
+    )
+    one_line_error(capsys, main(["evaluate", str(toy_model), "--dataset", "toy:nope"]), "nope")
+
+
+def test_evaluate_needs_a_dataset_when_the_model_has_none(tmp_path, toy_model, capsys):
+    bare = tmp_path / "bare.safetensors"
+    model = load_model(toy_model)
+    model.experiment_config = None
+    save_model(model, bare)
+    one_line_error(capsys, main(["evaluate", str(bare)]), "pass --dataset")
+
+
+def test_parse_dataset():
+    assert cli.parse_dataset("mnist") == {"kind": "mnist"}
+    assert cli.parse_dataset("csv:C:/data/iris.csv:species") == {
+        "kind": "csv",
+        "path": "C:/data/iris.csv",
+        "label_column": "species",
+    }
+    assert cli.parse_dataset("idx:a:b:c:d") == {
+        "kind": "idx",
+        "train_images": "a",
+        "train_labels": "b",
+        "test_images": "c",
+        "test_labels": "d",
+    }
+
+
+def save_png(path, pixels):
+    """Write an (H, W) or (H, W, 4) uint8 array as an image file through Qt."""
+    from PySide6.QtGui import QImage
+
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if pixels.ndim == 2 else QImage.Format.Format_RGBA8888
+    image = QImage(pixels.data, w, h, pixels.strides[0], fmt).copy()
+    assert image.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from guinn.datasets import mnist
+
+    (_, _), (x, y) = mnist.load_data()
+    return x[:3], y[:3]
+
+
+def test_predict_matches_the_drawing_pad_path(tmp_path, digit_model, digits, capsys):
+    images, _ = digits
+    files = []
+    for i, img in enumerate(images):
+        big = np.kron(img, np.ones((3, 3), np.uint8))  # an 84x84 photo of the digit
+        files.append(str(save_png(tmp_path / f"light_on_dark_{i}.png", big)))
+        files.append(str(save_png(tmp_path / f"dark_on_light_{i}.png", 255 - big)))
+    assert main(["predict", str(digit_model), *files, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in rows] == files
+    model = load_model(digit_model)
+    for i, img in enumerate(images):
+        expected = model.predict(
+            preprocess_digit(np.kron(img, np.ones((3, 3), np.uint8))).reshape(1, 784)
+        )[0]
+        for row in rows[2 * i : 2 * i + 2]:  # both polarities: the same digit
+            assert set(row) == {"file", "class", "probabilities"}
+            probs = np.array([row["probabilities"][str(k)] for k in range(10)])
+            np.testing.assert_allclose(probs, expected, rtol=1e-6, atol=1e-7)
+            assert row["class"] == str(int(np.argmax(expected)))
+    assert main(["predict", str(digit_model), files[0]]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{files[0]}: class {rows[0]['class']} (p=")
+
+
+def test_predict_reads_jpeg_and_transparent_png(tmp_path, digit_model, digits, capsys):
+    img = np.kron(digits[0][0], np.ones((2, 2), np.uint8))
+    from PySide6.QtGui import QImage
+
+    grey = save_png(tmp_path / "d.png", 255 - img)
+    jpeg = tmp_path / "d.jpg"
+    assert QImage(str(grey)).save(str(jpeg), quality=95)
+    rgba = np.zeros(img.shape + (4,), np.uint8)
+    rgba[..., 3] = img  # black ink whose opacity is the digit, on a transparent page
+    png = save_png(tmp_path / "transparent.png", rgba)
+    assert main(["predict", str(digit_model), str(jpeg), str(png), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["class"] == rows[1]["class"]
+
+
+def test_predict_errors(tmp_path, digit_model, toy_model, capsys):
+    blank = save_png(tmp_path / "blank.png", np.full((40, 40), 255, np.uint8))
+    one_line_error(capsys, main(["predict", str(digit_model), str(blank)]), "image has no ink")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    one_line_error(capsys, main(["predict", str(digit_model), str(text)]), "Cannot read image")
+    one_line_error(
+        capsys, main(["predict", str(digit_model), str(tmp_path / "missing.png")]), "missing.png"
+    )
+    one_line_error(capsys, main(["predict", str(toy_model), str(blank)]), "28x28")
+
+
+def test_export_and_info(tmp_path, toy_model, capsys):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(toy_model), str(out)]) == 0
+    assert "opset 17" in capsys.readouterr().out
+    model = load_model(toy_model)
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x}
+    )[0]
+    np.testing.assert_allclose(got, model.predict(x), atol=1e-5)
+    assert main(["info", str(toy_model)]) == 0
+    info = capsys.readouterr().out
+    for expected in (
+        "format version 1",
+        "Total params",
+        "Classes (3): 0, 1, 2",
+        "optimizer: adam",
+        "Training history: 3 epoch(s)",
+        "Experiment: tiny blobs",
+        "seed 5",
+    ):
+        assert expected in info
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["info", "nowhere.safetensors"], "Cannot read model file"),
+        (["train", "nowhere.json"], "Cannot read experiment file"),
+        (["frobnicate"], "invalid choice"),
+        (["predict"], "required"),
+        (["train", "x.json", "--epochs", "many"], "invalid int value"),
+    ],
+)
+def test_bad_input_is_one_line(argv, expected, capsys):
+    one_line_error(capsys, main(argv), expected)
+
+
+def test_bad_files_are_one_line(tmp_path, capsys):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    for command in ("info", "evaluate", "export"):
+        argv = [command, str(junk)] + ([str(tmp_path / "o.onnx")] if command == "export" else [])
+        one_line_error(capsys, main(argv), "not valid JSON")
+    exp = tmp_path / "bad.json"
+    exp.write_text('{"epochs": 0}')
+    one_line_error(capsys, main(["train", str(exp)]), "epochs must be")
+
+
+def test_help_everywhere(capsys):
+    for argv in (["--help"], *([c, "--help"] for c in cli.COMMANDS)):
+        assert main(argv) == 0
+        assert "usage: guinn" in capsys.readouterr().out
+
+
+def test_no_arguments_opens_the_app(monkeypatch):
+    calls = []
+    fake = types.ModuleType("guinn.gui.app")
+    fake.main = lambda: calls.append("app") or 0
+    monkeypatch.setitem(sys.modules, "guinn.gui.app", fake)
+    assert main([]) == 0 and calls == ["app"]
+
+
+def test_keyboard_interrupt_exits_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "info", interrupted)
+    assert main(["info", "x"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_module_entry_point_and_no_qt_outside_predict(toy_model):
+    result = subprocess.run(
+        [sys.executable, "-m", "guinn.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "train" in result.stdout and "predict" in result.stdout
+    code = (
+        "import sys; from guinn.cli import main; rc = main(['info', sys.argv[1]]); "
+        "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt imported'; "
+        "sys.exit(rc)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(toy_model)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "guinn.cli", "info", "missing.safetensors"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and "Traceback" not in result.stderr
+    )
