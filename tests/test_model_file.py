@@ -314,6 +314,10 @@ def saved(tmp_path):
         ),
         (dict(meta_changes={"input_shape": "[7]"}), "declares input shape"),
         (dict(meta_changes={"experiment": '{"epochs": -3}'}), "experiment"),
+        (
+            dict(meta_changes={"experiment": '{"optimizer": "adam"}'}),
+            "stored experiment is invalid",
+        ),
     ],
 )
 def test_specific_malformations_are_named(saved, edit, message):

@@ -40,7 +40,25 @@ def _models():
     c = Sequential(
         [Dense(2, activation="tanh", input_dim=5), Dense(3, activation="softmax")], seed=3
     )
-    return [(a, {"class_names": ["r", "g", "b"], "dataset": "toy"}), (b, {}), (c, {})]
+    from guinn.experiment import Experiment
+
+    exp = Experiment(
+        dataset={"kind": "toy", "name": "blobs"}, layers=tuple(cards), epochs=2, batch_size=10
+    )
+    pre = {"standardizer": {"mean": [0.0] * 5, "scale": [1.0] * 5}, "feature_names": list("abcde")}
+    return [
+        (
+            a,
+            {
+                "class_names": ["r", "g", "b"],
+                "dataset": "toy",
+                "experiment": exp,
+                "preprocessing": pre,
+            },
+        ),
+        (b, {}),
+        (c, {}),
+    ]
 
 
 @pytest.fixture(scope="module")

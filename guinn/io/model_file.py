@@ -487,8 +487,10 @@ def _build_model(config, input_shape, header) -> Sequential:
     model = Sequential(name=name, seed=seed, dtype=dtype)
     shape = tuple(input_shape)
     for i, entry in enumerate(layers):
-        if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(
-            entry["type"], str
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"type", "config"}
+            or not isinstance(entry["type"], str)
         ):
             raise ModelFileError(f"layer {i} must be an object with exactly 'type' and 'config'.")
         try:
@@ -670,7 +672,7 @@ def _experiment(data):
 
     try:
         return Experiment.from_dict(data).to_dict()
-    except GuinnError as exc:
+    except (GuinnError, TypeError, ValueError) as exc:  # from_dict lets some plain ValueErrors out
         raise ModelFileError(f"the stored experiment is invalid: {exc}") from None
 
 
