@@ -1,0 +1,56 @@
+"""Entry point of the desktop app: ``guinn`` (no arguments) or ``python -m guinn``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+log = logging.getLogger(__name__)
+
+
+def _install_excepthook(window) -> None:
+    """An unexpected exception in a slot is shown in the window and logged; the app lives on."""
+
+    def hook(exc_type, exc, tb):
+        log.error("Unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        try:
+            window.show_error(
+                f"Unexpected error ({exc_type.__name__}: {exc}). The app keeps running; "
+                "please report this."
+            )
+        except Exception:  # noqa: BLE001 - the window may be gone
+            pass
+
+    sys.excepthook = hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Create the QApplication, show the main window and run until it closes.
+
+    ``argv``: extra arguments; a ``.json`` path opens that experiment, a ``.safetensors``
+    path opens that model.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(
+        ["guinn", *[a for a in args if a.startswith("-")]]
+    )
+    app.setApplicationName("guinn")
+    app.setOrganizationName("guinn")
+    from guinn.gui.main_window import MainWindow
+
+    window = MainWindow()
+    _install_excepthook(window)
+    window.show()
+    for arg in args:
+        if arg.endswith(".json"):
+            window.open_experiment(arg)
+        elif arg.endswith(".safetensors"):
+            window.open_model(arg)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

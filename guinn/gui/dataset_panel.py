@@ -1,0 +1,334 @@
+"""Dataset choice (MNIST, the 2-D toy sets, a CSV file), background loading, and a view
+of a few samples with the split sizes."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QInputDialog,
+    QLabel,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from guinn.data.catalog import Dataset, load_dataset
+from guinn.data.toy import TOY_DATASETS
+from guinn.errors import GuinnError
+from guinn.gui.layer_panel import spin
+from guinn.gui.tips import TIPS
+
+TOY_CLASSES = {"spiral": 3, "blobs": 3}
+LABEL_COLUMN_GUESSES = ("label", "class", "target", "y", "species")
+
+
+def guess_shape(spec: dict) -> tuple[int, int] | None:
+    """(input size, classes) known without loading, so the window opens before the data."""
+    kind = spec.get("kind", "mnist")
+    if kind == "mnist":
+        return 784, 10
+    if kind == "toy":
+        return 2, TOY_CLASSES.get(spec.get("name", "spiral"), 2)
+    return None
+
+
+def csv_columns(path: str) -> list[str]:
+    """The header row of a CSV file (for choosing the label column)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+class _LoadSignals(QObject):
+    done = Signal(int, object, str)  # generation, Dataset | None, error message
+
+
+class DatasetLoader(QObject):
+    """Loads datasets on a background thread; only the newest request's result is delivered."""
+
+    loaded = Signal(object)  # Dataset
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._generation = 0
+        self._signals = _LoadSignals()
+        self._signals.done.connect(self._on_done)
+        self._threads: list[threading.Thread] = []
+        self.busy = False
+
+    def load(self, spec: dict) -> None:
+        self._generation += 1
+        generation, signals = self._generation, self._signals
+        self.busy = True
+
+        def work():
+            try:
+                signals.done.emit(generation, load_dataset(dict(spec)), "")
+            except GuinnError as exc:
+                signals.done.emit(generation, None, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a bad file must not kill the app
+                signals.done.emit(
+                    generation, None, f"Could not load the dataset ({type(exc).__name__}: {exc})."
+                )
+
+        thread = threading.Thread(target=work, name="guinn-dataset", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        for t in list(self._threads):
+            t.join(timeout)
+
+    def _on_done(self, generation: int, dataset, error: str) -> None:
+        if generation != self._generation:
+            return
+        self.busy = False
+        if dataset is None:
+            self.failed.emit(error)
+        else:
+            self.loaded.emit(dataset)
+
+
+class DatasetPanel(QGroupBox):
+    """Chooses the dataset description; the window loads it."""
+
+    specChanged = Signal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__("Dataset", parent)
+        form = QFormLayout(self)
+        self.form = form
+        self.combo = QComboBox()
+        self.combo.setObjectName("datasetCombo")
+        self.combo.setToolTip(TIPS["dataset"])
+        self.combo.addItem("MNIST handwritten digits", {"kind": "mnist"})
+        for name in TOY_DATASETS:
+            self.combo.addItem(f"Toy 2-D: {name}", {"kind": "toy", "name": name})
+        self.combo.addItem("CSV file…", {"kind": "csv"})
+        self.samples = spin("samplesSpin", 10, 60_000, TIPS["samples"])
+        self.samples.setValue(60_000)
+        self.info = QLabel("Loading…")
+        self.info.setObjectName("datasetInfo")
+        self.info.setWordWrap(True)
+        form.addRow("Data", self.combo)
+        form.addRow("Training samples", self.samples)
+        form.addRow(self.info)
+        self._spec: dict = {"kind": "mnist"}
+        self._previous_index = 0
+        self.combo.currentIndexChanged.connect(self._on_combo)
+        self.samples.valueChanged.connect(self._on_samples)
+        self._update_samples_row()
+
+    def spec(self) -> dict:
+        return dict(self._spec)
+
+    def set_spec(self, spec: dict, emit: bool = True) -> None:
+        """Show ``spec`` (from an experiment file or a choice) without asking anything."""
+        spec = dict(spec)
+        self.combo.blockSignals(True)
+        self.samples.blockSignals(True)
+        try:
+            kind = spec.get("kind", "mnist")
+            index = -1
+            for i in range(self.combo.count()):
+                data = self.combo.itemData(i)
+                if data.get("kind") == kind and (
+                    kind != "toy" or data.get("name") == spec.get("name", "spiral")
+                ):
+                    index = i
+                    break
+            if kind in ("csv", "idx"):
+                label = f"{kind.upper()}: {Path(str(spec.get('path') or spec.get('train_images') or '?')).name}"
+                self._remove_custom()
+                self.combo.insertItem(self.combo.count() - 1, label, {**spec, "custom": True})
+                index = self.combo.count() - 2
+            self.combo.setCurrentIndex(max(index, 0))
+            self._previous_index = self.combo.currentIndex()
+            if kind == "mnist":
+                self.samples.setRange(10, 60_000)
+                self.samples.setValue(int(spec.get("limit", 60_000)))
+            elif kind == "toy":
+                self.samples.setRange(10, 100_000)
+                self.samples.setValue(int(spec.get("n_samples", 600)))
+            self._spec = spec
+        finally:
+            self.combo.blockSignals(False)
+            self.samples.blockSignals(False)
+        self._update_samples_row()
+        if emit:
+            self.specChanged.emit(self.spec())
+
+    def _remove_custom(self) -> None:
+        for i in reversed(range(self.combo.count())):
+            if self.combo.itemData(i).get("custom"):
+                self.combo.removeItem(i)
+
+    def revert(self) -> None:
+        """The window refused the change (kept a trained model): show the previous choice."""
+        self.set_spec(self._spec, emit=False)
+
+    def _on_combo(self, index: int) -> None:
+        data = dict(self.combo.itemData(index))
+        data.pop("custom", None)
+        if data["kind"] == "csv" and "path" not in data:
+            chosen = self.ask_csv()
+            if chosen is None:
+                self.revert()
+                return
+            data = chosen
+        elif data["kind"] == "mnist":
+            data = {"kind": "mnist"}
+            if self._spec.get("kind") == "mnist" and "limit" in self._spec:
+                data["limit"] = self._spec["limit"]
+        self.use(data)
+
+    def use(self, spec: dict) -> None:
+        self.set_spec(spec, emit=True)
+
+    def ask_csv(self) -> dict | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a CSV dataset", "", "CSV files (*.csv);;All files (*)"
+        )
+        if not path:
+            return None
+        columns = csv_columns(path)
+        if not columns:
+            return {
+                "kind": "csv",
+                "path": path,
+                "label_column": "label",
+            }  # loading will explain the problem
+        default = next(
+            (i for i, c in enumerate(columns) if c.strip().lower() in LABEL_COLUMN_GUESSES),
+            len(columns) - 1,
+        )
+        column, ok = QInputDialog.getItem(
+            self, "Label column", "Which column holds the class label?", columns, default, False
+        )
+        return {"kind": "csv", "path": path, "label_column": column} if ok else None
+
+    def _on_samples(self, value: int) -> None:
+        kind = self._spec.get("kind")
+        if kind == "mnist":
+            spec = {**self._spec, "limit": value}
+            if value >= 60_000:
+                spec.pop("limit")
+            self.use(spec)
+        elif kind == "toy":
+            self.use({**self._spec, "n_samples": value})
+
+    def _update_samples_row(self) -> None:
+        self.form.setRowVisible(self.samples, self._spec.get("kind") in ("mnist", "toy"))
+
+    def show_dataset(self, dataset: Dataset | None, error: str = "") -> None:
+        if dataset is None:
+            self.info.setText(f"<span style='color:#b00'>{error}</span>" if error else "Loading…")
+            return
+        self.info.setText(
+            f"{dataset.description}<br>{dataset.input_dim} inputs, {dataset.n_classes} classes; "
+            f"train {len(dataset.x_train):,} · test {len(dataset.x_test):,}"
+        )
+
+
+def _image_pixmap(pixels: np.ndarray, shape, scale: int = 2) -> QPixmap:
+    grey = np.ascontiguousarray(np.clip(pixels.reshape(shape) * 255, 0, 255).astype(np.uint8))
+    image = QImage(grey.data, shape[1], shape[0], shape[1], QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image).scaled(shape[1] * scale, shape[0] * scale)
+
+
+class DatasetView(QWidget):
+    """A few samples: digit thumbnails, a scatter of 2-D points, or the first rows of a table."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("datasetView")
+        layout = QVBoxLayout(self)
+        self.title = QLabel("Loading the dataset…")
+        self.title.setWordWrap(True)
+        layout.addWidget(self.title)
+        self.stack = QStackedWidget()
+        layout.addWidget(self.stack, 1)
+        self.images = QWidget()
+        self.grid = QGridLayout(self.images)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.scatter = pg.PlotWidget(title="Training points by class")
+        self.scatter.setObjectName("datasetScatter")
+        self.scatter.setMenuEnabled(False)
+        self.table = QTableWidget()
+        self.table.setObjectName("datasetTable")
+        for w in (self.images, self.scatter, self.table):
+            self.stack.addWidget(w)
+
+    def show_dataset(self, ds: Dataset | None) -> None:
+        if ds is None:
+            self.title.setText("Loading the dataset…")
+            return
+        self.title.setText(
+            f"<b>{ds.name}</b> — {ds.description}<br>Training {len(ds.x_train):,} · "
+            f"test {len(ds.x_test):,} · {ds.input_dim} inputs · classes: "
+            f"{', '.join(ds.class_names[:20])}"
+        )
+        n = min(24, len(ds.x_train))
+        if ds.image_shape is not None and n:
+            while self.grid.count():
+                item = self.grid.takeAt(0)
+                if item.widget():
+                    item.widget().deleteLater()
+            for i in range(n):
+                cell = QLabel()
+                cell.setPixmap(_image_pixmap(ds.x_train[i], ds.image_shape))
+                cell.setToolTip(f"label {ds.class_names[int(ds.y_train[i])]}")
+                caption = QLabel(ds.class_names[int(ds.y_train[i])])
+                caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.grid.addWidget(cell, (i // 8) * 2, i % 8)
+                self.grid.addWidget(caption, (i // 8) * 2 + 1, i % 8)
+            self.stack.setCurrentWidget(self.images)
+        elif ds.input_dim == 2:
+            item = self.scatter.getPlotItem()
+            item.clear()
+            x, y = ds.x_train[:2000], ds.y_train[:2000]
+            for k in range(ds.n_classes):
+                pts = x[y == k]
+                color = QColor.fromHsvF((k / max(ds.n_classes, 1)) % 1.0, 0.8, 0.85)
+                item.plot(
+                    pts[:, 0],
+                    pts[:, 1],
+                    pen=None,
+                    symbol="o",
+                    symbolSize=5,
+                    symbolBrush=color,
+                    symbolPen=None,
+                )
+            self.stack.setCurrentWidget(self.scatter)
+        else:
+            rows = min(12, len(ds.x_train))
+            cols = min(ds.input_dim, 12)
+            names = (ds.preprocessing or {}).get("feature_names") or [
+                f"x{j}" for j in range(ds.input_dim)
+            ]
+            self.table.clear()
+            self.table.setRowCount(rows)
+            self.table.setColumnCount(cols + 1)
+            self.table.setHorizontalHeaderLabels(["label", *[str(c) for c in names[:cols]]])
+            for r in range(rows):
+                self.table.setItem(r, 0, QTableWidgetItem(ds.class_names[int(ds.y_train[r])]))
+                for c in range(cols):
+                    self.table.setItem(r, c + 1, QTableWidgetItem(f"{ds.x_train[r, c]:.3g}"))
+            self.stack.setCurrentWidget(self.table)

@@ -1,0 +1,160 @@
+"""Bounded, decimating histories of training telemetry (NumPy only, no Qt).
+
+Hours of training must not grow memory or redraw cost: each series keeps at most
+``capacity`` rows. When it fills, neighbouring rows are averaged in pairs and the stride
+doubles, so every batch still counts (as part of a mean) but the row count stays fixed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from guinn.core.telemetry import BatchTelemetry
+
+LOG_FLOOR = 1e-12
+
+
+class DecimatingSeries:
+    """``x`` plus ``n_columns`` value columns, at most ``capacity`` rows."""
+
+    def __init__(self, n_columns: int, capacity: int = 2048):
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.capacity = capacity
+        self.n_columns = n_columns
+        self.stride = 1
+        self._x = np.empty(capacity)
+        self._y = np.empty((capacity, n_columns))
+        self._n = 0
+        self._acc_x = 0.0
+        self._acc_y = np.zeros(n_columns)
+        self._acc_k = np.zeros(n_columns)
+        self._pending = 0
+        self.appended = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, x: float, values) -> None:
+        v = np.asarray(values, dtype=float)
+        finite = np.isfinite(v)
+        self._acc_x += x
+        self._acc_y[finite] += v[finite]
+        self._acc_k += finite
+        self._pending += 1
+        self.appended += 1
+        if self._pending >= self.stride:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row = np.where(self._acc_k > 0, self._acc_y / np.maximum(self._acc_k, 1), np.nan)
+        x = self._acc_x / self._pending
+        self._acc_x, self._pending = 0.0, 0
+        self._acc_y[:] = 0.0
+        self._acc_k[:] = 0.0
+        if self._n == self.capacity:
+            self._compress()
+        self._x[self._n] = x
+        self._y[self._n] = row
+        self._n += 1
+
+    def _compress(self) -> None:
+        half = self.capacity // 2
+        self._x[:half] = self._x.reshape(half, 2).mean(axis=1)
+        pairs = self._y.reshape(half, 2, self.n_columns)
+        with np.errstate(invalid="ignore"):
+            both = np.isfinite(pairs)
+            total = np.where(both, pairs, 0.0).sum(axis=1)
+            count = both.sum(axis=1)
+            self._y[:half] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        self._n = half
+        self.stride *= 2
+
+    def x(self) -> np.ndarray:
+        return self._x[: self._n].copy()
+
+    def column(self, j: int) -> np.ndarray:
+        return self._y[: self._n, j].copy()
+
+    def last(self) -> np.ndarray | None:
+        return self._y[self._n - 1].copy() if self._n else None
+
+    def clear(self) -> None:
+        self.__init__(self.n_columns, self.capacity)
+
+
+def log_safe(x: np.ndarray, y: np.ndarray, floor: float = LOG_FLOOR):
+    """Drop NaN/Inf and clamp to ``floor``: what a log axis can show (a diverging run
+    produces non-finite values, and zeros or negatives break log scaling)."""
+    keep = np.isfinite(y)
+    return x[keep], np.maximum(y[keep], floor)
+
+
+def finite(x: np.ndarray, y: np.ndarray):
+    keep = np.isfinite(y)
+    return x[keep], y[keep]
+
+
+class TrainingHistory:
+    """Everything the plots show about the current model, fed with telemetry records.
+
+    Per batch: loss, accuracy and for each trainable layer gradient RMS, weight RMS,
+    update/weight ratio and saturation. Per epoch: the logs ``fit`` reported. ``latest``
+    holds the newest undecimated per-layer values, for the "now" bar chart.
+    """
+
+    FIELDS = ("grad_rms", "weight_rms", "update_ratio", "saturation")
+
+    def __init__(self, capacity: int = 2048):
+        self.capacity = capacity
+        self.reset(())
+
+    def reset(self, layer_names) -> None:
+        self.layer_names = tuple(layer_names)
+        n = len(self.layer_names)
+        self.batches = DecimatingSeries(2 + len(self.FIELDS) * n, self.capacity)  # x = global batch
+        # x = global batch at the epoch's end; loss, accuracy, val_loss, val_accuracy
+        self.epochs = DecimatingSeries(4, self.capacity)
+        self.step = 0  # batches seen since the model was built or reset
+        self.epochs_done = 0
+        self.latest: BatchTelemetry | None = None
+        self.revision = 0
+
+    def add_batch(self, record: BatchTelemetry) -> None:
+        names = tuple(layer.name for layer in record.layers)
+        if names != self.layer_names:
+            self.reset(names)
+        self.step += 1
+        row = [record.loss, record.accuracy]
+        for f in self.FIELDS:
+            row.extend(getattr(layer, f) for layer in record.layers)
+        self.batches.append(self.step, row)
+        self.latest = record
+        self.revision += 1
+
+    EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+    def add_epoch(self, logs: dict) -> None:
+        self.epochs_done += 1
+        self.epochs.append(self.step, [float(logs.get(k, math.nan)) for k in self.EPOCH_KEYS])
+        self.revision += 1
+
+    def epoch_column(self, name: str) -> np.ndarray:
+        return self.epochs.column(self.EPOCH_KEYS.index(name))
+
+    def batch_column(self, name: str) -> np.ndarray:
+        return self.batches.column({"loss": 0, "accuracy": 1}[name])
+
+    def layer_column(self, field: str, layer: int) -> np.ndarray:
+        n = len(self.layer_names)
+        return self.batches.column(2 + self.FIELDS.index(field) * n + layer)
+
+    def latest_values(self, field: str) -> np.ndarray:
+        if self.latest is None:
+            return np.empty(0)
+        return np.array([getattr(layer, field) for layer in self.latest.layers], dtype=float)

@@ -1,0 +1,836 @@
+"""The main window: dataset and layer stack on the left, plots in the centre, training
+settings and controls on the right, progress and live metrics in the status bar.
+
+The window owns the model object; training runs on it in a :class:`TrainingWorker` on a
+QThread, so a stop, an error or a NaN keeps the weights it had. Telemetry records land in a
+bounded :class:`TrainingHistory`; a 40 ms timer pushes it into the plots (coalescing).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from guinn.core import optimizers
+from guinn.core.specs import cards_from_model
+from guinn.data.catalog import Dataset
+from guinn.errors import GuinnError
+from guinn.experiment import Experiment
+from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
+from guinn.gui.history import TrainingHistory
+from guinn.gui.layer_model import LayerListModel
+from guinn.gui.layer_panel import LayerPanel
+from guinn.gui.plots import PlotsPanel
+from guinn.gui.resources import icon_path, list_presets
+from guinn.gui.settings_panel import SettingsPanel
+from guinn.gui.tips import TIPS
+from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWorker
+
+PLOT_INTERVAL_MS = 40
+Button = QMessageBox.StandardButton
+
+
+def _format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class MessageBanner(QFrame):
+    """Errors and notes shown in the window (not a modal dialog, not a traceback)."""
+
+    STYLES = {
+        "error": "#fde2e1; color: #7a1010; border: 1px solid #e0a0a0",
+        "warning": "#fff4d6; color: #6a4a00; border: 1px solid #e6c870",
+        "info": "#e3effd; color: #103a6a; border: 1px solid #a0c0e8",
+    }
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("messageBanner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setObjectName("messageText")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Hide this message")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.kind = kind
+        self.setStyleSheet(
+            f"#messageBanner {{ background: {self.STYLES[kind]}; border-radius: 4px; }}"
+            "#messageBanner QLabel { border: none; background: transparent; }"
+        )
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+
+class MainWindow(QMainWindow):
+    trainingStarted = Signal()
+    trainingFinished = Signal(object)  # Outcome
+    datasetReady = Signal(object)  # Dataset
+    datasetFailed = Signal(str)
+
+    def __init__(self, experiment: Experiment | None = None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("guinn — train a neural network and watch it learn")
+        if icon_path().is_file():
+            self.setWindowIcon(QIcon(str(icon_path())))
+        exp = experiment or Experiment()
+        self._base = exp  # title, description and augmentation ride along from the loaded file
+        self.dataset: Dataset | None = None
+        self._dataset_spec: dict | None = None  # spec of self.dataset
+        self._loading_spec: dict | None = None
+        self.model = None
+        self._init_key = None  # (initializer, seed) the model was initialised with
+        self._trained = False  # the model holds trained weights
+        self._dirty = False  # ... that are not saved in a file
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self._control: RunControl | None = None
+        self._pending_start: bool | None = None
+        self._last_progress: Progress | None = None
+        self._epoch_logs: dict = {}
+        self._run_batches = 0
+        self.last_outcome: Outcome | None = None
+        self.history = TrainingHistory()
+        shape = guess_shape(exp.dataset) or (784, 10)
+        self.layers = LayerListModel(exp.layers, *shape, parent=self)
+        self.layers.guard = self._confirm_architecture_change
+
+        self._build_ui()
+        self._build_menus()
+        self.settings.set_experiment(exp)
+        self.dataset_panel.set_spec(exp.dataset, emit=False)
+        self.loader = DatasetLoader(self)
+        self.loader.loaded.connect(self._on_dataset_loaded)
+        self.loader.failed.connect(self._on_dataset_failed)
+        self.dataset_panel.specChanged.connect(self._on_dataset_choice)
+        self.settings.initChanged.connect(self._on_init_change)
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self._plot_timer.timeout.connect(self._refresh_plots)
+        self._set_training_ui(False)
+        self._load_dataset(exp.dataset)
+        self.setMinimumSize(960, 640)  # fixed before show: the layout then never resizes the window
+        self.resize(1480, 900)
+
+    # -- layout -------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.dataset_panel = DatasetPanel()
+        self.layer_panel = LayerPanel(self.layers)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addWidget(self.dataset_panel)
+        left_layout.addWidget(self.layer_panel, 1)
+
+        self.banner = MessageBanner()
+        self.plots = PlotsPanel(self.history)
+        self.dataset_view = DatasetView()
+        self.plots.addTab(self.dataset_view, "Dataset")
+        self._drawing_pad = self._make_drawing_pad()
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(4, 4, 4, 4)
+        centre_layout.addWidget(self.banner)
+        centre_layout.addWidget(self.plots, 1)
+
+        self.settings = SettingsPanel()
+        controls = QGroupBox("Run")
+        grid = QVBoxLayout(controls)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.start_button = self._button(
+            row1, "startButton", "Start", TIPS["start"], self.start_training
+        )
+        self.pause_button = self._button(
+            row1, "pauseButton", "Pause", TIPS["pause"], self.toggle_pause
+        )
+        self.step_button = self._button(row1, "stepButton", "Step", TIPS["step"], self.step)
+        self.stop_button = self._button(
+            row2, "stopButton", "Stop", TIPS["stop"], self.stop_training
+        )
+        self.reset_button = self._button(
+            row2, "resetButton", "Reset weights", TIPS["reset"], self.reset_weights
+        )
+        self.start_button.setDefault(True)
+        self.start_button.setStyleSheet("QPushButton#startButton { font-weight: bold; }")
+        grid.addLayout(row1)
+        grid.addLayout(row2)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 4)
+        right_layout.addWidget(self.settings)
+        right_layout.addWidget(controls)
+        right_layout.addStretch(1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("mainSplitter")
+        for widget, width in ((left, 360), (centre, 800), (right, 310)):
+            scroll = QScrollArea() if widget is not centre else None
+            if scroll is not None:
+                scroll.setWidget(widget)
+                scroll.setWidgetResizable(True)
+                scroll.setFrameShape(QFrame.Shape.NoFrame)
+                scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+                scroll.setMinimumWidth(width - 40)
+                splitter.addWidget(scroll)
+            else:
+                splitter.addWidget(widget)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([370, 790, 320])
+        self.setCentralWidget(splitter)
+
+        self.metrics_label = QLabel("Ready.")
+        self.metrics_label.setObjectName("metricsLabel")
+        self.statusBar().addWidget(self.metrics_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("progressBar")
+        self.progress.setToolTip(TIPS["progress"])
+        self.progress.setMinimumWidth(380)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.progress.setValue(0)
+        self.statusBar().addPermanentWidget(self.progress)
+
+    @staticmethod
+    def _button(layout, name, text, tip, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _checked=False: slot())
+        layout.addWidget(button)
+        return button
+
+    def _make_drawing_pad(self):
+        """The colleague-built drawing pad, if this build has it (imported lazily, guarded)."""
+        try:
+            from guinn.gui.drawing_pad import DrawingPadPanel
+        except Exception:  # noqa: BLE001 - an optional panel must never stop the app starting
+            return None
+        try:
+            pad = DrawingPadPanel()
+        except Exception:  # noqa: BLE001
+            return None
+        self.plots.addTab(pad, "Draw")
+        return pad
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(
+            file_menu, "Open experiment…", self.open_experiment, QKeySequence.StandardKey.Open
+        )
+        self._action(
+            file_menu, "Save experiment…", self.save_experiment, QKeySequence.StandardKey.Save
+        )
+        file_menu.addSeparator()
+        self._action(file_menu, "Open model…", self.open_model, "Ctrl+Shift+O")
+        self._action(file_menu, "Save model…", self.save_model, "Ctrl+Shift+S")
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.presets_menu = self.menuBar().addMenu("&Presets")
+        self.presets = list_presets()
+        for preset in self.presets:
+            action = self._action(
+                self.presets_menu, preset.title, lambda p=preset: self.load_preset(p)
+            )
+            action.setToolTip(preset.description)
+            action.setStatusTip(preset.description[:200])
+        self.presets_menu.setToolTipsVisible(True)
+        if not self.presets:
+            self.presets_menu.addAction("(no presets found)").setEnabled(False)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "About guinn", self._about)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(1480, 900)
+
+    # -- prompts (tests replace ``ask``) -------------------------------------------------------
+    def ask(self, title: str, text: str, buttons=Button.Yes | Button.No, default=Button.No):
+        return QMessageBox.question(self, title, text, buttons, default)
+
+    def show_error(self, text: str) -> None:
+        self.banner.show_message(text, "error")
+        self.statusBar().showMessage(text.split("\n")[0], 10_000)
+
+    def show_info(self, text: str, kind: str = "info") -> None:
+        self.banner.show_message(text, kind)
+
+    # -- the experiment as edited -------------------------------------------------------------
+    def experiment(self) -> Experiment:
+        """What the widgets say, as an :class:`Experiment` (raises GuinnError if invalid)."""
+        return Experiment(
+            title=self._base.title,
+            description=self._base.description,
+            dataset=self.dataset_panel.spec(),
+            layers=tuple(self.layers.specs()),
+            augment=self._base.augment,
+            **self.settings.values(),
+        )
+
+    def apply_experiment(self, exp: Experiment) -> bool:
+        """Show ``exp`` in the widgets; asks before discarding a trained model of another shape."""
+        if self.is_training():
+            self.show_error("Stop training before opening another experiment.")
+            return False
+        same_shape = (
+            exp.dataset == self.dataset_panel.spec() and list(exp.layers) == self.layers.specs()
+        )
+        if not same_shape and not self._confirm_architecture_change():
+            return False
+        self._base = exp
+        self.settings.set_experiment(exp)
+        self.layers.set_specs(exp.layers, guarded=False)
+        self.layer_panel.select(0)
+        if exp.dataset != self.dataset_panel.spec():
+            self.dataset_panel.set_spec(exp.dataset, emit=False)
+            self._load_dataset(exp.dataset)
+        return True
+
+    def load_preset(self, preset) -> bool:
+        try:
+            exp = Experiment.load(preset.path)
+        except GuinnError as exc:
+            self.show_error(f"Preset '{preset.title}' cannot be used: {exc}")
+            return False
+        if not self.apply_experiment(exp):
+            return False
+        self.show_info(f"<b>{exp.title}</b><br>{exp.description or preset.description}")
+        self.setWindowTitle(f"guinn — {exp.title}")
+        return True
+
+    def open_experiment(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open experiment", "", "Experiments (*.json);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            exp = Experiment.load(path)
+        except GuinnError as exc:
+            self.show_error(str(exc))
+            return False
+        if self.apply_experiment(exp):
+            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self.setWindowTitle(f"guinn — {exp.title}")
+            return True
+        return False
+
+    def save_experiment(self, path: str | None = None) -> bool:
+        try:
+            exp = self.experiment()
+        except GuinnError as exc:
+            self.show_error(f"The settings are not valid yet: {exc}")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save experiment", "experiment.json", "Experiments (*.json)"
+            )
+            if not path:
+                return False
+        try:
+            exp.save(path)
+        except OSError as exc:
+            self.show_error(f"Could not save {path}: {exc.strerror or exc}.")
+            return False
+        self.statusBar().showMessage(f"Saved experiment to {path}", 5000)
+        return True
+
+    # -- dataset ---------------------------------------------------------------------------------
+    def _on_dataset_choice(self, spec: dict) -> None:
+        if spec == self._loading_spec or (
+            self._loading_spec is None and spec == self._dataset_spec
+        ):
+            return
+        if not self._confirm_architecture_change():
+            self.dataset_panel.set_spec(
+                self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False
+            )
+            return
+        self._load_dataset(spec)
+
+    def _load_dataset(self, spec: dict) -> None:
+        self.dataset = None
+        self._loading_spec = dict(spec)
+        shape = guess_shape(spec)
+        if shape:
+            self.layers.set_shape(*shape)
+        self.dataset_panel.show_dataset(None)
+        self.dataset_view.show_dataset(None)
+        self.loader.load(spec)
+
+    def wait_for_dataset(self, timeout: float = 30.0) -> None:
+        """Block until a pending dataset load finished (for scripts and the benchmark)."""
+        self.loader.wait(timeout)
+
+    @Slot(object)
+    def _on_dataset_loaded(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self._dataset_spec, self._loading_spec = self._loading_spec, None
+        self.layers.set_shape(dataset.input_dim, dataset.n_classes)
+        shape = dataset.image_shape
+        self.layer_panel.set_input_description(
+            f"{shape[0]}×{shape[1]} image" if shape else "features"
+        )
+        self.dataset_panel.show_dataset(dataset)
+        self.dataset_view.show_dataset(dataset)
+        self.datasetReady.emit(dataset)
+        if self._pending_start is not None:
+            paused, self._pending_start = self._pending_start, None
+            self.start_training(paused=paused)
+
+    @Slot(str)
+    def _on_dataset_failed(self, error: str) -> None:
+        self._loading_spec = None
+        self._pending_start = None
+        self.dataset_panel.show_dataset(None, error)
+        self.show_error(f"The dataset could not be loaded: {error}")
+        self.datasetFailed.emit(error)
+
+    # -- model lifecycle ---------------------------------------------------------------------------
+    def _confirm_architecture_change(self) -> bool:
+        """Guard for every architecture change: never silently drop trained weights."""
+        if self.is_training():
+            return False
+        if self.model is None:
+            return True
+        if self._trained:
+            answer = self.ask(
+                "Discard the trained model?",
+                "This change needs a new network, so the trained weights would be discarded"
+                + (" (they are not saved)." if self._dirty else ".")
+                + " Continue?",
+            )
+            if answer != Button.Yes:
+                return False
+        self._discard_model()
+        return True
+
+    def _discard_model(self) -> None:
+        self.model = None
+        self._trained = self._dirty = False
+        self.history.reset(())
+        self.plots.clear()
+        self._set_pad_model()
+        self.progress.setValue(0)
+        self.progress.setFormat("Idle")
+
+    def _set_pad_model(self) -> None:
+        if self._drawing_pad is None:
+            return
+        try:
+            if self.model is None or self.dataset is None:
+                self._drawing_pad.set_model(None, None, None)
+            else:
+                self._drawing_pad.set_model(
+                    self.model, self.dataset.image_shape, self.dataset.class_names
+                )
+        except Exception as exc:  # noqa: BLE001 - the optional pad must not break training
+            self.statusBar().showMessage(f"Drawing pad: {exc}", 5000)
+
+    def _on_init_change(self) -> None:
+        if self.model is not None and not self._trained:
+            self._discard_model()  # untrained: the next Start builds with the new seed/initializer
+
+    def _ensure_model(self, exp: Experiment):
+        if self.model is None:
+            self.model = exp.build_model(self.dataset)
+            self._init_key = (exp.initializer, exp.seed)
+            self._trained = self._dirty = False
+            self.history.reset(())
+            self.plots.clear()
+            self._set_pad_model()
+            return
+        opt = optimizers.get(dict(exp.optimizer))
+        loss_name = getattr(self.model.loss, "name", None)
+        if (
+            not self.model.compiled
+            or self.model.optimizer is None
+            or self.model.optimizer.to_config() != opt.to_config()
+            or loss_name != exp.loss
+        ):
+            self.model.compile(optimizer=opt, loss=exp.loss, metrics=["accuracy"])
+
+    def reset_weights(self) -> None:
+        if self.is_training():
+            return
+        if self.model is None:
+            self.statusBar().showMessage("No model yet: Start builds one with fresh weights.", 5000)
+            return
+        if self._trained and self._dirty:
+            if (
+                self.ask(
+                    "Reset weights?",
+                    "Re-initialise all weights and forget what was learned "
+                    "(the trained weights are not saved)?",
+                )
+                != Button.Yes
+            ):
+                return
+        try:
+            exp = self.experiment()
+            if (exp.initializer, exp.seed) == self._init_key:
+                self.model.reset_weights()
+                self.history.reset(())
+                self.plots.clear()
+            else:
+                self.model = None
+                self._ensure_model(exp)
+        except GuinnError as exc:
+            self.show_error(str(exc))
+            return
+        self._trained = self._dirty = False
+        self.progress.setValue(0)
+        self.progress.setFormat("Weights re-initialised")
+        self.statusBar().showMessage("Weights re-initialised from the seed.", 5000)
+
+    # -- training ------------------------------------------------------------------------------------
+    def is_training(self) -> bool:
+        return self._thread is not None
+
+    def start_training(self, paused: bool = False) -> bool:
+        """Start (or continue) training on the window's model; ``paused`` runs one batch only."""
+        if self.is_training():
+            return False
+        try:
+            exp = self.experiment()
+        except GuinnError as exc:
+            self.show_error(f"Cannot start: {exc}")
+            return False
+        if self.dataset is None:
+            if self._loading_spec is not None:
+                self._pending_start = paused
+                self.metrics_label.setText("Loading the dataset; training starts when it is ready…")
+                return True
+            self.show_error("No dataset is loaded: choose one in the Dataset box.")
+            return False
+        try:
+            self._ensure_model(exp)
+            fit_args = exp.fit_arguments(self.dataset)
+            callbacks = exp.callbacks()
+        except GuinnError as exc:
+            self.show_error(f"Cannot start: {exc}")
+            return False
+        self.banner.hide()
+        control = RunControl(paused=paused, steps=1 if paused else 0)
+        worker = TrainingWorker(self.model, fit_args, callbacks, control)
+        thread = QThread()
+        thread.setObjectName("guinn-training")
+        worker.moveToThread(thread)
+        worker.progress.connect(self._on_progress)
+        worker.epochEnded.connect(self._on_epoch_end)
+        worker.pausedChanged.connect(self._on_paused_changed)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.finished.connect(worker.deleteLater)
+        thread.started.connect(worker.run)
+        self._thread, self._worker, self._control = thread, worker, control
+        self._run_batches = 0
+        self._last_progress = None
+        self._epoch_logs = {}
+        self._set_training_ui(True)
+        self._plot_timer.start()
+        self.progress.setFormat("Starting…")
+        thread.start()
+        self.trainingStarted.emit()
+        return True
+
+    def toggle_pause(self) -> None:
+        control = self._control
+        if control is None:
+            return
+        if control.paused:
+            control.resume()
+            self.pause_button.setText("Pause")
+        else:
+            control.pause()
+            self.pause_button.setText("Resume")
+
+    def step(self) -> None:
+        if self._control is None:
+            self.start_training(paused=True)
+        else:
+            self._control.step()
+            self.pause_button.setText("Resume")
+
+    def stop_training(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+            self.progress.setFormat("Stopping…")
+
+    def _finish_thread(self) -> None:
+        """Wait for the worker thread to end and drop it (safe to call twice)."""
+        thread = self._thread
+        if thread is None:
+            return
+        if self._control is not None and thread.isRunning() and self._worker is None:
+            self._control.stop()
+        thread.wait()
+        self._thread = self._worker = self._control = None
+        self._plot_timer.stop()
+        if self._run_batches:
+            self._trained = self._dirty = True
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        if self._thread is None:
+            return
+        for record in p.batches:
+            self.history.add_batch(record)
+        self._last_progress = p
+        self._run_batches = p.done
+        total = max(1, p.epochs * p.steps)
+        done = min(total, p.epoch * p.steps + p.batch + 1)
+        rate = p.done / p.elapsed if p.elapsed > 0 else math.nan
+        left = (total - done) / rate if rate and math.isfinite(rate) else math.nan
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+        self.progress.setFormat(
+            f"Epoch {p.epoch + 1}/{p.epochs} · batch {p.batch + 1}/{p.steps} · "
+            f"{_format_seconds(left)} left"
+        )
+        self._show_metrics(p.batches[-1], rate)
+
+    def _show_metrics(self, record, rate: float) -> None:
+        parts = [f"loss {record.loss:.4f}"]
+        if math.isfinite(record.accuracy):
+            parts.append(f"accuracy {record.accuracy:.1%}")
+        for key in ("val_loss", "val_accuracy"):
+            if key in self._epoch_logs:
+                value = self._epoch_logs[key]
+                parts.append(f"{key} {value:.1%}" if "accuracy" in key else f"{key} {value:.4f}")
+        if math.isfinite(rate):
+            parts.append(f"{rate:,.0f} batches/s")
+        self.metrics_label.setText(" · ".join(parts))
+
+    @Slot(object)
+    def _on_epoch_end(self, e: EpochEnd) -> None:
+        if self._thread is None:
+            return
+        self._epoch_logs = e.as_dict()
+        self.history.add_epoch(self._epoch_logs)
+
+    @Slot(bool)
+    def _on_paused_changed(self, paused: bool) -> None:
+        if self._control is None:
+            return
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            self._refresh_plots()
+            p = self._last_progress
+            where = f" after epoch {p.epoch + 1}, batch {p.batch + 1}" if p else ""
+            self.progress.setFormat(f"Paused{where}")
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.show_error(message)
+
+    @Slot(object)
+    def _on_finished(self, outcome: Outcome) -> None:
+        if self._worker is None and self._thread is None:
+            return  # already wound down by closeEvent
+        self._run_batches = max(self._run_batches, outcome.batches)
+        self._finish_thread()
+        self.last_outcome = outcome
+        self._set_training_ui(False)
+        self._refresh_plots(force=True)
+        notes = [m for m in outcome.messages if m != outcome.stop_reason]
+        if outcome.error:
+            self.progress.setFormat("Stopped by an error")
+        elif outcome.stop_reason:
+            self.show_error(outcome.stop_reason)
+            self.progress.setFormat("Stopped: the loss diverged")
+        elif outcome.stopped_by_user:
+            self.progress.setFormat(f"Stopped after {outcome.batches:,} batches")
+        else:
+            self.progress.setValue(self.progress.maximum())
+            self.progress.setFormat(
+                f"Done: {outcome.epochs_done} epochs in {_format_seconds(outcome.elapsed)}"
+            )
+        if notes and not outcome.error:
+            self.show_info("<br>".join(notes), "warning" if outcome.stop_reason else "info")
+        self.trainingFinished.emit(outcome)
+
+    def _set_training_ui(self, training: bool) -> None:
+        self.start_button.setEnabled(not training)
+        self.pause_button.setEnabled(training)
+        self.stop_button.setEnabled(training)
+        self.reset_button.setEnabled(not training)
+        self.step_button.setEnabled(True)
+        self.pause_button.setText(
+            "Resume" if training and self._control and self._control.paused else "Pause"
+        )
+        self.layer_panel.set_locked(training)
+        self.dataset_panel.setEnabled(not training)
+        self.settings.set_training_locked(training)
+        self.presets_menu.setEnabled(not training)
+
+    def _refresh_plots(self, force: bool = False) -> None:
+        self.plots.refresh(force=force)
+
+    # -- model files ---------------------------------------------------------------------------------
+    def save_model(self, path: str | None = None) -> bool:
+        if self.model is None:
+            self.show_error("There is no model to save yet: press Start to build and train one.")
+            return False
+        if self.is_training() and not (self._control and self._control.paused):
+            self.show_error("Pause or stop training before saving the model.")
+            return False
+        if not hasattr(self.model, "save"):
+            self.show_error(
+                "Saving models is not available in this installation (guinn.io is missing)."
+            )
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save model", "model.safetensors", "guinn models (*.safetensors)"
+            )
+            if not path:
+                return False
+        try:
+            self.model.save(path)
+        except GuinnError as exc:
+            self.show_error(f"Could not save the model: {exc}")
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not save the model to {path}: {exc.strerror or exc}.")
+            return False
+        self._dirty = False
+        self.statusBar().showMessage(f"Saved the model to {path}", 5000)
+        return True
+
+    def open_model(self, path: str | None = None) -> bool:
+        if self.is_training():
+            self.show_error("Stop training before opening a model.")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open model", "", "guinn models (*.safetensors);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            from guinn.models import load_model
+
+            model = load_model(path)
+        except ImportError:
+            self.show_error(
+                "Opening models is not available in this installation (guinn.io is missing)."
+            )
+            return False
+        except GuinnError as exc:
+            self.show_error(f"Could not open the model: {exc}")
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not read {path}: {exc.strerror or exc}.")
+            return False
+        cards = cards_from_model(model)
+        if cards is None:
+            self.show_error(
+                "This model was not built from layer cards (Dense layers ending in softmax), "
+                "so the app cannot show or train it."
+            )
+            return False
+        if self.model is not None and self._trained and self._dirty:
+            if (
+                self.ask(
+                    "Replace the trained model?",
+                    "The current trained weights are not saved. "
+                    "Replace them with the opened model?",
+                )
+                != Button.Yes
+            ):
+                return False
+        specs, n_classes = cards
+        self.model = None
+        self.layers.set_specs(specs, guarded=False)
+        self.layer_panel.select(0)
+        self.model = model
+        self._init_key = (self.settings.initializer.currentData(), self.settings.seed.value())
+        self._trained, self._dirty = True, False
+        self.history.reset(())
+        self.plots.clear()
+        self._set_pad_model()
+        input_dim = int(model.input_shape[0]) if model.input_shape else None
+        ds = self.dataset
+        if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
+            self.show_info(
+                f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "
+                f"dataset has {ds.input_dim} and {ds.n_classes}: choose a matching dataset "
+                "before training it.",
+                "warning",
+            )
+        self.statusBar().showMessage(f"Opened model {Path(path).name}", 5000)
+        return True
+
+    # -- closing -----------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.is_training():
+            self._control.stop()
+            self._finish_thread()
+            self._set_training_ui(False)
+        if self.model is not None and self._trained and self._dirty:
+            answer = self.ask(
+                "Save the trained model?",
+                "The trained weights are not saved. Save them before closing?",
+                Button.Save | Button.Discard | Button.Cancel,
+                Button.Save,
+            )
+            if answer == Button.Cancel or (answer == Button.Save and not self.save_model()):
+                event.ignore()
+                return
+        self._plot_timer.stop()
+        event.accept()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About guinn",
+            "guinn trains neural networks written in NumPy and shows, live, how each layer "
+            "learns: loss, accuracy, gradient size per layer, weights and saturation.",
+        )

@@ -1,0 +1,225 @@
+"""Live pyqtgraph views of a :class:`TrainingHistory`.
+
+Curves are created once per model (when its layer list changes) and updated with
+``setData`` from :meth:`PlotsPanel.refresh`, which the window calls from a QTimer: the
+redraw cost depends on the tick rate, never on batches per second. Log axes get values
+clamped to 1e-12 with NaN/Inf dropped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
+from guinn.gui.tips import TIPS
+
+pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
+
+TRAIN_PEN = pg.mkPen(QColor(160, 160, 160), width=1)
+EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
+VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
+
+
+def layer_colors(n: int) -> list[QColor]:
+    """Blue at the input end to red at the output end, so depth reads at a glance."""
+    if n <= 1:
+        return [QColor(214, 39, 40)] * n
+    return [QColor.fromHsvF(0.62 - 0.62 * i / (n - 1), 0.85, 0.85) for i in range(n)]
+
+
+def layer_labels(names) -> list[str]:
+    n = len(names)
+    return [
+        f"{i + 1}. {name}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)
+    ]
+
+
+def _plot(object_name: str, title: str, left: str, log_y: bool = False) -> pg.PlotWidget:
+    widget = pg.PlotWidget(title=title)
+    widget.setObjectName(object_name)
+    widget.setToolTip(TIPS.get(object_name, ""))
+    item = widget.getPlotItem()
+    item.setLabel("left", left)
+    for name in ("left", "bottom"):
+        item.getAxis(name).enableAutoSIPrefix(False)
+    item.setLabel("bottom", "batch")
+    item.showGrid(x=True, y=True, alpha=0.25)
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    if log_y:
+        item.setLogMode(x=False, y=True)
+    widget.setMinimumSize(200, 150)
+    widget.setMenuEnabled(False)
+    return widget
+
+
+class LayerCurves:
+    """One curve per trainable layer on a plot, with a legend in depth order."""
+
+    def __init__(self, widget: pg.PlotWidget, field: str, log_y: bool):
+        self.widget, self.field, self.log_y = widget, field, log_y
+        self.curves: list[pg.PlotDataItem] = []
+        self.legend = widget.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.names: tuple[str, ...] = ()
+
+    def ensure(self, names) -> None:
+        names = tuple(names)
+        if names == self.names:
+            return
+        item = self.widget.getPlotItem()
+        for curve in self.curves:
+            item.removeItem(curve)
+        self.legend.clear()
+        self.curves = []
+        for label, color in zip(layer_labels(names), layer_colors(len(names))):
+            curve = item.plot([], [], pen=pg.mkPen(color, width=2), name=label)
+            curve.setClipToView(True)
+            self.curves.append(curve)
+        self.names = names
+
+    def update(self, history: TrainingHistory) -> None:
+        self.ensure(history.layer_names)
+        x = history.batches.x()
+        for i, curve in enumerate(self.curves):
+            y = history.layer_column(self.field, i)
+            xs, ys = log_safe(x, y) if self.log_y else finite(x, y)
+            curve.setData(xs, ys)
+
+
+class PlotsPanel(QTabWidget):
+    """Tabs: loss and accuracy; gradients (lines over time + bars by depth); weights; saturation."""
+
+    def __init__(self, history: TrainingHistory, parent=None):
+        super().__init__(parent)
+        self.setObjectName("plotTabs")
+        self.history = history
+        self._revision = -1
+
+        self.loss_plot = _plot("lossPlot", "Loss", "loss")
+        self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
+        self.accuracy_plot.setYRange(0, 1)
+        self._metric_curves = {}
+        for widget, key in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
+            item = widget.getPlotItem()
+            item.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            self._metric_curves[key] = (
+                item.plot([], [], pen=TRAIN_PEN, name="training (per batch)"),
+                item.plot(
+                    [],
+                    [],
+                    pen=EPOCH_PEN,
+                    symbol="o",
+                    symbolSize=5,
+                    symbolBrush=EPOCH_PEN.color(),
+                    name="training (epoch)",
+                ),
+                item.plot(
+                    [],
+                    [],
+                    pen=VAL_PEN,
+                    symbol="s",
+                    symbolSize=5,
+                    symbolBrush=VAL_PEN.color(),
+                    name="validation (epoch)",
+                ),
+            )
+        self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")
+
+        self.gradient_plot = _plot(
+            "gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True
+        )
+        self.gradient_bars = _plot(
+            "gradientBars", "Gradient RMS now, input → output", "RMS of dL/dW"
+        )
+        self.gradient_bars.getPlotItem().getAxis("left").setLogMode(
+            True
+        )  # bars are drawn in log10 units
+        self.gradient_bars.getPlotItem().setLabel("bottom", "layer (input → output)")
+        self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)
+        self._bars = pg.BarGraphItem(x=[], height=[], width=0.6, y0=0)
+        self.gradient_bars.addItem(self._bars)
+        self.addTab(self._split(self.gradient_plot, self.gradient_bars), "Gradients")
+
+        self.weight_plot = _plot("weightPlot", "Weight RMS per layer", "RMS of W", log_y=True)
+        self.ratio_plot = _plot(
+            "ratioPlot", "Update / weight ratio per layer", "RMS(ΔW) / RMS(W)", log_y=True
+        )
+        self.ratio_plot.addItem(
+            pg.InfiniteLine(
+                pos=-3, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
+            )
+        )
+        self.addTab(self._split(self.weight_plot, self.ratio_plot), "Weights")
+
+        self.saturation_plot = _plot(
+            "saturationPlot", "Saturated / dead units per layer", "fraction of units"
+        )
+        self.saturation_plot.setYRange(0, 1)
+        page = QWidget()
+        QVBoxLayout(page).addWidget(self.saturation_plot)
+        self.addTab(page, "Saturation")
+
+        self.layer_curves = [
+            LayerCurves(self.gradient_plot, "grad_rms", True),
+            LayerCurves(self.weight_plot, "weight_rms", True),
+            LayerCurves(self.ratio_plot, "update_ratio", True),
+            LayerCurves(self.saturation_plot, "saturation", False),
+        ]
+
+    @staticmethod
+    def _split(top: QWidget, bottom: QWidget) -> QSplitter:
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        return splitter
+
+    def refresh(self, force: bool = False) -> bool:
+        """Push the history into the curves if it changed since the last call."""
+        h = self.history
+        if h.revision == self._revision and not force:
+            return False
+        self._revision = h.revision
+        x = h.batches.x()
+        ex = h.epochs.x()
+        for key in ("loss", "accuracy"):
+            per_batch, epoch_train, epoch_val = self._metric_curves[key]
+            per_batch.setData(*finite(x, h.batch_column(key)))
+            epoch_train.setData(*finite(ex, h.epoch_column(key)))
+            epoch_val.setData(*finite(ex, h.epoch_column("val_" + key)))
+        for curves in self.layer_curves:
+            curves.update(h)
+        self._update_bars()
+        return True
+
+    def _update_bars(self) -> None:
+        values = self.history.latest_values("grad_rms")
+        names = self.history.layer_names
+        axis = self.gradient_bars.getPlotItem().getAxis("bottom")
+        if not len(values):
+            self._bars.setOpts(x=[], height=[], y0=0)
+            axis.setTicks([[]])
+            return
+        ok = np.isfinite(values)
+        logs = np.where(
+            ok, np.log10(np.maximum(np.where(ok, values, 1.0), LOG_FLOOR)), math.log10(LOG_FLOOR)
+        )
+        base = math.floor(float(logs.min())) - 1
+        brushes = [pg.mkBrush(c) for c in layer_colors(len(values))]
+        self._bars.setOpts(x=np.arange(len(values)), height=logs - base, y0=base, brushes=brushes)
+        axis.setTicks([[(i, str(i + 1)) for i in range(len(names))]])
+        self.gradient_bars.getPlotItem().setYRange(
+            base, max(float(logs.max()) + 0.5, base + 1), padding=0
+        )
+        self.gradient_bars.getPlotItem().setXRange(-0.6, len(values) - 0.4, padding=0)
+
+    def clear(self) -> None:
+        self.history.reset(())
+        for curves in self.layer_curves:
+            curves.ensure(())
+        self.refresh(force=True)

@@ -1,0 +1,268 @@
+"""Training on a worker thread: the only place the GUI meets ``Sequential.fit``.
+
+``RunControl`` holds thread-safe pause/step/stop flags; ``TelemetryRelay`` (a core
+callback) checks them between batches and turns per-batch telemetry into frozen records,
+emitted at most ~30 times a second (always a final one) but with every batch inside.
+``TrainingWorker`` is a QObject moved to a QThread; it always emits ``finished``, after
+``failed`` when something went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from guinn.core.callbacks import Callback
+from guinn.core.telemetry import BatchTelemetry
+from guinn.errors import GuinnError
+
+log = logging.getLogger(__name__)
+EMIT_INTERVAL = 1 / 30
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Batches since the last record; position and timing of the run."""
+
+    batches: tuple[BatchTelemetry, ...]
+    epoch: int  # 0-based, within this run
+    batch: int  # 0-based, within the epoch
+    epochs: int
+    steps: int  # batches per epoch
+    done: int  # batches finished in this run
+    elapsed: float  # seconds since this run's first batch began
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    logs: tuple[tuple[str, float], ...]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.logs)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    batches: int
+    epochs_done: int
+    elapsed: float
+    stopped_by_user: bool
+    stop_reason: str | None  # the model's explanation of a NaN stop
+    messages: tuple[str, ...]  # early stopping and other notes from History
+    error: str | None
+
+
+class RunControl:
+    """Pause, single-step and stop requests, safe to set from the GUI thread."""
+
+    def __init__(self, paused: bool = False, steps: int = 0):
+        self._cond = threading.Condition()
+        self._paused = paused
+        self._steps = steps
+        self._stop = threading.Event()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def step(self) -> None:
+        """Allow exactly one more batch, then stay paused."""
+        with self._cond:
+            self._paused = True
+            self._steps += 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_turn(self, before_blocking=None, after_blocking=None) -> bool:
+        """Block while paused (a step token lets one batch through). False: stop requested."""
+        with self._cond:
+            if self._stop.is_set():
+                return False
+            if not self._paused:
+                return True
+            if self._steps:
+                self._steps -= 1
+                return True
+        if before_blocking:
+            before_blocking()
+        with self._cond:
+            while self._paused and not self._steps and not self._stop.is_set():
+                self._cond.wait()
+            if self._paused and self._steps:
+                self._steps -= 1
+        if after_blocking:
+            after_blocking()
+        return not self._stop.is_set()
+
+
+class TelemetryRelay(Callback):
+    """Runs on the worker thread: gates each batch on ``RunControl`` and batches up records."""
+
+    def __init__(
+        self,
+        control: RunControl,
+        emit_progress,
+        emit_epoch,
+        emit_paused,
+        interval: float = EMIT_INTERVAL,
+    ):
+        super().__init__()
+        self.control = control
+        self._emit_progress = emit_progress
+        self._emit_epoch = emit_epoch
+        self._emit_paused = emit_paused
+        self.interval = interval
+        self._pending: list[BatchTelemetry] = []
+        self.done = 0
+        self.epochs_done = 0
+        self._epoch = 0
+        self._batch = 0
+        self._start = time.perf_counter()
+        self._last_emit = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._gate()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        record = logs.get("telemetry")
+        if record is None:
+            record = BatchTelemetry(
+                self._epoch,
+                batch,
+                self.done + 1,
+                float(logs.get("loss", float("nan"))),
+                float(logs.get("accuracy", float("nan"))),
+                (),
+            )
+        self._pending.append(record)
+        self._batch = batch
+        self.done += 1
+        now = time.perf_counter()
+        if now - self._last_emit >= self.interval:
+            self.flush(now)
+        self._gate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.flush()
+        self.epochs_done += 1
+        values = tuple(
+            (k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))
+        )
+        self._emit_epoch(EpochEnd(epoch, values))
+
+    def on_train_end(self, logs=None):
+        self.flush()
+
+    def flush(self, now: float | None = None) -> None:
+        if not self._pending:
+            return
+        now = time.perf_counter() if now is None else now
+        self._last_emit = now
+        batches, self._pending = tuple(self._pending), []
+        self._emit_progress(
+            Progress(
+                batches,
+                self._epoch,
+                self._batch,
+                self.params.get("epochs", 1),
+                self.params.get("steps", 1),
+                self.done,
+                now - self._start,
+            )
+        )
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def _gate(self):
+        if not self.control.wait_turn(self._before_pause, self._after_pause):
+            self.model.stop_training = True
+
+    def _before_pause(self):
+        self.flush()
+        self._emit_paused(True)
+
+    def _after_pause(self):
+        self._emit_paused(False)
+
+
+class TrainingWorker(QObject):
+    """Runs one ``fit`` call. Create without a parent, move to a QThread, connect
+    ``thread.started`` to :meth:`run`."""
+
+    progress = Signal(object)  # Progress
+    epochEnded = Signal(object)  # EpochEnd
+    pausedChanged = Signal(bool)
+    failed = Signal(str)
+    finished = Signal(object)  # Outcome
+
+    def __init__(self, model, fit_args: dict, callbacks=(), control: RunControl | None = None):
+        super().__init__()
+        self.model = model
+        self.fit_args = dict(fit_args)
+        self.callbacks = list(callbacks)
+        self.control = control or RunControl()
+
+    @Slot()
+    def run(self) -> None:
+        relay = TelemetryRelay(
+            self.control, self.progress.emit, self.epochEnded.emit, self.pausedChanged.emit
+        )
+        error = None
+        try:
+            self.model.fit(**self.fit_args, callbacks=[*self.callbacks, relay], verbose=0)
+        except GuinnError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug: report it in the window, keep the app and the weights
+            log.exception("Training failed")
+            error = (
+                f"Training failed unexpectedly ({type(exc).__name__}: {exc}). The weights from the "
+                "last completed step are kept."
+            )
+        try:
+            relay.flush()
+        except Exception:  # pragma: no cover - must not prevent 'finished'
+            log.exception("Could not send the last telemetry")
+        if error:
+            self.failed.emit(error)
+        history = getattr(self.model, "history", None)
+        messages = tuple(getattr(history, "messages", ()) or ())
+        self.finished.emit(
+            Outcome(
+                relay.done,
+                relay.epochs_done,
+                relay.elapsed,
+                self.control.stopped,
+                getattr(self.model, "stop_reason", None),
+                messages,
+                error,
+            )
+        )
