@@ -132,6 +132,7 @@ class DrawingPadPanel(QWidget):
 
         self.canvas = PadCanvas(self)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.canvas.setToolTip(TIPS["padCanvas"])
         self.clear_button = self._button("Clear", "padClearButton", self.canvas.clear)
         self.undo_button = self._button("Undo", "padUndoButton", self.canvas.undo)
         undo = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
