@@ -39,6 +39,7 @@ from guinn.gui.pad_canvas import PadCanvas
 log = logging.getLogger(__name__)
 
 PREDICT_INTERVAL_MS = 50
+AUTO_REFRESH_MS = 500  # while shown: re-read a drawing, so weights changing in training show up
 PREVIEW_ZOOM = 4
 PAD_INPUTS = SIZE * SIZE
 HINT = "Draw a digit"
@@ -184,6 +185,9 @@ class DrawingPadPanel(QWidget):
         self._timer.setInterval(PREDICT_INTERVAL_MS)
         self._timer.timeout.connect(self.refresh)
         self.canvas.changed.connect(self._schedule)
+        self._auto = QTimer(self)
+        self._auto.setInterval(AUTO_REFRESH_MS)
+        self._auto.timeout.connect(self._auto_refresh)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.undo_button)
@@ -284,6 +288,21 @@ class DrawingPadPanel(QWidget):
                   "the bars show them after a softmax.")
 
     # -- internals -------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self._auto.start()
+        self.refresh()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        self._auto.stop()
+        super().hideEvent(event)
+
+    def _auto_refresh(self) -> None:
+        """Training changes the weights under a finished drawing: ask again now and then
+        (about a millisecond per prediction), only while the pad is on screen."""
+        if self._problem is None and not self.canvas.is_empty() and self.isVisible():
+            self.refresh()
+
     def _schedule(self) -> None:
         """Throttle: at most one prediction per interval, the first soon after drawing starts."""
         if not self._timer.isActive():

@@ -255,3 +255,19 @@ def test_smooth_path_passes_through_the_ends():
     points = [QPointF(0, 0), QPointF(10, 5), QPointF(20, 0), QPointF(30, 10)]
     path = stroke_path(points)
     assert path.pointAtPercent(0.0) == points[0] and path.pointAtPercent(1.0) == points[-1]
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")  # offscreen
+def test_shown_pad_rereads_the_drawing_as_weights_change(qtbot, pad):
+    """While training, the weights change under a finished drawing: the visible pad notices."""
+    pad._auto.setInterval(50)
+    model = fixed_model(1)
+    pad.set_model(model, (28, 28), None)
+    pad.canvas.set_strokes(SEVEN)
+    pad.show()
+    qtbot.waitExposed(pad)
+    qtbot.waitUntil(lambda: shown(pad) == "1", timeout=2000)
+    weights = model.get_weights()
+    weights[1] = np.roll(weights[1], 5)
+    model.set_weights(weights)  # as a training step would, without telling the pad
+    qtbot.waitUntil(lambda: shown(pad) == "6", timeout=2000)
