@@ -45,23 +45,23 @@ class DecimatingSeries:
         self._acc_k += finite
         self._pending += 1
         self.appended += 1
-        if self._pending >= self.stride:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
+        if self._pending < self.stride:
             return
+        if self._n == self.capacity:
+            self._compress()  # doubles the stride: keep accumulating this row
+            if self._pending < self.stride:
+                return
+        self._push()
+
+    def _push(self) -> None:
         with np.errstate(invalid="ignore", divide="ignore"):
             row = np.where(self._acc_k > 0, self._acc_y / np.maximum(self._acc_k, 1), np.nan)
-        x = self._acc_x / self._pending
+        self._x[self._n] = self._acc_x / self._pending
+        self._y[self._n] = row
+        self._n += 1
         self._acc_x, self._pending = 0.0, 0
         self._acc_y[:] = 0.0
         self._acc_k[:] = 0.0
-        if self._n == self.capacity:
-            self._compress()
-        self._x[self._n] = x
-        self._y[self._n] = row
-        self._n += 1
 
     def _compress(self) -> None:
         half = self.capacity // 2

@@ -152,9 +152,9 @@ class LayerListModel(QAbstractListModel):
         return None
 
     def flags(self, index):
-        base = Qt.ItemFlag.ItemIsEnabled
         if not index.isValid():
-            return base | Qt.ItemFlag.ItemIsDropEnabled  # drop between cards, never onto one
+            return Qt.ItemFlag.ItemIsDropEnabled  # drop between cards, never onto one
+        base = Qt.ItemFlag.ItemIsEnabled
         return (
             base
             | Qt.ItemFlag.ItemIsSelectable

@@ -96,7 +96,7 @@ class MessageBanner(QFrame):
         self.show()
 
     def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
+        return "" if self.isHidden() else self.label.text()
 
 
 class MainWindow(QMainWindow):
@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
     trainingFinished = Signal(object)  # Outcome
     datasetReady = Signal(object)  # Dataset
     datasetFailed = Signal(str)
+    pausedChanged = Signal(bool)  # the worker really is (not) blocked between batches
 
     def __init__(self, experiment: Experiment | None = None, parent=None):
         super().__init__(parent)
@@ -418,6 +419,7 @@ class MainWindow(QMainWindow):
         )
         self.dataset_panel.show_dataset(dataset)
         self.dataset_view.show_dataset(dataset)
+        self._set_pad_model()
         self.datasetReady.emit(dataset)
         if self._pending_start is not None:
             paused, self._pending_start = self._pending_start, None
@@ -665,6 +667,7 @@ class MainWindow(QMainWindow):
             p = self._last_progress
             where = f" after epoch {p.epoch + 1}, batch {p.batch + 1}" if p else ""
             self.progress.setFormat(f"Paused{where}")
+        self.pausedChanged.emit(paused)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -732,8 +735,19 @@ class MainWindow(QMainWindow):
             )
             if not path:
                 return False
+        extras = {}
         try:
-            self.model.save(path)
+            extras["experiment"] = self.experiment()
+        except GuinnError:
+            pass
+        if self.dataset is not None:
+            extras.update(class_names=list(self.dataset.class_names), dataset=self.dataset.name,
+                          preprocessing=self.dataset.preprocessing)
+        try:
+            try:
+                self.model.save(path, **extras)
+            except TypeError:  # an engine whose save takes no metadata
+                self.model.save(path)
         except GuinnError as exc:
             self.show_error(f"Could not save the model: {exc}")
             return False
@@ -788,6 +802,18 @@ class MainWindow(QMainWindow):
                 return False
         specs, n_classes = cards
         self.model = None
+        stored = getattr(model, "experiment_config", None)
+        if stored:
+            try:
+                exp = Experiment.from_dict(dict(stored))
+            except GuinnError:
+                exp = None
+            if exp is not None:
+                self._base = exp
+                self.settings.set_experiment(exp)
+                if exp.dataset != self.dataset_panel.spec():
+                    self.dataset_panel.set_spec(exp.dataset, emit=False)
+                    self._load_dataset(exp.dataset)
         self.layers.set_specs(specs, guarded=False)
         self.layer_panel.select(0)
         self.model = model
@@ -798,6 +824,8 @@ class MainWindow(QMainWindow):
         self._set_pad_model()
         input_dim = int(model.input_shape[0]) if model.input_shape else None
         ds = self.dataset
+        if ds is None:
+            self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
         if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
             self.show_info(
                 f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "

@@ -51,6 +51,7 @@ def make_window(qtbot):
         window = MainWindow(experiment)
         window.ask = Answers()
         qtbot.addWidget(window)
+        window.show()
         if wait:
             qtbot.waitUntil(lambda: window.dataset is not None, timeout=15_000)
         return window

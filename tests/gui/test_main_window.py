@@ -1,0 +1,305 @@
+"""The real window, offscreen: build a network with the widgets, train through the worker,
+pause/resume/stop/step, close while training, files, and the error paths."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QListView,
+    QMessageBox,
+    QProgressBar,
+    QTabBar,
+)
+import pyqtgraph as pg
+
+from guinn.core import optimizers
+from guinn.core.specs import LayerSpec
+from guinn.experiment import Experiment
+from tests.gui.conftest import SMALL_MNIST, TOY
+
+Yes = QMessageBox.StandardButton.Yes
+
+
+def _train(qtbot, window, timeout=60_000):
+    with qtbot.waitSignal(window.trainingFinished, timeout=timeout) as blocker:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def test_object_names_and_defaults(qtbot, make_window):
+    window = make_window(None, wait=False)  # the default: the MNIST example network
+    assert isinstance(window.findChild(QListView, "layerStack"), QListView)
+    for name in ("startButton", "pauseButton", "stopButton"):
+        assert isinstance(window.findChild(QAbstractButton, name), QAbstractButton)
+    assert isinstance(window.findChild(QProgressBar, "progressBar"), QProgressBar)
+    for name in ("gradientPlot", "lossPlot"):
+        assert isinstance(window.findChild(pg.PlotWidget, name), pg.PlotWidget)
+    assert [s.units for s in window.layers.specs()] == [500, 500]
+    exp, default = window.experiment(), Experiment()
+    assert exp.with_changes(optimizer=default.optimizer) == default
+    assert optimizers.get(exp.optimizer).to_config() == optimizers.get(default.optimizer).to_config()
+    assert window.start_button.isEnabled()
+    assert "648,010" in window.layer_panel.total_label.text()
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=15_000)
+    assert window.dataset.input_dim == 784
+
+
+def test_every_control_explains_itself(window):
+    pad = window._drawing_pad
+    missing = []
+    for kind in (QAbstractButton, QAbstractSpinBox, QComboBox):
+        for widget in window.findChildren(kind):
+            if pad is not None and pad.isAncestorOf(widget):
+                continue
+            if isinstance(widget.parent(), QTabBar) or widget.objectName().startswith("qt_"):
+                continue  # Qt's own scroll arrows and internals
+            if not widget.toolTip():
+                missing.append(widget.objectName())
+    assert not missing
+
+
+def test_build_a_network_with_the_widgets(qtbot, window):
+    panel = window.layer_panel
+    panel.select(0)
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.duplicate_button, Qt.MouseButton.LeftButton)
+    assert window.layers.rowCount() == 3
+    panel.units.setValue(40)
+    panel.activation.setCurrentIndex(panel.activation.findData("leaky_relu"))
+    assert panel.alpha.isVisibleTo(panel)
+    panel.alpha.setValue(0.1)
+    panel.dropout.setValue(0.25)
+    panel.l2.setValue(1e-4)
+    spec = window.layers.spec(2)
+    assert (spec.units, spec.activation, spec.alpha, spec.dropout, spec.l2) == (40, "leaky_relu", 0.1, 0.25, 1e-4)
+    qtbot.mouseClick(panel.up_button, Qt.MouseButton.LeftButton)
+    assert window.layers.spec(1) == spec and panel.current_row() == 1
+    panel.activation.setCurrentIndex(panel.activation.findData("maxout"))
+    assert panel.pieces.isVisibleTo(panel) and not panel.alpha.isVisibleTo(panel)
+    panel.pieces.setValue(3)
+    assert window.layers.spec(1).pieces == 3
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    assert window.layers.rowCount() == 2
+    # the spin boxes cannot hold invalid values
+    panel.units.setValue(0)
+    assert panel.units.value() == 1
+    panel.dropout.setValue(2.0)
+    assert panel.dropout.value() == 0.95
+    assert window.layers.total_params() == window.experiment().build_model(window.dataset).count_params()
+
+
+def test_train_a_small_run_to_completion(qtbot, window):
+    outcome = _train(qtbot, window)
+    assert outcome.error is None and not outcome.stopped_by_user
+    assert outcome.epochs_done == TOY.epochs
+    assert not window.is_training()
+    assert window.progress.value() == window.progress.maximum()
+    assert window.history.epochs_done == TOY.epochs
+    curves = window.plots.gradient_plot.getPlotItem().listDataItems()
+    assert len(curves) == 2  # one per trainable layer
+    assert all(len(c.yData) > 0 for c in curves)
+    assert len(window.plots.loss_plot.getPlotItem().listDataItems()[0].yData) == outcome.batches
+    assert "loss" in window.metrics_label.text()
+    # Start again continues from the trained weights
+    weights = window.model.get_flat_weights()
+    model = window.model
+    _train(qtbot, window)
+    assert window.model is model and not np.array_equal(weights, model.get_flat_weights())
+
+
+def test_pause_resume_step_and_stop(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=200, batch_size=10))
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.history.step >= 3, timeout=20_000)
+    with qtbot.waitSignal(window.pausedChanged, timeout=10_000):
+        qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert window.pause_button.text() == "Resume"
+    paused_at = window.history.step
+    qtbot.wait(200)
+    assert window.history.step == paused_at  # really paused
+    qtbot.mouseClick(window.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.history.step == paused_at + 1, timeout=10_000)
+    qtbot.wait(100)
+    assert window.history.step == paused_at + 1
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # resume
+    qtbot.waitUntil(lambda: window.history.step > paused_at + 3, timeout=10_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=20_000) as blocker:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].stopped_by_user
+    assert window.model is not None and window._trained
+    assert window.start_button.isEnabled() and not window.stop_button.isEnabled()
+
+
+def test_step_from_idle_runs_one_batch(qtbot, window):
+    qtbot.mouseClick(window.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.history.step == 1, timeout=10_000)
+    qtbot.wait(100)
+    assert window.history.step == 1 and window.is_training()
+    with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
+        window.stop_training()
+
+
+def test_close_while_training_stops_and_offers_to_save(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=500, batch_size=10))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.step >= 5, timeout=20_000)
+    thread = window._thread
+    window.close()
+    assert not window.isVisible()
+    assert window._thread is None and not thread.isRunning()
+    assert window.ask.asked == ["Save the trained model?"]
+
+
+def test_close_can_be_cancelled_and_keeps_the_weights(qtbot, window):
+    _train(qtbot, window)
+    weights = window.model.get_flat_weights()
+    window.ask.queue = [QMessageBox.StandardButton.Cancel]
+    window.close()
+    assert window.isVisible()
+    np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
+
+
+def test_changing_the_architecture_asks_before_discarding(qtbot, window):
+    _train(qtbot, window)
+    model = window.model
+    window.ask.queue = [QMessageBox.StandardButton.No]
+    window.layer_panel.select(0)
+    window.layer_panel.units.setValue(99)
+    assert window.ask.asked[-1] == "Discard the trained model?"
+    assert window.model is model and window.layers.spec(0).units == 16
+    assert window.layer_panel.units.value() == 16  # the editor shows the truth again
+    window.ask.queue = [Yes]
+    window.layer_panel.units.setValue(99)
+    assert window.model is None and window.layers.spec(0).units == 99
+
+
+def test_experiment_files_round_trip(qtbot, window, tmp_path):
+    window.settings.epochs.setValue(7)
+    window.layer_panel.add_layer()
+    path = tmp_path / "exp.json"
+    assert window.save_experiment(str(path))
+    saved = Experiment.load(path)
+    assert saved.epochs == 7 and len(saved.layers) == 2
+    other = TOY.with_changes(epochs=2, optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9})
+    other.save(path)
+    assert window.open_experiment(str(path))
+    assert window.experiment().epochs == 2
+    assert window.settings.momentum.isVisibleTo(window.settings)
+    assert window.experiment().optimizer["momentum"] == 0.9
+
+
+def test_bad_experiment_file_is_a_message(window, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert not window.open_experiment(str(bad))
+    assert "not valid JSON" in window.banner.text()
+
+
+def test_model_save_and_load(qtbot, window, tmp_path):
+    pytest.importorskip("guinn.io.model_file")
+    _train(qtbot, window)
+    weights = window.model.get_flat_weights()
+    path = tmp_path / "m.safetensors"
+    assert window.save_model(str(path))
+    assert not window._dirty
+    window.reset_weights()
+    assert not np.array_equal(weights, window.model.get_flat_weights())
+    assert window.open_model(str(path))
+    np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
+    assert [s.units for s in window.layers.specs()] == [16]
+    _train(qtbot, window)  # a loaded model trains on
+
+
+def test_bad_csv_is_reported(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
+    with qtbot.waitSignal(window.datasetFailed, timeout=10_000) as blocker:
+        window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
+    assert blocker.args[0]
+    assert not window.banner.isHidden() and window.banner.kind == "error"
+    assert not window.start_training()  # nothing to train on, and said so
+    assert "dataset" in window.banner.text().lower()
+
+
+def test_good_csv_trains(qtbot, window, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["f1,f2,f3,label"] + [f"{a:.3f},{b:.3f},{a + b:.3f},{'pos' if a + b > 0 else 'neg'}"
+                                  for a, b in rng.normal(size=(120, 2))]
+    path = tmp_path / "good.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with qtbot.waitSignal(window.datasetReady, timeout=10_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(path), "label_column": "label"})
+    assert window.layers.input_dim == 3 and window.layers.n_classes == 2
+    outcome = _train(qtbot, window)
+    assert outcome.error is None
+
+
+def test_divergence_to_nan_keeps_the_weights(qtbot, make_window):
+    exp = TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0}, epochs=50,
+                           layers=(LayerSpec(64, "relu"), LayerSpec(64, "relu"), LayerSpec(64, "relu")),
+                           dataset={"kind": "toy", "name": "blobs", "n_samples": 300, "noise": 50.0})
+    window = make_window(exp)
+    outcome = _train(qtbot, window)
+    assert outcome.stop_reason and "learning rate" in outcome.stop_reason
+    assert window.banner.kind == "error" and "learning rate" in window.banner.text()
+    assert np.isfinite(window.model.get_flat_weights()).all()
+    # the log-scale plots never receive NaN/Inf or values below the floor
+    for curve in window.plots.gradient_plot.getPlotItem().listDataItems():
+        assert np.isfinite(curve.yData).all() and (curve.yData >= 1e-12).all()
+
+
+def test_impossible_settings_are_a_message(qtbot, make_window):
+    window = make_window(TOY.with_changes(dataset={"kind": "toy", "name": "xor", "n_samples": 10},
+                                          validation_split=0.9))
+    outcome = _train(qtbot, window)
+    assert outcome.error and "validation_split" in outcome.error
+    assert window.banner.kind == "error"
+    assert not window.is_training()
+
+
+def test_presets_menu_loads_and_explains(qtbot, window):
+    if not window.presets:
+        pytest.skip("no presets shipped in this checkout")
+    actions = [a for a in window.presets_menu.actions() if a.text()]
+    assert len(actions) == len(window.presets)
+    preset = window.presets[0]
+    assert window.load_preset(preset)
+    assert not window.banner.isHidden() and window.experiment().title == Experiment.load(preset.path).title
+
+
+def _find_preset(window, stem):
+    for preset in window.presets:
+        if preset.path.stem == stem:
+            return preset
+    return None
+
+
+def _first_batches_gradient_ratio(qtbot, window, stem, fallback_activation):
+    preset = _find_preset(window, stem)
+    if preset is not None:
+        assert window.load_preset(preset)
+    else:
+        window.apply_experiment(Experiment(layers=tuple(LayerSpec(64, fallback_activation) for _ in range(8)),
+                                           optimizer={"name": "sgd", "learning_rate": 0.1}, batch_size=32))
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=20_000)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.step >= 100, timeout=60_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=20_000):
+        window.stop_training()
+    curves = window.plots.gradient_plot.getPlotItem().listDataItems()
+    assert len(curves) == 9  # 8 hidden layers and the output, input to output
+    first, last = curves[0], curves[-1]
+    n = min(100, len(first.yData))
+    return float(np.median(last.yData[:n]) / np.median(first.yData[:n]))
+
+
+def test_deep_sigmoid_gradients_vanish_and_relu_twin_does_not(qtbot, make_window):
+    window = make_window(SMALL_MNIST)
+    sigmoid = _first_batches_gradient_ratio(qtbot, window, "deep_sigmoid", "sigmoid")
+    window.ask.queue = [Yes]
+    relu = _first_batches_gradient_ratio(qtbot, window, "deep_relu", "relu")
+    assert sigmoid > 1000, sigmoid  # orders of magnitude
+    assert relu < 100, relu
