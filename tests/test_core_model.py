@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guinn.core.layers import Activation, Dense, Dropout, Flatten, Maxout, PReLU
+from guinn.core.layers import Activation, Dense, Dropout, Flatten
 from guinn.core.model import Sequential
 
 
