@@ -171,6 +171,7 @@ class DrawingPadPanel(QWidget):
         self.chart.setMinimumHeight(170)
         plot = self.chart.getPlotItem()
         plot.setLabel("left", "probability")
+        plot.setLabel("bottom", "class")
         plot.showGrid(x=False, y=True, alpha=0.25)
         plot.setYRange(0.0, 1.12, padding=0)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7,

@@ -20,6 +20,7 @@ MIN_STEP = 1.5  # mouse samples closer than this (px) to the last point add noth
 
 INK = QColor(255, 255, 255)
 PAPER = QColor(0, 0, 0)
+PAPER_DISABLED = QColor(45, 45, 45)
 HINT_COLOR = QColor(110, 110, 110)
 
 
@@ -136,7 +137,7 @@ class PadCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         try:
-            painter.fillRect(self.rect(), PAPER)
+            painter.fillRect(self.rect(), PAPER if self.isEnabled() else PAPER_DISABLED)
             if not self._strokes and self.isEnabled() and self.hint:
                 painter.setPen(HINT_COLOR)
                 font = painter.font()
