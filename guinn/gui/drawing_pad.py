@@ -236,8 +236,11 @@ class DrawingPadPanel(QWidget):
         """
         self._model = model
         self._problem = pad_problem(model, image_shape)
-        if class_names is not None:
-            self._set_classes(tuple(str(c) for c in class_names))
+        if class_names is None:
+            outputs = getattr(model, "output_shape", None) if model is not None else None
+            count = int(outputs[0]) if outputs else 10
+            class_names = range(count)
+        self._set_classes(tuple(str(c) for c in class_names))
         self._apply_problem()
         self.refresh()
 

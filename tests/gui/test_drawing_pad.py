@@ -318,3 +318,13 @@ def test_drawn_digits_anywhere_on_the_pad_are_read(pad):
     total = sum(correct.values()) / (tries * len(correct))
     print(f"\nmouse-drawn digits read correctly: {total:.0%}; per digit {correct} of {tries}")
     assert total >= 0.8
+
+
+def test_class_names_default_to_output_indices(pad):
+    pad.canvas.set_strokes(SEVEN)
+    pad.set_model(fixed_model(8), (28, 28), [f"class {c}" for c in "abcdefghij"])
+    assert shown(pad) == "class i"
+    pad.set_model(fixed_model(8), (28, 28), None)  # e.g. a loaded model file: no names
+    assert shown(pad) == "8"
+    ticks = pad.chart.getPlotItem().getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == [str(i) for i in range(10)]
