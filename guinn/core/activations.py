@@ -147,6 +147,8 @@ def get(name) -> Activation:
     if isinstance(name, Activation):
         return name
     key = name.lower().strip() if isinstance(name, str) else name
+    if key is not None and not isinstance(key, str):
+        raise unknown_name("activation", name, list(ACTIVATIONS) + list(LAYER_ACTIVATIONS))
     key = ALIASES.get(key, key)
     if key not in ACTIVATIONS:
         raise unknown_name("activation", name, list(ACTIVATIONS) + list(LAYER_ACTIVATIONS))

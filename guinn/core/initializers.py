@@ -163,7 +163,7 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, dict):
         config = dict(identifier)
         name = config.pop("name", None)
-        cls = INITIALIZERS.get(name)
+        cls = INITIALIZERS.get(name) if isinstance(name, str) else None
         if cls is None:
             raise unknown_name("initializer", name, INITIALIZERS)
         try:
@@ -171,6 +171,6 @@ def get(identifier) -> Initializer:
         except TypeError as exc:
             raise ConfigError(f"Bad arguments for initializer {name!r}: {exc}.") from None
     key = identifier.lower() if isinstance(identifier, str) else identifier
-    if key not in INITIALIZERS:
+    if not isinstance(key, str) or key not in INITIALIZERS:
         raise unknown_name("initializer", identifier, INITIALIZERS)
     return INITIALIZERS[key]()

@@ -139,6 +139,8 @@ def get(identifier) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
     key = identifier.lower() if isinstance(identifier, str) else identifier
+    if not isinstance(key, str):
+        raise unknown_name("loss", identifier, LOSSES)
     key = ALIASES.get(key, key)
     if key not in LOSSES:
         raise unknown_name("loss", identifier, LOSSES)
@@ -161,7 +163,10 @@ def one_hot(labels, num_classes: int, dtype="float32") -> np.ndarray:
 
 
 def _numeric(y, what) -> np.ndarray:
-    y = np.asarray(y)
+    try:
+        y = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{what} must be a rectangular numeric array: {exc}") from None
     if y.dtype.kind not in "biuf":
         raise DataError(f"{what} must be numeric, got an array of dtype {y.dtype}.")
     if y.dtype.kind == "f" and not np.isfinite(y).all():

@@ -224,13 +224,15 @@ def get(identifier) -> Optimizer:
         config = dict(identifier)
         name = config.pop("name", None)
         key = name.lower() if isinstance(name, str) else name
-        if key not in OPTIMIZERS:
+        if not isinstance(key, str) or key not in OPTIMIZERS:
             raise unknown_name("optimizer", name, OPTIMIZERS)
         try:
             return OPTIMIZERS[key](**config)
         except TypeError as exc:
             raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
     key = identifier.lower() if isinstance(identifier, str) else identifier
+    if not isinstance(key, str):
+        raise unknown_name("optimizer", identifier, list(OPTIMIZERS) + list(PRESET_NAMES))
     if key in PRESET_NAMES:
         return PRESET_NAMES[key]()
     if key not in OPTIMIZERS:

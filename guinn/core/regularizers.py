@@ -74,7 +74,7 @@ def get(identifier) -> L1L2 | None:
         if unknown:
             raise ConfigError(f"A regularizer config has keys l1 and l2 only, got {sorted(unknown)}.")
         return L1L2(**identifier)
-    if identifier not in _FACTORIES:
+    if not isinstance(identifier, str) or identifier not in _FACTORIES:
         raise unknown_name("regularizer", identifier, _FACTORIES)
     return _FACTORIES[identifier]()
 
