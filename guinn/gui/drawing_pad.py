@@ -172,6 +172,7 @@ class DrawingPadPanel(QWidget):
         plot = self.chart.getPlotItem()
         plot.setLabel("left", "probability")
         plot.setLabel("bottom", "class")
+        plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)], []])
         plot.showGrid(x=False, y=True, alpha=0.25)
         plot.setYRange(0.0, 1.12, padding=0)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7,
