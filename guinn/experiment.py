@@ -84,6 +84,9 @@ class Experiment:
             from guinn.errors import unknown_name
 
             raise unknown_name("loss", self.loss, CARD_LOSSES)
+        if not isinstance(self.optimizer, dict) or "name" not in self.optimizer:
+            raise ConfigError("optimizer must be an object with a 'name' (sgd, adagrad, rmsprop, adam) "
+                              "and its hyper-parameters.")
         optimizers.get(dict(self.optimizer))  # validates name and hyper-parameters
         initializers.get(self.initializer)
         _int_in("batch_size", self.batch_size, 1, 1_000_000)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from guinn.core import backend, losses, optimizers
-from guinn.core.callbacks import CallbackList, History, ProgbarLogger
+from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
 from guinn.core.layers.base import rms
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
@@ -146,7 +146,7 @@ class Sequential:
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
         self.metrics = []
-        for m in metrics or []:
+        for m in [metrics] if isinstance(metrics, str) else metrics or []:
             key = METRIC_ALIASES.get(m, m) if isinstance(m, str) else m
             if key not in METRICS:
                 raise unknown_name("metric", m, list(METRICS) + list(METRIC_ALIASES))
@@ -216,6 +216,16 @@ class Sequential:
         self.optimizer.build(self._params.size, self.dtype)
         if batch_transform is not None and not callable(batch_transform):
             raise ConfigError("batch_transform must be a function (xb, rng) -> xb.")
+        if verbose != "auto" and (isinstance(verbose, str) or verbose not in (0, 1, 2)):
+            raise ConfigError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
+        if isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        elif callbacks is not None:
+            try:
+                callbacks = list(callbacks)
+            except TypeError:
+                raise ConfigError(f"callbacks must be a list of guinn Callback instances, "
+                                  f"got {type(callbacks).__name__}.") from None
         return self._fit_loop(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
                               initial_epoch, batch_transform)
 
@@ -298,7 +308,9 @@ class Sequential:
             if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
                 break
         update = self.optimizer.compute_update(self._grads, self._update)
-        if not math.isfinite(float(np.dot(update, update))):
+        with np.errstate(over="ignore", invalid="ignore"):
+            update_sq = float(np.dot(update, update))
+        if not math.isfinite(update_sq):
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
             return None
         self._params += update
@@ -429,7 +441,10 @@ class Sequential:
             raise DataError(f"set_weights needs {len(targets)} arrays, got {len(weights)}.")
         checked = []
         for (layer, key, shape), w in zip(targets, weights):
-            w = np.asarray(w)
+            try:
+                w = np.asarray(w)
+            except (ValueError, TypeError):
+                raise DataError(f"Weight {layer.name}.{key} must be an array of shape {tuple(shape)}.") from None
             if w.shape != tuple(shape):
                 raise DataError(f"Weight {layer.name}.{key} must have shape {tuple(shape)}, got {w.shape}.")
             if w.dtype.kind not in "biuf" or not np.isfinite(w).all():
