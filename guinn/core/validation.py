@@ -21,6 +21,8 @@ def check_x(x, dtype, input_shape=None) -> np.ndarray:
         raise DataError(f"x must have shape {need}, got {x.shape}. For one sample use x[None, :].")
     if len(x) == 0:
         raise DataError("x is empty: there are no samples.")
+    if x.size == 0:
+        raise DataError(f"x has no features: each sample has shape {x.shape[1:]}.")
     x = np.ascontiguousarray(x, dtype=dtype)
     if not np.isfinite(x).all():
         raise DataError("x contains NaN or infinite values.")
