@@ -354,3 +354,63 @@ def test_to_categorical_errors():
     with raises(DataError, "num_classes"):
         guinn.utils.to_categorical([0, 1], num_classes=0)
     np.testing.assert_array_equal(guinn.utils.to_categorical([2, 0]), [[0, 0, 1], [1, 0, 0]])
+
+
+# -- odd types that used to escape as TypeError/ValueError ------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda: Dense(3, activation=["relu"]),
+    lambda: Activation({"name": "relu"}),
+    lambda: losses.get(["mse"]),
+    lambda: Sequential([Dense(2, input_dim=2)]).compile(optimizer="sgd", loss=["mse"]),
+    lambda: optimizers.get(["adam"]),
+    lambda: Dense(3, kernel_regularizer=["l2"]),
+    lambda: Dense(3, kernel_initializer=["zeros"]),
+    lambda: initializers.get({"name": ["zeros"]}),
+    lambda: optimizers.get({"name": ["adam"]}),
+], ids=["activation-list", "activation-dict", "loss-list", "compile-loss-list", "optimizer-list",
+        "regularizer-list", "initializer-list", "initializer-dict-list", "optimizer-dict-list"])
+def test_unhashable_names_are_config_errors(make):
+    with raises(ConfigError, "Unknown"):
+        make()
+
+
+def test_ragged_targets():
+    with raises(DataError, "y must be a rectangular numeric array"):
+        compiled().fit(X[:2], [[1, 0, 0], [1, 0]], verbose=0)
+
+
+def test_ragged_weights():
+    model = compiled()
+    weights = model.get_weights()
+    weights[0] = [[1.0, 2.0], [3.0]]
+    with raises(DataError, "dense_1.kernel"):
+        model.set_weights(weights)
+
+
+def test_samples_without_features():
+    model = Sequential([Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    with raises(DataError, "no features"):
+        model.fit(np.zeros((5, 0)), np.zeros((5, 2)), verbose=0)
+
+
+def test_single_metric_name_and_single_callback_are_accepted():
+    model = Sequential([Dense(3, activation="softmax", input_dim=3)], seed=0)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics="accuracy")
+    assert model.metrics == ["accuracy"]
+    history = model.fit(X, Y, epochs=2, verbose=0, callbacks=EarlyStopping(monitor="loss"))
+    assert len(history.epoch) == 2
+    assert len(model.evaluate(X, Y, verbose=0)) == 2
+
+
+def test_callbacks_that_are_not_callbacks():
+    with raises(ConfigError, "Callback"):
+        compiled().fit(X, Y, verbose=0, callbacks=object())
+    with raises(ConfigError, "Callback"):
+        compiled().fit(X, Y, verbose=0, callbacks=["EarlyStopping"])
+
+
+@pytest.mark.parametrize("value", ["loud", 3, -1, 1.5])
+def test_bad_verbose(value):
+    with raises(ConfigError, "verbose"):
+        compiled().fit(X, Y, verbose=value)
