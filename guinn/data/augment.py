@@ -67,11 +67,11 @@ class _Scratch(threading.local):
 
     def get(self, batch: int, height: int, width: int):
         bufs = getattr(self, "bufs", None)
-        if bufs is None or bufs[0].shape[0] != batch:
+        if bufs is None or bufs[0].shape[0] < batch or bufs[2].shape[1:] != (height, width):
             bufs = tuple(np.empty((batch, *shape), np.float32)
                          for shape in ((height, height), (width, width), (height, width)))
             self.bufs = bufs
-        return bufs
+        return tuple(b[:batch] for b in bufs)  # an epoch's short last batch reuses them too
 
 
 def shift_scale(images: np.ndarray, shifts: np.ndarray, scales: np.ndarray, *,
