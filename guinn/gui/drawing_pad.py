@@ -152,9 +152,9 @@ class DrawingPadPanel(QWidget):
         self.preview.setFrameShape(QFrame.Shape.Box)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("QLabel { background: black; border: 1px solid #888; }")
-        preview_caption = QLabel("What the network sees (28x28)")
-        preview_caption.setToolTip(TIPS["padPreview"])
-        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_caption = QLabel("What the network sees (28x28)", self)
+        self.preview_caption.setToolTip(TIPS["padPreview"])
+        self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message = self._label("padMessage", "")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("QLabel { background: #fff4ce; color: #5c4400; padding: 6px;"
@@ -202,14 +202,15 @@ class DrawingPadPanel(QWidget):
         right.addWidget(self.prediction, 0, 0)
         right.addWidget(self.confidence, 1, 0)
         right.addWidget(self.preview, 2, 0, Qt.AlignmentFlag.AlignHCenter)
-        right.addWidget(preview_caption, 3, 0)
-        right.setRowStretch(4, 1)
+        right.addWidget(self.preview_caption, 3, 0)
+        # messages go beside the canvas, not above it: the canvas must not move under the pen
+        right.addWidget(self.message, 4, 0)
+        right.setRowStretch(5, 1)
         top = QHBoxLayout()
         top.addLayout(left)
         top.addSpacing(12)
         top.addLayout(right, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
         layout.addLayout(top)
         layout.addWidget(self.chart, 1)
         self._show_nothing()
@@ -318,6 +319,8 @@ class DrawingPadPanel(QWidget):
         for widget in (self.canvas, self.clear_button, self.undo_button):
             widget.setEnabled(ok)
         self.canvas.hint = "Draw a digit here" if ok else ""
+        self.preview.setVisible(ok)
+        self.preview_caption.setVisible(ok)
         self.canvas.update()
         self._say(self._problem)
         if not ok:
