@@ -171,3 +171,17 @@ def test_predict_and_training_forward_agree_without_dropout():
         out = layer.forward(out, True, np.random.default_rng(0))
     np.testing.assert_allclose(model.predict(x), out, rtol=1e-12)
     np.testing.assert_allclose(model.predict(x, batch_size=5), out, rtol=1e-12)
+
+
+def test_set_floatx_changes_the_default_dtype_of_new_models():
+    import guinn.utils
+    from guinn.core import backend
+
+    assert backend.floatx() == "float32"
+    try:
+        guinn.utils.set_floatx("float64")
+        model = Sequential([Dense(2, input_dim=2)])
+        assert model.dtype == np.float64 and model.get_weights()[0].dtype == np.float64
+    finally:
+        guinn.utils.set_floatx("float32")
+    assert Sequential([Dense(2, input_dim=2)]).get_weights()[0].dtype == np.float32
