@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.settings.initChanged.connect(self._on_init_change)
         self._plot_timer = QTimer(self)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
-        self._plot_timer.timeout.connect(self._refresh_plots)
+        self._plot_timer.timeout.connect(lambda: self.plots.refresh(visible_only=True))
         self._set_training_ui(False)
         self._load_dataset(exp.dataset)
         self.setMinimumSize(960, 640)  # fixed before show: the layout then never resizes the window
