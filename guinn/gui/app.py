@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     app.setApplicationName("guinn")
     app.setOrganizationName("guinn")
+    from PySide6.QtGui import QIcon
+
+    from guinn.gui.resources import icon_path
+
+    if icon_path().is_file():
+        app.setWindowIcon(QIcon(str(icon_path())))
     from guinn.gui.main_window import MainWindow
 
     window = MainWindow()

@@ -54,8 +54,13 @@ def measure_startup(runs: int = 3) -> list[float]:
     times = []
     for _ in range(runs):
         t0 = time.time()
-        out = subprocess.run([sys.executable, "-c", "from guinn.gui.bench import _startup_probe; _startup_probe()"],
-                             capture_output=True, text=True, env=env, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", "from guinn.gui.bench import _startup_probe; _startup_probe()"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         lines = [ln for ln in out.stdout.split() if ln.strip()]
         if out.returncode != 0 or not lines:
             raise RuntimeError(f"startup probe failed: {out.stderr.strip()[-500:]}")
@@ -68,10 +73,16 @@ def _headless_seconds(exp, dataset) -> tuple[float, int]:
 
     marks = {}
     model = exp.build_model(dataset)
-    clock = LambdaCallback(on_train_begin=lambda logs: marks.__setitem__("begin", time.perf_counter()),
-                           on_train_end=lambda logs: marks.__setitem__("end", time.perf_counter()))
-    history = model.fit(**exp.fit_arguments(dataset), callbacks=[*exp.callbacks(), clock], verbose=0)
-    steps = len(history.epoch) and int(np.ceil(len(dataset.x_train) * (1 - exp.validation_split) / exp.batch_size))
+    clock = LambdaCallback(
+        on_train_begin=lambda logs: marks.__setitem__("begin", time.perf_counter()),
+        on_train_end=lambda logs: marks.__setitem__("end", time.perf_counter()),
+    )
+    history = model.fit(
+        **exp.fit_arguments(dataset), callbacks=[*exp.callbacks(), clock], verbose=0
+    )
+    steps = len(history.epoch) and int(
+        np.ceil(len(dataset.x_train) * (1 - exp.validation_split) / exp.batch_size)
+    )
     return marks["end"] - marks["begin"], steps * len(history.epoch)
 
 
@@ -102,8 +113,14 @@ def _gui_run(app, window, timeout_s: float = 3600.0):
     return result[0], np.array(ticks)
 
 
-def run_gui_bench(epochs: int = 1, limit: int | None = None, repeats: int = 1, startup_runs: int = 3,
-                  tab: str = "Gradients", out=print) -> dict:
+def run_gui_bench(
+    epochs: int = 1,
+    limit: int | None = None,
+    repeats: int = 1,
+    startup_runs: int = 3,
+    tab: str = "Gradients",
+    out=print,
+) -> dict:
     """Measure and print the GUI figures; returns them as a dict."""
     _offscreen_if_headless()
     from PySide6.QtCore import QEventLoop
@@ -116,15 +133,20 @@ def run_gui_bench(epochs: int = 1, limit: int | None = None, repeats: int = 1, s
     if startup_runs:
         startup = measure_startup(startup_runs)
         figures["startup_s"] = startup
-        out(f"launch to shown window: median {np.median(startup):.2f} s (runs: "
-            f"{', '.join(f'{t:.2f}' for t in startup)}; goal < 2 s)")
+        out(
+            f"launch to shown window: median {np.median(startup):.2f} s (runs: "
+            f"{', '.join(f'{t:.2f}' for t in startup)}; goal < 2 s)"
+        )
 
     app = QApplication.instance() or QApplication(["guinn-bench"])
     spec = {"kind": "mnist"} if limit is None else {"kind": "mnist", "limit": int(limit)}
     exp = Experiment(dataset=spec, epochs=epochs)  # 784-500-500-10 sigmoid, Adam, batch 100
     dataset = load_dataset(spec)
-    out(f"reference network: 784-500-500-10 sigmoid, Adam, batch {exp.batch_size}, {dataset.description} "
-        f"{epochs} epoch(s), validation split {exp.validation_split}")
+    out(
+        f"reference network: 784-500-500-10 sigmoid, Adam, batch {exp.batch_size}; "
+        f"{dataset.description} "
+        f"{epochs} epoch(s), validation split {exp.validation_split}"
+    )
 
     from guinn.gui.main_window import MainWindow
 
@@ -157,27 +179,43 @@ def run_gui_bench(epochs: int = 1, limit: int | None = None, repeats: int = 1, s
     late = np.concatenate(lateness) if lateness else np.zeros(1)
     head_rate = batches / float(np.median(headless))
     gui_rate = batches / float(np.median(gui))
-    figures.update(headless_s=headless, gui_s=gui, batches=batches, headless_batches_per_s=head_rate,
-                   gui_batches_per_s=gui_rate, throughput_ratio=gui_rate / head_rate,
-                   latency_p50_ms=float(np.percentile(late, 50)), latency_p99_ms=float(np.percentile(late, 99)),
-                   latency_max_ms=float(late.max()), probe_ticks=int(late.size))
+    figures.update(
+        headless_s=headless,
+        gui_s=gui,
+        batches=batches,
+        headless_batches_per_s=head_rate,
+        gui_batches_per_s=gui_rate,
+        throughput_ratio=gui_rate / head_rate,
+        latency_p50_ms=float(np.percentile(late, 50)),
+        latency_p99_ms=float(np.percentile(late, 99)),
+        latency_max_ms=float(late.max()),
+        probe_ticks=int(late.size),
+    )
     out(f"headless fit: {head_rate:.1f} batches/s ({', '.join(f'{s:.2f}' for s in headless)} s)")
     out(f"in the window: {gui_rate:.1f} batches/s ({', '.join(f'{s:.2f}' for s in gui)} s)")
     out(f"throughput ratio GUI/headless: {figures['throughput_ratio']:.3f} (goal >= 0.9)")
-    out(f"GUI event-loop lateness of a {PROBE_MS} ms timer while training ({late.size} ticks): "
+    out(
+        f"GUI event-loop lateness of a {PROBE_MS} ms timer while training ({late.size} ticks): "
         f"p50 {figures['latency_p50_ms']:.1f} ms, p99 {figures['latency_p99_ms']:.1f} ms "
-        f"(goal <= 25), max {figures['latency_max_ms']:.1f} ms (goal <= 100)")
+        f"(goal <= 25), max {figures['latency_max_ms']:.1f} ms (goal <= 100)"
+    )
     return figures
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m guinn.gui.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m guinn.gui.bench", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=None, help="MNIST training images (default: all 60,000)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="MNIST training images (default: all 60,000)"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args(argv)
-    run_gui_bench(epochs=args.epochs, limit=args.limit, repeats=args.repeats, startup_runs=args.startup_runs)
+    run_gui_bench(
+        epochs=args.epochs, limit=args.limit, repeats=args.repeats, startup_runs=args.startup_runs
+    )
     return 0
 
 

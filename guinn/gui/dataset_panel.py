@@ -155,7 +155,8 @@ class DatasetPanel(QGroupBox):
                     index = i
                     break
             if kind in ("csv", "idx"):
-                label = f"{kind.upper()}: {Path(str(spec.get('path') or spec.get('train_images') or '?')).name}"
+                source = spec.get("path") or spec.get("train_images") or "?"
+                label = f"{kind.upper()}: {Path(str(source)).name}"
                 self._remove_custom()
                 self.combo.insertItem(self.combo.count() - 1, label, {**spec, "custom": True})
                 index = self.combo.count() - 2

@@ -142,7 +142,8 @@ class LayerListModel(QAbstractListModel):
             return None
         spec = self._specs[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{index.row() + 1}. {describe(spec)}\n     {self.param_count(index.row()):,} parameters"
+            count = self.param_count(index.row())
+            return f"{index.row() + 1}. {describe(spec)}\n     {count:,} parameters"
         if role == Qt.ItemDataRole.ToolTipRole:
             return ACTIVATION_HELP.get(spec.activation, "")
         if role == SpecRole:

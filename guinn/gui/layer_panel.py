@@ -264,7 +264,7 @@ class LayerPanel(QGroupBox):
             return
         spec = self.model.spec(row).with_changes(**change)
         if not self.model.set_spec(row, spec):
-            self._load_editor()  # refused (e.g. the user kept the trained model): show the truth again
+            self._load_editor()  # refused (the user kept the trained model): show the truth
         else:
             self._update_visibility()
 

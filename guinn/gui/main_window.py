@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(960, 640)  # fixed before show: the layout then never resizes the window
         self.resize(1480, 900)
 
-    # -- layout -------------------------------------------------------------------------
+    # -- layout --------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.dataset_panel = DatasetPanel()
         self.layer_panel = LayerPanel(self.layers)
@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
     def show_info(self, text: str, kind: str = "info") -> None:
         self.banner.show_message(text, kind)
 
-    # -- the experiment as edited -------------------------------------------------------------
+    # -- the experiment as edited --------------------------------------------------------------
     def experiment(self) -> Experiment:
         """What the widgets say, as an :class:`Experiment` (raises GuinnError if invalid)."""
         return Experiment(
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved experiment to {path}", 5000)
         return True
 
-    # -- dataset ---------------------------------------------------------------------------------
+    # -- dataset -------------------------------------------------------------------------------
     def _on_dataset_choice(self, spec: dict) -> None:
         if spec == self._loading_spec or (
             self._loading_spec is None and spec == self._dataset_spec
@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
         self.show_error(f"The dataset could not be loaded: {error}")
         self.datasetFailed.emit(error)
 
-    # -- model lifecycle ---------------------------------------------------------------------------
+    # -- model lifecycle -----------------------------------------------------------------------
     def _confirm_architecture_change(self) -> bool:
         """Guard for every architecture change: never silently drop trained weights."""
         if self.is_training():
@@ -530,7 +530,7 @@ class MainWindow(QMainWindow):
         self.progress.setFormat("Weights re-initialised")
         self.statusBar().showMessage("Weights re-initialised from the seed.", 5000)
 
-    # -- training ------------------------------------------------------------------------------------
+    # -- training ------------------------------------------------------------------------------
     def is_training(self) -> bool:
         return self._thread is not None
 
@@ -716,7 +716,7 @@ class MainWindow(QMainWindow):
     def _refresh_plots(self, force: bool = False) -> None:
         self.plots.refresh(force=force)
 
-    # -- model files ---------------------------------------------------------------------------------
+    # -- model files ---------------------------------------------------------------------------
     def save_model(self, path: str | None = None) -> bool:
         if self.model is None:
             self.show_error("There is no model to save yet: press Start to build and train one.")
@@ -836,7 +836,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened model {Path(path).name}", 5000)
         return True
 
-    # -- closing -----------------------------------------------------------------------------------------
+    # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self.is_training():
             self._control.stop()

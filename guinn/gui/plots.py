@@ -77,8 +77,9 @@ class LayerCurves:
             item.removeItem(curve)
         self.legend.clear()
         self.curves = []
-        for label, color in zip(layer_labels(names), layer_colors(len(names))):
-            curve = item.plot([], [], pen=pg.mkPen(color, width=1), name=label)  # width 1: cheapest to draw
+        for label, color in zip(layer_labels(names), layer_colors(len(names)), strict=True):
+            # width 1: the cheapest line to draw
+            curve = item.plot([], [], pen=pg.mkPen(color, width=1), name=label)
             curve.setClipToView(True)
             self.curves.append(curve)
         self.names = names

@@ -11,8 +11,14 @@ import os
 import time
 
 
-def render(out: str, batches: int = 700, seconds: float = 60.0, tab: str = "Gradients",
-           size=(1480, 900), limit: int | None = None) -> dict:
+def render(
+    out: str,
+    batches: int = 700,
+    seconds: float = 60.0,
+    tab: str = "Gradients",
+    size=(1480, 900),
+    limit: int | None = None,
+) -> dict:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop
@@ -43,8 +49,13 @@ def render(out: str, batches: int = 700, seconds: float = 60.0, tab: str = "Grad
     app.processEvents()
     pixmap = window.grab()
     ok = pixmap.save(out)
-    info = {"path": out, "saved": ok, "batches": window.history.step, "epochs": window.history.epochs_done,
-            "size": (pixmap.width(), pixmap.height())}
+    info = {
+        "path": out,
+        "saved": ok,
+        "batches": window.history.step,
+        "epochs": window.history.epochs_done,
+        "size": (pixmap.width(), pixmap.height()),
+    }
     window.stop_training()
     pump(lambda: not window.is_training(), 30)
     window._dirty = False
@@ -53,12 +64,18 @@ def render(out: str, batches: int = 700, seconds: float = 60.0, tab: str = "Grad
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m guinn.gui.screenshot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m guinn.gui.screenshot", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("out", help="PNG file to write")
     parser.add_argument("--batches", type=int, default=700, help="train this many batches first")
     parser.add_argument("--seconds", type=float, default=60.0, help="... or at most this long")
-    parser.add_argument("--tab", default="Gradients", help="plot tab to show (Loss, Gradients, Weights, ...)")
-    parser.add_argument("--limit", type=int, default=None, help="MNIST training images (default: all)")
+    parser.add_argument(
+        "--tab", default="Gradients", help="plot tab to show (Loss, Gradients, Weights, ...)"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="MNIST training images (default: all)"
+    )
     args = parser.parse_args(argv)
     info = render(args.out, args.batches, args.seconds, args.tab, limit=args.limit)
     if not info["saved"]:

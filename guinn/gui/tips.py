@@ -1,94 +1,173 @@
 """Tooltips: one sentence per control on what it does to learning, in a student's-notes voice."""
 
 TIPS = {
-    # dataset
-    "dataset": "What the network learns from. MNIST: 28x28 handwritten digits, 784 inputs, 10 classes. "
-    "The 2-D toy sets train in seconds and show how depth and activation bend a decision boundary.",
-    "samples": "How many training examples to load. Fewer makes epochs faster but the network sees less "
-    "variety, so it overfits sooner.",
-    "csv": "Load a table of numbers from a CSV file; one column holds the class label. Features are "
-    "standardised (zero mean, unit variance) using the training rows only.",
-    # layer stack
-    "layerStack": "The hidden layers, input at the top and output at the bottom. Drag to reorder; "
-    "each layer feeds the next. More layers can represent more, but gradients must travel "
-    "further back through them.",
-    "add": "Add a hidden Dense layer after the selected one. Every unit is connected to every unit of "
-    "the layer before it.",
+    "dataset": (
+        "What the network learns from. MNIST: 28x28 handwritten digits, 784 inputs, 10 "
+        "classes. The 2-D toy sets train in seconds and show how depth and activation bend a "
+        "decision boundary."
+    ),
+    "samples": (
+        "How many training examples to load. Fewer makes epochs faster but the network sees "
+        "less variety, so it overfits sooner."
+    ),
+    "csv": (
+        "Load a table of numbers from a CSV file; one column holds the class label. Features "
+        "are standardised (zero mean, unit variance) using the training rows only."
+    ),
+    "layerStack": (
+        "The hidden layers, input at the top and output at the bottom. Drag to reorder; each "
+        "layer feeds the next. More layers can represent more, but gradients must travel "
+        "further back through them."
+    ),
+    "add": (
+        "Add a hidden Dense layer after the selected one. Every unit is connected to every "
+        "unit of the layer before it."
+    ),
     "duplicate": "Copy the selected layer with all its settings, to deepen the network quickly.",
     "remove": "Remove the selected hidden layer (the output layer always stays).",
     "up": "Move the selected layer one step closer to the input.",
     "down": "Move the selected layer one step closer to the output.",
-    "units": "Number of neurons in this layer. More units fit more complex functions but cost more "
-    "weights, time and risk of overfitting.",
-    "activation": "The non-linearity after the weighted sum. Without one, stacked layers collapse into "
-    "a single linear map.",
-    "alpha": "Leaky ReLU slope for negative inputs: a small slope keeps a gradient flowing so units "
-    "cannot die, unlike plain ReLU.",
-    "pieces": "Maxout pieces per unit: each unit outputs the maximum of this many linear functions, "
-    "a learned activation that costs this many times the weights.",
-    "dropout": "Fraction of this layer's outputs randomly zeroed at each training step, so units cannot "
-    "rely on each other; at test time nothing is dropped (outputs are scaled during training "
-    "to match).",
-    "l1": "L1 penalty on this layer's weights: pushes many weights to exactly zero (sparse, simple models).",
-    "l2": "L2 penalty (weight decay): keeps weights small, which smooths the function and reduces "
-    "overfitting.",
-    "input": "The input layer just passes the data in: its size is set by the dataset (one input per "
-    "feature or pixel).",
-    "output": "The output layer: one softmax unit per class, turning scores into probabilities that sum "
-    "to 1. Its size follows the labels, so it cannot be edited.",
+    "units": (
+        "Number of neurons in this layer. More units fit more complex functions but cost more"
+        " weights, time and risk of overfitting."
+    ),
+    "activation": (
+        "The non-linearity after the weighted sum. Without one, stacked layers collapse into "
+        "a single linear map."
+    ),
+    "alpha": (
+        "Leaky ReLU slope for negative inputs: a small slope keeps a gradient flowing so "
+        "units cannot die, unlike plain ReLU."
+    ),
+    "pieces": (
+        "Maxout pieces per unit: each unit outputs the maximum of this many linear functions,"
+        " a learned activation that costs this many times the weights."
+    ),
+    "dropout": (
+        "Fraction of this layer's outputs randomly zeroed at each training step, so units "
+        "cannot rely on each other; at test time nothing is dropped (outputs are scaled "
+        "during training to match)."
+    ),
+    "l1": (
+        "L1 penalty on this layer's weights: pushes many weights to exactly zero (sparse, "
+        "simple models)."
+    ),
+    "l2": (
+        "L2 penalty (weight decay): keeps weights small, which smooths the function and "
+        "reduces overfitting."
+    ),
+    "input": (
+        "The input layer just passes the data in: its size is set by the dataset (one input "
+        "per feature or pixel)."
+    ),
+    "output": (
+        "The output layer: one softmax unit per class, turning scores into probabilities that"
+        " sum to 1. Its size follows the labels, so it cannot be edited."
+    ),
     "params": "Trainable numbers (weights and biases). Each is adjusted by every training step.",
-    # training settings
-    "loss": "What training minimises. Cross-entropy punishes confident wrong answers hard and pairs with "
-    "softmax to give clean gradients; mean squared error learns slower on classification.",
-    "optimizer": "How gradients become weight changes. SGD takes plain steps; momentum remembers past "
-    "steps; Adagrad/RMSprop scale each weight's step by its gradient history; Adam does both.",
-    "learning_rate": "Step size. Too small and learning crawls; too large and the loss jumps around or "
-    "diverges to NaN.",
-    "momentum": "SGD momentum: keeps a decaying sum of past gradients, so steps build up speed along "
-    "consistent directions and cancel when the gradient zig-zags.",
-    "nesterov": "Nesterov momentum looks ahead along the momentum before taking the gradient step, which "
-    "damps overshooting.",
-    "rho": "RMSprop decay: how much of the running average of squared gradients is kept each step; "
-    "closer to 1 means a longer memory.",
-    "beta_1": "Adam's momentum decay: how long the running mean of gradients remembers (0.9 is about the "
-    "last 10 steps).",
-    "beta_2": "Adam's decay for the running mean of squared gradients, which scales each weight's step; "
-    "0.999 is a long memory.",
-    "epsilon": "A tiny number added to the denominator so steps stay finite when a weight's gradient "
-    "history is near zero.",
-    "batch_size": "Examples per weight update. Small batches give noisy but frequent steps; large batches "
-    "give smooth, fewer, costlier steps.",
-    "epochs": "How many passes over the training set Start runs. Each epoch shows every example once.",
-    "validation_split": "Fraction of the training data held out (the last part) to measure how well the "
-    "network generalises; it is never trained on.",
-    "early_stopping": "Stop when the monitored validation metric has not improved for 'patience' epochs, "
-    "to catch the point where the network starts to overfit.",
-    "monitor": "Which metric early stopping watches; validation loss is the usual sign of overfitting.",
-    "patience": "Epochs without improvement that early stopping tolerates before it stops training.",
-    "restore_best": "When training stops, put back the weights from the best epoch rather than the last.",
-    "initializer": "How weights start. Glorot scales them to the layer sizes so signals neither vanish "
-    "nor explode at the start (He for ReLU); all-equal weights would make units identical.",
-    "seed": "The random seed for initial weights, shuffling and dropout: the same seed gives the same run.",
-    # controls
-    "start": "Train for the set number of epochs. If a trained model exists it continues from its "
-    "current weights.",
+    "loss": (
+        "What training minimises. Cross-entropy punishes confident wrong answers hard and "
+        "pairs with softmax to give clean gradients; mean squared error learns slower on "
+        "classification."
+    ),
+    "optimizer": (
+        "How gradients become weight changes. SGD takes plain steps; momentum remembers past "
+        "steps; Adagrad/RMSprop scale each weight's step by its gradient history; Adam does "
+        "both."
+    ),
+    "learning_rate": (
+        "Step size. Too small and learning crawls; too large and the loss jumps around or "
+        "diverges to NaN."
+    ),
+    "momentum": (
+        "SGD momentum: keeps a decaying sum of past gradients, so steps build up speed along "
+        "consistent directions and cancel when the gradient zig-zags."
+    ),
+    "nesterov": (
+        "Nesterov momentum looks ahead along the momentum before taking the gradient step, "
+        "which damps overshooting."
+    ),
+    "rho": (
+        "RMSprop decay: how much of the running average of squared gradients is kept each "
+        "step; closer to 1 means a longer memory."
+    ),
+    "beta_1": (
+        "Adam's momentum decay: how long the running mean of gradients remembers (0.9 is "
+        "about the last 10 steps)."
+    ),
+    "beta_2": (
+        "Adam's decay for the running mean of squared gradients, which scales each weight's "
+        "step; 0.999 is a long memory."
+    ),
+    "epsilon": (
+        "A tiny number added to the denominator so steps stay finite when a weight's gradient"
+        " history is near zero."
+    ),
+    "batch_size": (
+        "Examples per weight update. Small batches give noisy but frequent steps; large "
+        "batches give smooth, fewer, costlier steps."
+    ),
+    "epochs": (
+        "How many passes over the training set Start runs. Each epoch shows every example once."
+    ),
+    "validation_split": (
+        "Fraction of the training data held out (the last part) to measure how well the "
+        "network generalises; it is never trained on."
+    ),
+    "early_stopping": (
+        "Stop when the monitored validation metric has not improved for 'patience' epochs, to"
+        " catch the point where the network starts to overfit."
+    ),
+    "monitor": (
+        "Which metric early stopping watches; validation loss is the usual sign of overfitting."
+    ),
+    "patience": (
+        "Epochs without improvement that early stopping tolerates before it stops training."
+    ),
+    "restore_best": (
+        "When training stops, put back the weights from the best epoch rather than the last."
+    ),
+    "initializer": (
+        "How weights start. Glorot scales them to the layer sizes so signals neither vanish "
+        "nor explode at the start (He for ReLU); all-equal weights would make units "
+        "identical."
+    ),
+    "seed": (
+        "The random seed for initial weights, shuffling and dropout: the same seed gives the "
+        "same run."
+    ),
+    "start": (
+        "Train for the set number of epochs. If a trained model exists it continues from its "
+        "current weights."
+    ),
     "pause": "Pause training after the current batch, to look at the plots; press again to resume.",
     "step": "Run exactly one batch (one weight update) and pause, to watch a single step.",
     "stop": "Stop after the current batch. The weights learned so far are kept.",
     "reset": "Re-initialise all weights from the seed, forgetting what was learned.",
     "progress": "Epoch and batch of the running training, with an estimate of the time left.",
-    # plots
-    "lossPlot": "Loss per batch (thin) and per epoch on training and validation data. A widening gap "
-    "between training and validation means overfitting.",
+    "lossPlot": (
+        "Loss per batch (thin) and per epoch on training and validation data. A widening gap "
+        "between training and validation means overfitting."
+    ),
     "accuracyPlot": "Fraction of examples classified correctly, per batch and per epoch.",
-    "gradientPlot": "RMS of each layer's weight gradient over time, log scale. When early layers sit "
-    "orders of magnitude below later ones, gradients are vanishing and those layers "
-    "barely learn.",
-    "gradientBars": "Gradient RMS of each layer now, input on the left, output on the right: the "
-    "vanishing-gradient picture.",
-    "weightPlot": "RMS of each layer's weights: growing weights can mean too little regularisation.",
-    "ratioPlot": "Size of each step relative to the weights; around 1e-3 is healthy, far below means the "
-    "layer is not learning, far above means it is thrashing.",
-    "saturationPlot": "Fraction of units whose activation is flat (sigmoid/tanh near 0 or 1, ReLU at or "
-    "below 0). Saturated or dead units pass back almost no gradient.",
+    "gradientPlot": (
+        "RMS of each layer's weight gradient over time, log scale. When early layers sit "
+        "orders of magnitude below later ones, gradients are vanishing and those layers "
+        "barely learn."
+    ),
+    "gradientBars": (
+        "Gradient RMS of each layer now, input on the left, output on the right: the "
+        "vanishing-gradient picture."
+    ),
+    "weightPlot": (
+        "RMS of each layer's weights: growing weights can mean too little regularisation."
+    ),
+    "ratioPlot": (
+        "Size of each step relative to the weights; around 1e-3 is healthy, far below means "
+        "the layer is not learning, far above means it is thrashing."
+    ),
+    "saturationPlot": (
+        "Fraction of units whose activation is flat (sigmoid/tanh near 0 or 1, ReLU at or "
+        "below 0). Saturated or dead units pass back almost no gradient."
+    ),
 }

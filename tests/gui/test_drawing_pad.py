@@ -30,8 +30,13 @@ def mnist_model():
     n = 3000
     model = build_model(784, [LayerSpec(64, "relu")], 10, seed=0)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit((x[:n].reshape(n, -1) / 255.0).astype(np.float32), to_categorical(y[:n], 10),
-              batch_size=50, epochs=1, verbose=0)
+    model.fit(
+        (x[:n].reshape(n, -1) / 255.0).astype(np.float32),
+        to_categorical(y[:n], 10),
+        batch_size=50,
+        epochs=1,
+        verbose=0,
+    )
     return model
 
 
@@ -67,8 +72,14 @@ def shown(panel) -> str:
 
 def test_has_the_named_controls_with_tooltips(pad):
     assert pad.objectName() == "drawingPad"
-    for name in ("padCanvas", "padClearButton", "padUndoButton", "padPrediction", "padPreview",
-                 "padProbabilities"):
+    for name in (
+        "padCanvas",
+        "padClearButton",
+        "padUndoButton",
+        "padPrediction",
+        "padPreview",
+        "padProbabilities",
+    ):
         widget = pad.findChild(object, name)
         assert widget is not None, name
         assert len(widget.toolTip()) > 20, name
@@ -141,8 +152,9 @@ def test_prediction_follows_the_strokes(qtbot, pad, mnist_model):
     qtbot.waitUntil(lambda: pad.probabilities is not None, timeout=2000)
     first = pad.seen.copy()
     draw(qtbot, pad.canvas, [(110, 150), (150, 150), (200, 150)])  # cross the seven
-    qtbot.waitUntil(lambda: pad.seen is not None and not np.array_equal(pad.seen, first),
-                    timeout=2000)
+    qtbot.waitUntil(
+        lambda: pad.seen is not None and not np.array_equal(pad.seen, first), timeout=2000
+    )
     np.testing.assert_array_equal(pad.seen, preprocess_digit(pad.canvas.to_array()))
 
 
@@ -274,23 +286,31 @@ def test_shown_pad_rereads_the_drawing_as_weights_change(qtbot, pad):
 
 
 def _arc(cx, cy, rx, ry, a0, a1, n=16):
-    return [(cx + rx * np.cos(np.radians(a0 + (a1 - a0) * i / n)),
-             cy + ry * np.sin(np.radians(a0 + (a1 - a0) * i / n))) for i in range(n + 1)]
+    return [
+        (
+            cx + rx * np.cos(np.radians(a0 + (a1 - a0) * i / n)),
+            cy + ry * np.sin(np.radians(a0 + (a1 - a0) * i / n)),
+        )
+        for i in range(n + 1)
+    ]
 
 
 # Digits as a person draws them with a mouse: strokes in a unit box (x right, y down).
 DIGIT_STROKES = {
-    0: [_arc(.5, .5, .3, .45, -90, 270, 24)],
-    1: [[(.55, .05), (.5, .5), (.45, .95)]],
-    2: [_arc(.5, .3, .3, .25, 190, 400) + [(.15, .95), (.85, .93)]],
-    3: [_arc(.5, .27, .28, .22, 200, 450) + _arc(.5, .72, .32, .23, -90, 150)],
-    4: [[(.6, .05), (.15, .65), (.85, .65)], [(.65, .35), (.62, .95)]],
-    5: [[(.8, .05), (.3, .05), (.25, .45)] + _arc(.5, .68, .3, .27, -130, 150)],
-    6: [[(.7, .05), (.4, .3)] + _arc(.5, .7, .3, .25, 200, 560)],
-    7: [[(.15, .05), (.85, .05), (.4, .95)]],
-    8: [_arc(.5, .27, .25, .22, 0, -270) + _arc(.5, .72, .3, .23, -90, 270)
-        + _arc(.5, .27, .25, .22, 90, 0)],
-    9: [_arc(.5, .3, .28, .25, 0, 360) + [(.75, .95)]],
+    0: [_arc(0.5, 0.5, 0.3, 0.45, -90, 270, 24)],
+    1: [[(0.55, 0.05), (0.5, 0.5), (0.45, 0.95)]],
+    2: [_arc(0.5, 0.3, 0.3, 0.25, 190, 400) + [(0.15, 0.95), (0.85, 0.93)]],
+    3: [_arc(0.5, 0.27, 0.28, 0.22, 200, 450) + _arc(0.5, 0.72, 0.32, 0.23, -90, 150)],
+    4: [[(0.6, 0.05), (0.15, 0.65), (0.85, 0.65)], [(0.65, 0.35), (0.62, 0.95)]],
+    5: [[(0.8, 0.05), (0.3, 0.05), (0.25, 0.45)] + _arc(0.5, 0.68, 0.3, 0.27, -130, 150)],
+    6: [[(0.7, 0.05), (0.4, 0.3)] + _arc(0.5, 0.7, 0.3, 0.25, 200, 560)],
+    7: [[(0.15, 0.05), (0.85, 0.05), (0.4, 0.95)]],
+    8: [
+        _arc(0.5, 0.27, 0.25, 0.22, 0, -270)
+        + _arc(0.5, 0.72, 0.3, 0.23, -90, 270)
+        + _arc(0.5, 0.27, 0.25, 0.22, 90, 0)
+    ],
+    9: [_arc(0.5, 0.3, 0.28, 0.25, 0, 360) + [(0.75, 0.95)]],
 }
 
 
@@ -301,8 +321,13 @@ def test_drawn_digits_anywhere_on_the_pad_are_read(pad):
     n = 20_000
     model = build_model(784, [LayerSpec(128, "relu")], 10, seed=0)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit((x[:n].reshape(n, -1) / 255.0).astype(np.float32), to_categorical(y[:n], 10),
-              batch_size=100, epochs=2, verbose=0)
+    model.fit(
+        (x[:n].reshape(n, -1) / 255.0).astype(np.float32),
+        to_categorical(y[:n], 10),
+        batch_size=100,
+        epochs=2,
+        verbose=0,
+    )
     pad.set_model(model, (28, 28), None)
     rng = np.random.default_rng(0)
     correct = {d: 0 for d in DIGIT_STROKES}

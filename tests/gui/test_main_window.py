@@ -2,6 +2,7 @@
 pause/resume/stop/step, close while training, files, and the error paths."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QTabBar,
 )
-import pyqtgraph as pg
 
 from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
@@ -40,7 +40,9 @@ def test_object_names_and_defaults(qtbot, make_window):
     assert [s.units for s in window.layers.specs()] == [500, 500]
     exp, default = window.experiment(), Experiment()
     assert exp.with_changes(optimizer=default.optimizer) == default
-    assert optimizers.get(exp.optimizer).to_config() == optimizers.get(default.optimizer).to_config()
+    assert (
+        optimizers.get(exp.optimizer).to_config() == optimizers.get(default.optimizer).to_config()
+    )
     assert window.start_button.isEnabled()
     assert "648,010" in window.layer_panel.total_label.text()
     qtbot.waitUntil(lambda: window.dataset is not None, timeout=15_000)
@@ -74,7 +76,13 @@ def test_build_a_network_with_the_widgets(qtbot, window):
     panel.dropout.setValue(0.25)
     panel.l2.setValue(1e-4)
     spec = window.layers.spec(2)
-    assert (spec.units, spec.activation, spec.alpha, spec.dropout, spec.l2) == (40, "leaky_relu", 0.1, 0.25, 1e-4)
+    assert (spec.units, spec.activation, spec.alpha, spec.dropout, spec.l2) == (
+        40,
+        "leaky_relu",
+        0.1,
+        0.25,
+        1e-4,
+    )
     qtbot.mouseClick(panel.up_button, Qt.MouseButton.LeftButton)
     assert window.layers.spec(1) == spec and panel.current_row() == 1
     panel.activation.setCurrentIndex(panel.activation.findData("maxout"))
@@ -88,7 +96,10 @@ def test_build_a_network_with_the_widgets(qtbot, window):
     assert panel.units.value() == 1
     panel.dropout.setValue(2.0)
     assert panel.dropout.value() == 0.95
-    assert window.layers.total_params() == window.experiment().build_model(window.dataset).count_params()
+    assert (
+        window.layers.total_params()
+        == window.experiment().build_model(window.dataset).count_params()
+    )
 
 
 def test_train_a_small_run_to_completion(qtbot, window):
@@ -183,7 +194,9 @@ def test_experiment_files_round_trip(qtbot, window, tmp_path):
     assert window.save_experiment(str(path))
     saved = Experiment.load(path)
     assert saved.epochs == 7 and len(saved.layers) == 2
-    other = TOY.with_changes(epochs=2, optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9})
+    other = TOY.with_changes(
+        epochs=2, optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}
+    )
     other.save(path)
     assert window.open_experiment(str(path))
     assert window.experiment().epochs == 2
@@ -226,8 +239,10 @@ def test_bad_csv_is_reported(qtbot, window, tmp_path):
 
 def test_good_csv_trains(qtbot, window, tmp_path):
     rng = np.random.default_rng(0)
-    rows = ["f1,f2,f3,label"] + [f"{a:.3f},{b:.3f},{a + b:.3f},{'pos' if a + b > 0 else 'neg'}"
-                                  for a, b in rng.normal(size=(120, 2))]
+    rows = ["f1,f2,f3,label"] + [
+        f"{a:.3f},{b:.3f},{a + b:.3f},{'pos' if a + b > 0 else 'neg'}"
+        for a, b in rng.normal(size=(120, 2))
+    ]
     path = tmp_path / "good.csv"
     path.write_text("\n".join(rows) + "\n")
     with qtbot.waitSignal(window.datasetReady, timeout=10_000):
@@ -238,9 +253,12 @@ def test_good_csv_trains(qtbot, window, tmp_path):
 
 
 def test_divergence_to_nan_keeps_the_weights(qtbot, make_window):
-    exp = TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0}, epochs=50,
-                           layers=(LayerSpec(64, "relu"), LayerSpec(64, "relu"), LayerSpec(64, "relu")),
-                           dataset={"kind": "toy", "name": "blobs", "n_samples": 300, "noise": 50.0})
+    exp = TOY.with_changes(
+        optimizer={"name": "sgd", "learning_rate": 10.0},
+        epochs=50,
+        layers=(LayerSpec(64, "relu"), LayerSpec(64, "relu"), LayerSpec(64, "relu")),
+        dataset={"kind": "toy", "name": "blobs", "n_samples": 300, "noise": 50.0},
+    )
     window = make_window(exp)
     outcome = _train(qtbot, window)
     assert outcome.stop_reason and "learning rate" in outcome.stop_reason
@@ -252,8 +270,11 @@ def test_divergence_to_nan_keeps_the_weights(qtbot, make_window):
 
 
 def test_impossible_settings_are_a_message(qtbot, make_window):
-    window = make_window(TOY.with_changes(dataset={"kind": "toy", "name": "xor", "n_samples": 10},
-                                          validation_split=0.9))
+    window = make_window(
+        TOY.with_changes(
+            dataset={"kind": "toy", "name": "xor", "n_samples": 10}, validation_split=0.9
+        )
+    )
     outcome = _train(qtbot, window)
     assert outcome.error and "validation_split" in outcome.error
     assert window.banner.kind == "error"
@@ -267,7 +288,10 @@ def test_presets_menu_loads_and_explains(qtbot, window):
     assert len(actions) == len(window.presets)
     preset = window.presets[0]
     assert window.load_preset(preset)
-    assert not window.banner.isHidden() and window.experiment().title == Experiment.load(preset.path).title
+    assert (
+        not window.banner.isHidden()
+        and window.experiment().title == Experiment.load(preset.path).title
+    )
 
 
 def _find_preset(window, stem):
@@ -282,8 +306,13 @@ def _first_batches_gradient_ratio(qtbot, window, stem, fallback_activation):
     if preset is not None:
         assert window.load_preset(preset)
     else:
-        window.apply_experiment(Experiment(layers=tuple(LayerSpec(64, fallback_activation) for _ in range(8)),
-                                           optimizer={"name": "sgd", "learning_rate": 0.1}, batch_size=32))
+        window.apply_experiment(
+            Experiment(
+                layers=tuple(LayerSpec(64, fallback_activation) for _ in range(8)),
+                optimizer={"name": "sgd", "learning_rate": 0.1},
+                batch_size=32,
+            )
+        )
     qtbot.waitUntil(lambda: window.dataset is not None, timeout=20_000)
     window.start_training()
     qtbot.waitUntil(lambda: window.history.step >= 100, timeout=60_000)

@@ -42,7 +42,9 @@ def test_run_control_step_lets_one_batch_through():
 def test_relay_throttles_but_keeps_every_batch():
     model, args = _toy_fit(n=2000, epochs=1, batch_size=4)
     records, epochs = [], []
-    relay = TelemetryRelay(RunControl(), records.append, epochs.append, lambda _p: None, interval=10.0)
+    relay = TelemetryRelay(
+        RunControl(), records.append, epochs.append, lambda _p: None, interval=10.0
+    )
     model.fit(**args, callbacks=[relay], verbose=0)
     assert len(records) <= 3  # first batch, epoch end (flush), nothing in between at interval=10 s
     assert sum(len(r.batches) for r in records) == 500
