@@ -303,3 +303,29 @@ def test_module_entry_point_and_no_qt_outside_predict(toy_model):
         and result.stderr.count("\n") == 1
         and "Traceback" not in result.stderr
     )
+
+
+def test_csv_experiment_keeps_its_scaling_and_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = ["height,weight,kind"]
+    for i in range(120):
+        kind = ["cat", "dog"][i % 2]
+        height = 20 + 10 * (i % 2) + rng.normal()
+        weight = 4000 + 8000 * (i % 2) + 100 * rng.normal()
+        rows.append(f"{height:.3f},{weight:.1f},{kind}")
+    csv_path = tmp_path / "pets.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    exp = write_experiment(
+        tmp_path / "pets.json",
+        dataset={"kind": "csv", "path": str(csv_path), "label_column": "kind"},
+    )
+    out = tmp_path / "pets.safetensors"
+    assert main(["train", str(exp), "--out", str(out), "--quiet"]) == 0
+    model = load_model(out)
+    assert model.class_names == ("cat", "dog")
+    assert model.preprocessing["feature_names"] == ["height", "weight"]
+    assert "standardizer" in model.preprocessing
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    assert "test accuracy: 100.00%" in capsys.readouterr().out
+    assert main(["evaluate", str(out), "--dataset", f"csv:{csv_path}:kind"]) == 0
