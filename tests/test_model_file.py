@@ -75,9 +75,7 @@ def test_loaded_model_predicts_bit_identically(tmp_path, dtype):
 def test_fit_on_loaded_model_follows_the_uninterrupted_trajectory(tmp_path, optimizer):
     x, y = data()
     a = make_model(optimizer=optimizer)
-    a.fit(
-        x, y, epochs=2, batch_size=16, verbose=0
-    )  # dropout and shuffling both consume random numbers
+    a.fit(x, y, epochs=2, batch_size=16, verbose=0)  # dropout and shuffling use random numbers
     path = tmp_path / "a.safetensors"
     save_model(a, path)
     a.fit(x, y, epochs=4, initial_epoch=2, batch_size=16, verbose=0)
@@ -87,16 +85,24 @@ def test_fit_on_loaded_model_follows_the_uninterrupted_trajectory(tmp_path, opti
     assert b.optimizer.iterations == a.optimizer.iterations
     assert weights_equal(a, b)
     assert b.history.history == a.history.history
+    uninterrupted = make_model(optimizer=optimizer)
+    uninterrupted.fit(x, y, epochs=4, batch_size=16, verbose=0)
+    assert weights_equal(uninterrupted, b)
+    assert uninterrupted.history.history["loss"][2:] == b.history.history["loss"]
 
 
 def test_resume_needs_optimizer_and_rng_state(tmp_path):
-    """Control for the test above: a fresh optimizer state changes the trajectory."""
+    """Controls for the test above: fresh generators or optimizer state change the path."""
     x, y = data()
     a = make_model()
     a.fit(x, y, epochs=1, batch_size=16, verbose=0)
     path = tmp_path / "a.safetensors"
     save_model(a, path)
     a.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    fresh_rngs = load_model(path)
+    fresh_rngs.set_rng_states(make_model().rng_states)
+    fresh_rngs.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert not weights_equal(a, fresh_rngs)
     b = load_model(path)
     b.optimizer.set_state(
         {"iterations": 0, "slots": {k: np.zeros_like(v) for k, v in b.optimizer.slots.items()}}
