@@ -329,3 +329,18 @@ def test_csv_experiment_keeps_its_scaling_and_labels(tmp_path, capsys):
     assert main(["evaluate", str(out)]) == 0
     assert "test accuracy: 100.00%" in capsys.readouterr().out
     assert main(["evaluate", str(out), "--dataset", f"csv:{csv_path}:kind"]) == 0
+
+
+def test_predict_with_an_image_shaped_input(tmp_path, digits, capsys):
+    from guinn.layers import Dense, Flatten
+    from guinn.models import Sequential
+
+    model = Sequential([Flatten(input_shape=(28, 28)), Dense(10, activation="softmax")], seed=0)
+    path = tmp_path / "flat.safetensors"
+    model.save(path)
+    image = save_png(tmp_path / "d.png", digits[0][1])
+    assert main(["predict", str(path), str(image), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    expected = model.predict(preprocess_digit(digits[0][1])[None])[0]
+    assert row["class"] == str(int(np.argmax(expected)))
+    assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
