@@ -411,3 +411,10 @@ def test_save_refuses_mismatched_class_names(tmp_path):
     with pytest.raises(ModelFileError, match="do not match"):
         save_model(make_model(), tmp_path / "m.safetensors", class_names=["only", "two"])
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    model = Sequential([Dense(2, input_dim=2, activation="softmax")], name="n" * 500, seed=0)
+    with pytest.raises(ModelFileError, match="cannot be saved in a loadable form.*model name"):
+        save_model(model, tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()

@@ -150,6 +150,10 @@ def save_model(
             f"The model's description is {header_len:,} bytes, more than the "
             f"{MAX_HEADER_BYTES:,} a model file may hold (a very long training history?)."
         )
+    try:  # never write a file the loader would refuse (over-long names, too many layers, ...)
+        load_model_bytes(data, "the model")
+    except ModelFileError as exc:
+        raise ModelFileError(f"This model cannot be saved in a loadable form: {exc}") from None
     _atomic_write(Path(path), data)
 
 
