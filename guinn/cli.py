@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bar and per-epoch metrics, then save the model.",
     )
     p.add_argument(
-        "experiment", metavar="EXPERIMENT", help="experiment file (.json), e.g. one of the presets"
+        "experiment",
+        metavar="EXPERIMENT",
+        help="experiment file (.json) or the name of a bundled preset, e.g. deep_sigmoid",
     )
     p.add_argument(
         "--out",
@@ -152,7 +154,7 @@ def cmd_train(args) -> int:
     from guinn.experiment import Experiment
     from guinn.io.model_file import save_model
 
-    experiment = Experiment.load(args.experiment)
+    experiment = Experiment.load(resolve_experiment(args.experiment))
     if args.epochs is not None:
         experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
     out = Path(args.out) if args.out else Path(Path(args.experiment).stem + ".safetensors")
@@ -178,6 +180,29 @@ def cmd_train(args) -> int:
     )
     print(f"Saved {out}")
     return 0
+
+
+def preset_dir() -> Path:
+    """Where the bundled presets live: ``guinn/_resources`` when installed, else the source tree."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_resources" / "presets", package.parent / "resources" / "presets"):
+        if candidate.is_dir():
+            return candidate
+    return package.parent / "resources" / "presets"
+
+
+def resolve_experiment(name: str) -> Path:
+    """An experiment file path, or the name of a bundled preset (``deep_sigmoid``)."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    preset = preset_dir() / f"{name}.json"
+    if preset.is_file():
+        return preset
+    names = sorted(p.stem for p in preset_dir().glob("*.json"))
+    raise DataError(
+        f"No experiment file {name!r} and no preset of that name; presets: {', '.join(names)}."
+    )
 
 
 def _test_metrics(model, dataset) -> dict:

@@ -344,3 +344,10 @@ def test_predict_with_an_image_shaped_input(tmp_path, digits, capsys):
     expected = model.predict(preprocess_digit(digits[0][1])[None])[0]
     assert row["class"] == str(int(np.argmax(expected)))
     assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_train_accepts_preset_names(tmp_path, capsys):
+    assert cli.resolve_experiment("deep_sigmoid").name == "deep_sigmoid.json"
+    assert cli.resolve_experiment("deep_sigmoid").is_file()
+    assert cli.resolve_experiment(str(tmp_path / "mine.json")) == tmp_path / "mine.json"
+    one_line_error(capsys, main(["train", "no_such_preset"]), "presets: ")
