@@ -9,6 +9,7 @@ bounded :class:`TrainingHistory`; a 40 ms timer pushes it into the plots (coales
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
@@ -45,7 +46,9 @@ from guinn.gui.settings_panel import SettingsPanel
 from guinn.gui.tips import TIPS
 from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 
-PLOT_INTERVAL_MS = 40
+PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
+MAX_INTERVAL_MS = 1000
+GUI_DUTY = 0.05  # target share of one core the GUI thread may use while training
 Button = QMessageBox.StandardButton
 
 
@@ -145,7 +148,9 @@ class MainWindow(QMainWindow):
         self.settings.initChanged.connect(self._on_init_change)
         self._plot_timer = QTimer(self)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
-        self._plot_timer.timeout.connect(lambda: self.plots.refresh(visible_only=True))
+        self._plot_timer.timeout.connect(self._on_tick)
+        self._progress_shown: Progress | None = None
+        self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
         self._load_dataset(exp.dataset)
         self.setMinimumSize(960, 640)  # fixed before show: the layout then never resizes the window
@@ -576,6 +581,8 @@ class MainWindow(QMainWindow):
         self._last_progress = None
         self._epoch_logs = {}
         self._set_training_ui(True)
+        self._plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self._duty_mark = None
         self._plot_timer.start()
         self.progress.setFormat("Starting…")
         thread.start()
@@ -626,6 +633,33 @@ class MainWindow(QMainWindow):
             self.history.add_batch(record)
         self._last_progress = p
         self._run_batches = p.done
+
+    def _on_tick(self) -> None:
+        """Coalesced redraw of progress, metrics and the visible plots.
+
+        The interval adapts to what redrawing really costs: the GUI thread's CPU time
+        (painting included) is measured between ticks and the interval grows while it
+        exceeds ``GUI_DUTY`` of the wall time, because every cycle spent painting is taken
+        from training (the CPU and the GIL are shared with the worker)."""
+        p = self._last_progress
+        if p is not None and p is not self._progress_shown:
+            self._progress_shown = p
+            self._show_progress(p)
+        self.plots.refresh(visible_only=True)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        if self._duty_mark is not None and wall - self._duty_mark[0] >= 0.5:
+            duty = (cpu - self._duty_mark[1]) / (wall - self._duty_mark[0])
+            interval = self._plot_timer.interval()
+            if duty > GUI_DUTY:
+                interval = min(MAX_INTERVAL_MS, int(interval * min(2.0, duty / GUI_DUTY)))
+            elif duty < GUI_DUTY / 2:
+                interval = max(PLOT_INTERVAL_MS, int(interval / 1.25))
+            self._plot_timer.setInterval(interval)
+            self._duty_mark = (wall, cpu)
+        elif self._duty_mark is None:
+            self._duty_mark = (wall, cpu)
+
+    def _show_progress(self, p: Progress) -> None:
         total = max(1, p.epochs * p.steps)
         done = min(total, p.epoch * p.steps + p.batch + 1)
         rate = p.done / p.elapsed if p.elapsed > 0 else math.nan
@@ -665,6 +699,8 @@ class MainWindow(QMainWindow):
         if paused:
             self._refresh_plots()
             p = self._last_progress
+            if p is not None:
+                self._show_progress(p)
             where = f" after epoch {p.epoch + 1}, batch {p.batch + 1}" if p else ""
             self.progress.setFormat(f"Paused{where}")
         self.pausedChanged.emit(paused)
@@ -682,6 +718,8 @@ class MainWindow(QMainWindow):
         self.last_outcome = outcome
         self._set_training_ui(False)
         self._refresh_plots(force=True)
+        if self._last_progress is not None:
+            self._show_progress(self._last_progress)
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
@@ -741,8 +779,11 @@ class MainWindow(QMainWindow):
         except GuinnError:
             pass
         if self.dataset is not None:
-            extras.update(class_names=list(self.dataset.class_names), dataset=self.dataset.name,
-                          preprocessing=self.dataset.preprocessing)
+            extras.update(
+                class_names=list(self.dataset.class_names),
+                dataset=self.dataset.name,
+                preprocessing=self.dataset.preprocessing,
+            )
         try:
             try:
                 self.model.save(path, **extras)

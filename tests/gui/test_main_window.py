@@ -332,3 +332,30 @@ def test_deep_sigmoid_gradients_vanish_and_relu_twin_does_not(qtbot, make_window
     relu = _first_batches_gradient_ratio(qtbot, window, "deep_relu", "relu")
     assert sigmoid > 1000, sigmoid  # orders of magnitude
     assert relu < 100, relu
+
+
+def test_drawing_pad_tab_follows_the_model(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=1))
+    pad = window._drawing_pad
+    if pad is None:
+        pytest.skip("this build has no drawing pad")
+    assert window.plots.indexOf(pad) >= 0 and pad.objectName() == "drawingPad"
+    calls = []
+    pad.set_model = lambda *args: calls.append(args)
+    _train(qtbot, window)
+    assert calls[-1][0] is window.model and calls[-1][1] == (28, 28)
+    window.ask.queue = [Yes]
+    window.layer_panel.units.setValue(5)  # discards the model
+    assert calls[-1] == (None, None, None)
+
+
+def test_hours_of_training_keep_memory_bounded(window):
+    from guinn.core.telemetry import BatchTelemetry, LayerTelemetry
+
+    layers = tuple(LayerTelemetry(f"dense_{i}", 1e-3, 1e-3, 0.1, 1e-3, 0.2) for i in range(3))
+    for step in range(50_000):
+        window.history.add_batch(BatchTelemetry(0, step, step, 0.5, 0.5, layers))
+    window.plots.refresh(force=True)
+    curves = window.plots.gradient_plot.getPlotItem().listDataItems()
+    assert all(len(c.yData) <= window.history.capacity for c in curves)
+    assert window.history.batches._y.nbytes < 1_000_000
