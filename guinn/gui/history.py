@@ -110,7 +110,7 @@ class TrainingHistory:
 
     FIELDS = ("grad_rms", "weight_rms", "update_ratio", "saturation")
 
-    def __init__(self, capacity: int = 2048):
+    def __init__(self, capacity: int = 1024):
         self.capacity = capacity
         self.reset(())
 

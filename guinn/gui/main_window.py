@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.loader.failed.connect(self._on_dataset_failed)
         self.dataset_panel.specChanged.connect(self._on_dataset_choice)
         self.settings.initChanged.connect(self._on_init_change)
+        self.settings.changed.connect(self._check_settings)
         self._plot_timer = QTimer(self)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
         self._plot_timer.timeout.connect(self._on_tick)
@@ -425,6 +426,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.show_dataset(dataset)
         self.dataset_view.show_dataset(dataset)
         self._set_pad_model()
+        self._check_settings()
         self.datasetReady.emit(dataset)
         if self._pending_start is not None:
             paused, self._pending_start = self._pending_start, None
@@ -437,6 +439,35 @@ class MainWindow(QMainWindow):
         self.dataset_panel.show_dataset(None, error)
         self.show_error(f"The dataset could not be loaded: {error}")
         self.datasetFailed.emit(error)
+
+    def _check_settings(self) -> list[str]:
+        """Flag, in place, settings that the spin box ranges allow but this dataset does not."""
+        problems: dict = {}
+        ds = self.dataset
+        if ds is not None:
+            n = len(ds.x_train)
+            split = self.settings.validation_split.value()
+            n_train = int(n * (1 - split))
+            if split and (n_train < 1 or n_train == n):
+                problems[self.settings.validation_split] = (
+                    f"A validation split of {split:g} leaves no samples for training or validation "
+                    f"({n} samples)."
+                )
+            elif self.settings.batch_size.value() > max(n_train, 1):
+                problems[self.settings.batch_size] = (
+                    f"The batch is larger than the {n_train} training samples: each epoch is a "
+                    "single, smaller batch."
+                )
+        for widget in (self.settings.validation_split, self.settings.batch_size):
+            message = problems.get(widget)
+            widget.setStyleSheet(
+                "QAbstractSpinBox { border: 2px solid #d03030; }" if message else ""
+            )
+            base = TIPS[
+                "validation_split" if widget is self.settings.validation_split else "batch_size"
+            ]
+            widget.setToolTip(f"{base}\n\n⚠ {message}" if message else base)
+        return list(problems.values())
 
     # -- model lifecycle -----------------------------------------------------------------------
     def _confirm_architecture_change(self) -> bool:

@@ -359,3 +359,16 @@ def test_hours_of_training_keep_memory_bounded(window):
     curves = window.plots.gradient_plot.getPlotItem().listDataItems()
     assert all(len(c.yData) <= window.history.capacity for c in curves)
     assert window.history.batches._y.nbytes < 1_000_000
+
+
+def test_settings_the_dataset_cannot_support_are_flagged_in_place(qtbot, make_window):
+    window = make_window(TOY.with_changes(dataset={"kind": "toy", "name": "xor", "n_samples": 10}))
+    window.settings.validation_split.setValue(0.9)
+    assert any("leaves no samples" in p for p in window._check_settings())
+    assert "d03030" in window.settings.validation_split.styleSheet()
+    window.settings.validation_split.setValue(0.2)
+    window.settings.batch_size.setValue(500)
+    assert "d03030" in window.settings.batch_size.styleSheet()
+    assert "larger than" in window.settings.batch_size.toolTip()
+    window.settings.batch_size.setValue(2)
+    assert window.settings.batch_size.styleSheet() == ""
