@@ -674,7 +674,6 @@ class MainWindow(QMainWindow):
         from training (the CPU and the GIL are shared with the worker)."""
         p = self._last_progress
         if p is not None and p is not self._progress_shown:
-            self._progress_shown = p
             self._show_progress(p)
         self.plots.refresh(visible_only=True)
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -691,6 +690,7 @@ class MainWindow(QMainWindow):
             self._duty_mark = (wall, cpu)
 
     def _show_progress(self, p: Progress) -> None:
+        self._progress_shown = p
         total = max(1, p.epochs * p.steps)
         done = min(total, p.epoch * p.steps + p.batch + 1)
         rate = p.done / p.elapsed if p.elapsed > 0 else math.nan

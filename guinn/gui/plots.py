@@ -21,6 +21,8 @@ from guinn.gui.tips import TIPS
 
 pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
 
+LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 215)  # readable over the curves it covers
+LEGEND_PEN = pg.mkPen(200, 200, 200)
 TRAIN_PEN = pg.mkPen(QColor(160, 160, 160), width=1)
 EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
 VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
@@ -65,7 +67,9 @@ class LayerCurves:
     def __init__(self, widget: pg.PlotWidget, field: str, log_y: bool):
         self.widget, self.field, self.log_y = widget, field, log_y
         self.curves: list[pg.PlotDataItem] = []
-        self.legend = widget.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.legend = widget.getPlotItem().addLegend(
+            offset=(-10, 10), labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN
+        )
         self.names: tuple[str, ...] = ()
 
     def ensure(self, names) -> None:
@@ -108,7 +112,9 @@ class PlotsPanel(QTabWidget):
         self._metric_curves = {}
         for widget, key in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
             item = widget.getPlotItem()
-            item.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            item.addLegend(
+                offset=(-10, 10), labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN
+            )
             self._metric_curves[key] = (
                 item.plot([], [], pen=TRAIN_PEN, name="training (per batch)"),
                 item.plot(

@@ -16,7 +16,7 @@ LOSS_LABELS = {
     "binary_crossentropy": "Binary cross-entropy",
 }
 OPTIMIZER_LABELS = {
-    "sgd": "SGD (with momentum)",
+    "sgd": "SGD / momentum",
     "adagrad": "Adagrad",
     "rmsprop": "RMSprop",
     "adam": "Adam",
