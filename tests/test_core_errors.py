@@ -356,7 +356,7 @@ def test_to_categorical_errors():
     np.testing.assert_array_equal(guinn.utils.to_categorical([2, 0]), [[0, 0, 1], [1, 0, 0]])
 
 
-# -- odd types that used to escape as TypeError/ValueError ------------------------------------------
+# -- odd types that used to escape as TypeError/ValueError --------------------------------
 @pytest.mark.parametrize("make", [
     lambda: Dense(3, activation=["relu"]),
     lambda: Activation({"name": "relu"}),
