@@ -414,3 +414,26 @@ def test_callbacks_that_are_not_callbacks():
 def test_bad_verbose(value):
     with raises(ConfigError, "verbose"):
         compiled().fit(X, Y, verbose=value)
+
+
+def test_batch_transform_of_the_wrong_shape_is_a_clear_error():
+    import guinn
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    model = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(guinn.DataError, match="batch_transform must return"):
+        model.fit(x, np.array([0, 1, 0, 1]), verbose=0, batch_transform=lambda xb, rng: xb[:, :2])
+
+
+def test_negative_initial_epoch_is_a_clear_error():
+    import guinn
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    model = Sequential(Dense(2, activation="softmax", input_dim=3), seed=0)  # a single layer is accepted
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    with pytest.raises(guinn.DataError, match="initial_epoch"):
+        model.fit(np.zeros((4, 3), np.float32), np.array([0, 1, 0, 1]), verbose=0, initial_epoch=-1)

@@ -41,7 +41,7 @@ class Sequential:
         self.history = History()
         self.telemetry = True
         self._rngs = backend.spawn_generators(self.seed)
-        for layer in layers or []:
+        for layer in [layers] if isinstance(layers, Layer) else (layers or []):
             self.add(layer)
 
     # -- structure -------------------------------------------------------------------
@@ -226,6 +226,8 @@ class Sequential:
             except TypeError:
                 raise ConfigError(f"callbacks must be a list of guinn Callback instances, "
                                   f"got {type(callbacks).__name__}.") from None
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise DataError(f"initial_epoch must be a whole number >= 0, got {initial_epoch!r}.")
         return self._fit_loop(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
                               initial_epoch, batch_transform)
 
@@ -265,7 +267,7 @@ class Sequential:
                     yb = np.take(y, idx, axis=0, out=yb_full[: len(idx)])
                     lb = labels[idx] if want_acc else None
                 if batch_transform is not None:
-                    xb = np.asarray(batch_transform(xb, shuffle_rng), dtype=self.dtype)
+                    xb = self._transformed(batch_transform, xb, shuffle_rng)
                 cb.on_train_batch_begin(batch, {})
                 logs = self._train_step(xb, yb, lb, dropout_rng, epoch, batch)
                 if logs is None:
@@ -290,6 +292,12 @@ class Sequential:
                 break
         cb.on_train_end({})
         return self.history
+
+    def _transformed(self, transform, xb, rng):
+        out = np.asarray(transform(xb, rng), dtype=self.dtype)
+        if out.shape != xb.shape:
+            raise DataError(f"batch_transform must return an array of shape {xb.shape}, got {out.shape}.")
+        return out
 
     def _train_step(self, xb, yb, lb, dropout_rng, epoch, batch):
         out = xb
