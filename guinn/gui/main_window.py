@@ -48,7 +48,7 @@ from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWo
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 MAX_INTERVAL_MS = 1000
-GUI_DUTY = 0.05  # target share of one core the GUI thread may use while training
+GUI_DUTY = 0.03  # target share of one core the GUI thread may spend redrawing while training
 Button = QMessageBox.StandardButton
 
 
@@ -677,11 +677,11 @@ class MainWindow(QMainWindow):
             self._show_progress(p)
         self.plots.refresh(visible_only=True)
         wall, cpu = time.perf_counter(), time.thread_time()
-        if self._duty_mark is not None and wall - self._duty_mark[0] >= 0.5:
+        if self._duty_mark is not None and wall - self._duty_mark[0] >= 0.25:
             duty = (cpu - self._duty_mark[1]) / (wall - self._duty_mark[0])
             interval = self._plot_timer.interval()
             if duty > GUI_DUTY:
-                interval = min(MAX_INTERVAL_MS, int(interval * min(2.0, duty / GUI_DUTY)))
+                interval = min(MAX_INTERVAL_MS, int(interval * min(3.0, duty / GUI_DUTY)))
             elif duty < GUI_DUTY / 2:
                 interval = max(PLOT_INTERVAL_MS, int(interval / 1.25))
             self._plot_timer.setInterval(interval)

@@ -42,6 +42,43 @@ def layer_labels(names) -> list[str]:
     ]
 
 
+def nice_ceiling(x: float) -> float:
+    """The next of 1, 2, 5, 10, 20, 50, ... at or above ``x``: the x axis grows in steps, so
+    its ticks (costly to lay out) are rebuilt a few times per run instead of every redraw."""
+    if x <= 10:
+        return 10.0
+    power = 10 ** math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * power >= x:
+            return float(m * power)
+    return float(10 * power)
+
+
+class FollowX:
+    """Keeps a batch axis showing [0, nice_ceiling(last batch)] until the user pans or zooms."""
+
+    def __init__(self, widget: pg.PlotWidget):
+        self.view = widget.getPlotItem().getViewBox()
+        self.view.disableAutoRange(axis=pg.ViewBox.XAxis)
+        self.view.sigRangeChangedManually.connect(self._manual)
+        self.following = True
+        self.right = None
+
+    def _manual(self, *_):
+        self.following = False
+
+    def update(self, last_x: float) -> None:
+        if not self.following:
+            return
+        right = nice_ceiling(max(last_x, 1.0))
+        if right != self.right:
+            self.right = right
+            self.view.setXRange(0, right, padding=0.02)
+
+    def reset(self) -> None:
+        self.following, self.right = True, None
+
+
 def _plot(object_name: str, title: str, left: str, log_y: bool = False) -> pg.PlotWidget:
     widget = pg.PlotWidget(title=title)
     widget.setObjectName(object_name)
@@ -179,6 +216,12 @@ class PlotsPanel(QTabWidget):
             LayerCurves(self.saturation_plot, "saturation", False),
         ]
         self.currentChanged.connect(self._on_tab_change)
+        self._follow = {
+            0: [FollowX(self.loss_plot), FollowX(self.accuracy_plot)],
+            1: [FollowX(self.gradient_plot)],
+            2: [FollowX(self.weight_plot), FollowX(self.ratio_plot)],
+            3: [FollowX(self.saturation_plot)],
+        }
 
     @staticmethod
     def _split(top: QWidget, bottom: QWidget) -> QSplitter:
@@ -202,8 +245,11 @@ class PlotsPanel(QTabWidget):
             if all(self._shown.get(p) == h.revision for p in range(4)) and not force:
                 return False
             pages = {0, 1, 2, 3}
+        last_x = float(h.step)
         for p in pages:
             self._shown[p] = h.revision
+            for follow in self._follow[p]:
+                follow.update(last_x)
         if 0 in pages:
             x, ex = h.batches.x(), h.epochs.x()
             for key in ("loss", "accuracy"):
@@ -247,6 +293,9 @@ class PlotsPanel(QTabWidget):
 
     def clear(self) -> None:
         self.history.reset(())
+        for follows in self._follow.values():
+            for follow in follows:
+                follow.reset()
         for curves in self.layer_curves:
             curves.ensure(())
         self.refresh(force=True)
