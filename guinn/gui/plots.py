@@ -23,9 +23,19 @@ pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground
 
 LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 215)  # readable over the curves it covers
 LEGEND_PEN = pg.mkPen(200, 200, 200)
-TRAIN_PEN = pg.mkPen(QColor(160, 160, 160), width=1)
+TRAIN_PEN = pg.mkPen(QColor(190, 190, 190), width=1)
+SMOOTH_PEN = pg.mkPen(QColor(40, 40, 40), width=2)
 EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
 VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
+
+
+def moving_average(x: np.ndarray, y: np.ndarray, parts: int = 50):
+    """A running mean over ~1/``parts`` of the points: the trend inside noisy batch losses."""
+    k = max(1, len(y) // parts)
+    if len(y) < 2 * k or k == 1:
+        return x, y
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    return x[k - 1 :], (c[k:] - c[:-k]) / k
 
 
 def layer_colors(n: int) -> list[QColor]:
@@ -149,17 +159,17 @@ class PlotsPanel(QTabWidget):
         self._metric_curves = {}
         for widget, key in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
             item = widget.getPlotItem()
-            item.addLegend(
-                offset=(-10, 10), labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN
-            )
+            corner = (-10, 10) if key == "loss" else (-10, -30)  # away from where the curve goes
+            item.addLegend(offset=corner, labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
             self._metric_curves[key] = (
                 item.plot([], [], pen=TRAIN_PEN, name="training (per batch)"),
+                item.plot([], [], pen=SMOOTH_PEN, name="training (smoothed)"),
                 item.plot(
                     [],
                     [],
                     pen=EPOCH_PEN,
                     symbol="o",
-                    symbolSize=5,
+                    symbolSize=9,
                     symbolBrush=EPOCH_PEN.color(),
                     name="training (epoch)",
                 ),
@@ -168,7 +178,7 @@ class PlotsPanel(QTabWidget):
                     [],
                     pen=VAL_PEN,
                     symbol="s",
-                    symbolSize=5,
+                    symbolSize=9,
                     symbolBrush=VAL_PEN.color(),
                     name="validation (epoch)",
                 ),
@@ -253,8 +263,10 @@ class PlotsPanel(QTabWidget):
         if 0 in pages:
             x, ex = h.batches.x(), h.epochs.x()
             for key in ("loss", "accuracy"):
-                per_batch, epoch_train, epoch_val = self._metric_curves[key]
-                per_batch.setData(*finite(x, h.batch_column(key)))
+                per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
+                bx, by = finite(x, h.batch_column(key))
+                per_batch.setData(bx, by)
+                smooth.setData(*moving_average(bx, by))
                 epoch_train.setData(*finite(ex, h.epoch_column(key)))
                 epoch_val.setData(*finite(ex, h.epoch_column("val_" + key)))
         if 1 in pages:
