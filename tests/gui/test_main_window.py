@@ -372,3 +372,36 @@ def test_settings_the_dataset_cannot_support_are_flagged_in_place(qtbot, make_wi
     assert "larger than" in window.settings.batch_size.toolTip()
     window.settings.batch_size.setValue(2)
     assert window.settings.batch_size.styleSheet() == ""
+
+
+def test_changing_the_dataset_asks_and_can_be_refused(qtbot, window):
+    assert window.layer_panel.view.dragDropMode() == QListView.DragDropMode.InternalMove
+    _train(qtbot, window)
+    model, combo = window.model, window.dataset_panel.combo
+    window.ask.queue = [QMessageBox.StandardButton.No]
+    combo.setCurrentIndex(combo.findText("Toy 2-D: moons"))
+    assert window.ask.asked[-1] == "Discard the trained model?"
+    assert window.model is model and window.dataset_panel.spec()["name"] == "blobs"
+    assert combo.currentText() == "Toy 2-D: blobs"
+    window.ask.queue = [Yes]
+    with qtbot.waitSignal(window.datasetReady, timeout=10_000):
+        combo.setCurrentIndex(combo.findText("Toy 2-D: moons"))
+    assert window.model is None and window.dataset.name.startswith("moons")
+    assert window.layers.n_classes == 2
+    assert window.dataset_view.stack.currentWidget() is window.dataset_view.scatter
+
+
+def test_early_stopping_is_reported(qtbot, make_window):
+    from guinn.experiment import EarlyStoppingSpec
+
+    es = EarlyStoppingSpec(enabled=True, monitor="val_loss", patience=0)
+    window = make_window(
+        TOY.with_changes(
+            epochs=200, early_stopping=es, optimizer={"name": "adam", "learning_rate": 0.05}
+        )
+    )
+    assert window.settings.early.isChecked() and window.settings.patience.value() == 0
+    outcome = _train(qtbot, window)
+    assert outcome.epochs_done < 200
+    assert any("EarlyStopping" in m for m in outcome.messages)
+    assert "EarlyStopping" in window.banner.text()
