@@ -53,7 +53,7 @@ def make_window(qtbot):
         qtbot.addWidget(window)
         window.show()
         if wait:
-            qtbot.waitUntil(lambda: window.dataset is not None, timeout=15_000)
+            qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
         return window
 
     return make

@@ -45,7 +45,7 @@ def test_object_names_and_defaults(qtbot, make_window):
     )
     assert window.start_button.isEnabled()
     assert "648,010" in window.layer_panel.total_label.text()
-    qtbot.waitUntil(lambda: window.dataset is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
     assert window.dataset.input_dim == 784
 
 
@@ -124,20 +124,20 @@ def test_train_a_small_run_to_completion(qtbot, window):
 def test_pause_resume_step_and_stop(qtbot, make_window):
     window = make_window(SMALL_MNIST.with_changes(epochs=200, batch_size=10))
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.history.step >= 3, timeout=20_000)
-    with qtbot.waitSignal(window.pausedChanged, timeout=10_000):
+    qtbot.waitUntil(lambda: window.history.step >= 3, timeout=60_000)
+    with qtbot.waitSignal(window.pausedChanged, timeout=30_000):
         qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
     assert window.pause_button.text() == "Resume"
     paused_at = window.history.step
     qtbot.wait(200)
     assert window.history.step == paused_at  # really paused
     qtbot.mouseClick(window.step_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.history.step == paused_at + 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.history.step == paused_at + 1, timeout=30_000)
     qtbot.wait(100)
     assert window.history.step == paused_at + 1
     qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # resume
-    qtbot.waitUntil(lambda: window.history.step > paused_at + 3, timeout=10_000)
-    with qtbot.waitSignal(window.trainingFinished, timeout=20_000) as blocker:
+    qtbot.waitUntil(lambda: window.history.step > paused_at + 3, timeout=30_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000) as blocker:
         qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].stopped_by_user
     assert window.model is not None and window._trained
@@ -146,17 +146,17 @@ def test_pause_resume_step_and_stop(qtbot, make_window):
 
 def test_step_from_idle_runs_one_batch(qtbot, window):
     qtbot.mouseClick(window.step_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.history.step == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.history.step == 1, timeout=30_000)
     qtbot.wait(100)
     assert window.history.step == 1 and window.is_training()
-    with qtbot.waitSignal(window.trainingFinished, timeout=10_000):
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
         window.stop_training()
 
 
 def test_close_while_training_stops_and_offers_to_save(qtbot, make_window):
     window = make_window(SMALL_MNIST.with_changes(epochs=500, batch_size=10))
     window.start_training()
-    qtbot.waitUntil(lambda: window.history.step >= 5, timeout=20_000)
+    qtbot.waitUntil(lambda: window.history.step >= 5, timeout=60_000)
     thread = window._thread
     window.close()
     assert not window.isVisible()
@@ -229,7 +229,7 @@ def test_model_save_and_load(qtbot, window, tmp_path):
 def test_bad_csv_is_reported(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
-    with qtbot.waitSignal(window.datasetFailed, timeout=10_000) as blocker:
+    with qtbot.waitSignal(window.datasetFailed, timeout=30_000) as blocker:
         window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
     assert blocker.args[0]
     assert not window.banner.isHidden() and window.banner.kind == "error"
@@ -245,7 +245,7 @@ def test_good_csv_trains(qtbot, window, tmp_path):
     ]
     path = tmp_path / "good.csv"
     path.write_text("\n".join(rows) + "\n")
-    with qtbot.waitSignal(window.datasetReady, timeout=10_000):
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
         window.dataset_panel.use({"kind": "csv", "path": str(path), "label_column": "label"})
     assert window.layers.input_dim == 3 and window.layers.n_classes == 2
     outcome = _train(qtbot, window)
@@ -313,10 +313,10 @@ def _first_batches_gradient_ratio(qtbot, window, stem, fallback_activation):
                 batch_size=32,
             )
         )
-    qtbot.waitUntil(lambda: window.dataset is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
     window.start_training()
-    qtbot.waitUntil(lambda: window.history.step >= 100, timeout=60_000)
-    with qtbot.waitSignal(window.trainingFinished, timeout=20_000):
+    qtbot.waitUntil(lambda: window.history.step >= 100, timeout=120_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
         window.stop_training()
     curves = window.plots.gradient_plot.getPlotItem().listDataItems()
     assert len(curves) == 9  # 8 hidden layers and the output, input to output
@@ -384,7 +384,7 @@ def test_changing_the_dataset_asks_and_can_be_refused(qtbot, window):
     assert window.model is model and window.dataset_panel.spec()["name"] == "blobs"
     assert combo.currentText() == "Toy 2-D: blobs"
     window.ask.queue = [Yes]
-    with qtbot.waitSignal(window.datasetReady, timeout=10_000):
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
         combo.setCurrentIndex(combo.findText("Toy 2-D: moons"))
     assert window.model is None and window.dataset.name.startswith("moons")
     assert window.layers.n_classes == 2

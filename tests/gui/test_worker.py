@@ -46,7 +46,7 @@ def test_relay_throttles_but_keeps_every_batch():
         RunControl(), records.append, epochs.append, lambda _p: None, interval=10.0
     )
     model.fit(**args, callbacks=[relay], verbose=0)
-    assert len(records) <= 3  # first batch, epoch end (flush), nothing in between at interval=10 s
+    assert len(records) <= 3  # first batch, epoch end (flush), nothing in between at this interval
     assert sum(len(r.batches) for r in records) == 500
     assert records[-1].done == 500
     assert len(epochs) == 1
@@ -83,7 +83,7 @@ def test_worker_in_a_thread_always_finishes(qtbot, fail):
     worker.finished.connect(thread.quit)
     thread.started.connect(worker.run)
     thread.start()
-    qtbot.waitUntil(lambda: bool(outcomes), timeout=20_000)
+    qtbot.waitUntil(lambda: bool(outcomes), timeout=60_000)
     assert thread.wait(5000)
     outcome = outcomes[0]
     assert bool(failures) == fail
