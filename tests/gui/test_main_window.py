@@ -405,3 +405,18 @@ def test_early_stopping_is_reported(qtbot, make_window):
     assert outcome.epochs_done < 200
     assert any("EarlyStopping" in m for m in outcome.messages)
     assert "EarlyStopping" in window.banner.text()
+
+
+def test_start_before_the_dataset_is_loaded_waits_for_it(qtbot, make_window):
+    window = make_window(TOY, wait=False)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000) as blocker:
+        assert window.start_training()
+    assert blocker.args[0].epochs_done == TOY.epochs
+
+
+def test_close_while_paused(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=100))
+    with qtbot.waitSignal(window.pausedChanged, timeout=30_000):
+        window.step()
+    window.close()
+    assert window._thread is None and not window.isVisible()
