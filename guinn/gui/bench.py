@@ -122,8 +122,14 @@ def run_gui_bench(
     startup_runs: int = 3,
     tab: str = "Gradients",
     out=print,
+    samples: int | None = None,
 ) -> dict:
-    """Measure and print the GUI figures; returns them as a dict."""
+    """Measure and print the GUI figures; returns them as a dict.
+
+    ``samples`` (or ``limit``): MNIST training images, default all 60,000. Short runs are
+    dominated by start-up transients; the steady state shows from about 3 epochs.
+    """
+    limit = samples if samples is not None else limit
     _offscreen_if_headless()
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
@@ -220,7 +226,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument(
-        "--limit", type=int, default=None, help="MNIST training images (default: all 60,000)"
+        "--samples",
+        "--limit",
+        dest="limit",
+        type=int,
+        default=None,
+        help="MNIST training images (default: all 60,000)",
     )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--startup-runs", type=int, default=3)

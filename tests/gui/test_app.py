@@ -32,3 +32,13 @@ def test_python_dash_m_guinn_help():
     )
     assert out.returncode == 0
     assert "guinn" in out.stdout
+
+
+def test_gui_bench_runs_and_reports(qtbot):
+    from guinn.gui.bench import run_gui_bench
+
+    lines = []
+    figures = run_gui_bench(epochs=1, samples=600, startup_runs=0, out=lines.append)
+    assert figures["batches"] > 0 and figures["throughput_ratio"] > 0
+    assert figures["probe_ticks"] > 0 and figures["latency_max_ms"] >= 0
+    assert any("throughput ratio" in line for line in lines)
