@@ -141,6 +141,8 @@ class TelemetryRelay(Callback):
         self._batch = 0
         self._start = time.perf_counter()
         self._last_emit = 0.0
+        self._paused_since = None
+        self._paused_total = 0.0  # excluded from elapsed: rates and time left count training only
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
@@ -194,13 +196,13 @@ class TelemetryRelay(Callback):
                 self.params.get("epochs", 1),
                 self.params.get("steps", 1),
                 self.done,
-                now - self._start,
+                now - self._start - self._paused_total,
             )
         )
 
     @property
     def elapsed(self) -> float:
-        return time.perf_counter() - self._start
+        return time.perf_counter() - self._start - self._paused_total
 
     def _gate(self):
         if not self.control.wait_turn(self._before_pause, self._after_pause):
@@ -208,9 +210,13 @@ class TelemetryRelay(Callback):
 
     def _before_pause(self):
         self.flush()
+        self._paused_since = time.perf_counter()
         self._emit_paused(True)
 
     def _after_pause(self):
+        if self._paused_since is not None:
+            self._paused_total += time.perf_counter() - self._paused_since
+            self._paused_since = None
         self._emit_paused(False)
 
 
