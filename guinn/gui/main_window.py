@@ -196,6 +196,14 @@ class MainWindow(QMainWindow):
             row2, "resetButton", "Reset weights", TIPS["reset"], self.reset_weights
         )
         self.start_button.setDefault(True)
+        for button, keys in (
+            (self.start_button, "Ctrl+R"),
+            (self.pause_button, "Ctrl+P"),
+            (self.step_button, "Ctrl+T"),
+            (self.stop_button, "Ctrl+."),
+        ):
+            button.setShortcut(QKeySequence(keys))
+            button.setToolTip(f"{button.toolTip()} ({keys})")
         self.start_button.setStyleSheet("QPushButton#startButton { font-weight: bold; }")
         grid.addLayout(row1)
         grid.addLayout(row2)
@@ -294,6 +302,9 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(1480, 900)
+
+    def _on_gui_thread(self) -> bool:
+        return QThread.currentThread() == self.thread()
 
     # -- prompts (tests replace ``ask``) -------------------------------------------------------
     def ask(self, title: str, text: str, buttons=Button.Yes | Button.No, default=Button.No):
@@ -416,6 +427,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_dataset_loaded(self, dataset: Dataset) -> None:
+        assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         self.dataset = dataset
         self._dataset_spec, self._loading_spec = self._loading_spec, None
         self.layers.set_shape(dataset.input_dim, dataset.n_classes)
@@ -658,6 +670,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_progress(self, p: Progress) -> None:
+        assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         if self._thread is None:
             return
         for record in p.batches:
@@ -717,6 +730,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_epoch_end(self, e: EpochEnd) -> None:
+        assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         if self._thread is None:
             return
         self._epoch_logs = e.as_dict()
@@ -724,6 +738,7 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:
+        assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         if self._control is None:
             return
         self.pause_button.setText("Resume" if paused else "Pause")
@@ -742,6 +757,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_finished(self, outcome: Outcome) -> None:
+        assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         if self._worker is None and self._thread is None:
             return  # already wound down by closeEvent
         self._run_batches = max(self._run_batches, outcome.batches)
