@@ -17,8 +17,8 @@ SpecRole = Qt.ItemDataRole.UserRole + 1
 ParamsRole = Qt.ItemDataRole.UserRole + 2
 
 
-def describe(spec: LayerSpec) -> str:
-    """One-line summary of a card's settings, as shown in the stack."""
+def describe_settings(spec: LayerSpec) -> str:
+    """Activation and regularisation of a card, e.g. 'Leaky ReLU (slope 0.1) · dropout 0.2'."""
     act = ACTIVATION_LABELS[spec.activation]
     if spec.activation == "leaky_relu":
         act += f" (slope {spec.alpha:g})"
@@ -31,7 +31,12 @@ def describe(spec: LayerSpec) -> str:
         extras.append(f"L1 {spec.l1:g}")
     if spec.l2:
         extras.append(f"L2 {spec.l2:g}")
-    return " · ".join([f"Dense {spec.units}", act, *extras])
+    return " · ".join([act, *extras])
+
+
+def describe(spec: LayerSpec) -> str:
+    """One-line summary of a card, as read by screen readers and shown without the delegate."""
+    return f"Dense {spec.units} · {describe_settings(spec)}"
 
 
 class LayerListModel(QAbstractListModel):

@@ -3,8 +3,8 @@ card, parameter counts, and an editor with ranged spin boxes for the selected ca
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -16,17 +16,74 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
     QVBoxLayout,
 )
 
 from guinn.core.specs import ACTIVATION_HELP, ACTIVATION_LABELS, CARD_ACTIVATIONS, LayerSpec
-from guinn.gui.layer_model import LayerListModel
+from guinn.gui.layer_model import LayerListModel, ParamsRole, SpecRole, describe_settings
 from guinn.gui.tips import TIPS
 
 CARD_STYLE = (
     "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); "
     "border-radius: 4px; padding: 4px; }"
 )
+
+
+ACTIVATION_TINTS = {
+    "sigmoid": QColor(226, 236, 250),
+    "tanh": QColor(224, 243, 236),
+    "relu": QColor(252, 238, 218),
+    "leaky_relu": QColor(252, 232, 214),
+    "prelu": QColor(250, 226, 222),
+    "maxout": QColor(236, 228, 247),
+    "linear": QColor(238, 238, 238),
+}
+
+
+class LayerCardDelegate(QStyledItemDelegate):
+    """Draws each hidden layer as a card tinted by its activation: size and parameter count on
+    top, activation and regularisation below."""
+
+    HEIGHT = 44
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+        return QSize(max(option.rect.width(), 200), self.HEIGHT)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        spec = index.data(SpecRole)
+        if spec is None:
+            return super().paint(painter, option, index)
+        enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        rect = option.rect.adjusted(3, 2, -3, -2)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        border = option.palette.highlight().color() if selected else QColor(185, 185, 185)
+        painter.setPen(QPen(border, 2 if selected else 1))
+        painter.setBrush(ACTIVATION_TINTS.get(spec.activation, QColor(240, 240, 240)))
+        painter.drawRoundedRect(rect, 5, 5)
+        text = QColor(25, 25, 25) if enabled else QColor(140, 140, 140)
+        inner = rect.adjusted(8, 3, -8, -3)
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(text)
+        top = Qt.AlignmentFlag.AlignTop
+        painter.drawText(
+            inner, Qt.AlignmentFlag.AlignLeft | top, f"{index.row() + 1}.  Dense {spec.units}"
+        )
+        painter.setFont(option.font)
+        painter.drawText(
+            inner, Qt.AlignmentFlag.AlignRight | top, f"{index.data(ParamsRole):,} params"
+        )
+        painter.drawText(
+            inner,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            describe_settings(spec),
+        )
+        painter.restore()
 
 
 def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:
@@ -106,8 +163,8 @@ class LayerPanel(QGroupBox):
         self.view.setDragEnabled(True)
         self.view.setAcceptDrops(True)
         self.view.setDropIndicatorShown(True)
-        self.view.setAlternatingRowColors(True)
-        self.view.setSpacing(1)
+        self.view.setSpacing(0)
+        self.view.setItemDelegate(LayerCardDelegate(self.view))
         self.view.setMinimumHeight(110)
         layout.addWidget(self.view, 1)
 

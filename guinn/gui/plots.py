@@ -248,8 +248,8 @@ class PlotsPanel(QTabWidget):
         h = self.history
         page = self.currentIndex()
         if visible_only:
-            if h.revision == self._shown.get(page) and not force:
-                return False
+            if page not in self._follow or (h.revision == self._shown.get(page) and not force):
+                return False  # not a plot tab (dataset, drawing pad), or nothing new
             pages = {page}
         else:
             if all(self._shown.get(p) == h.revision for p in range(4)) and not force:

@@ -122,7 +122,7 @@ def test_train_a_small_run_to_completion(qtbot, window):
 
 
 def test_pause_resume_step_and_stop(qtbot, make_window):
-    window = make_window(SMALL_MNIST.with_changes(epochs=200, batch_size=10))
+    window = make_window(SMALL_MNIST.with_changes(epochs=5000, batch_size=10))
     qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.history.step >= 3, timeout=60_000)
     with qtbot.waitSignal(window.pausedChanged, timeout=30_000):
@@ -154,7 +154,7 @@ def test_step_from_idle_runs_one_batch(qtbot, window):
 
 
 def test_close_while_training_stops_and_offers_to_save(qtbot, make_window):
-    window = make_window(SMALL_MNIST.with_changes(epochs=500, batch_size=10))
+    window = make_window(SMALL_MNIST.with_changes(epochs=5000, batch_size=10))
     window.start_training()
     qtbot.waitUntil(lambda: window.history.step >= 5, timeout=60_000)
     thread = window._thread
@@ -420,3 +420,15 @@ def test_close_while_paused(qtbot, make_window):
         window.step()
     window.close()
     assert window._thread is None and not window.isVisible()
+
+
+def test_every_tab_can_be_shown_while_training(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=5000, batch_size=10))
+    window.start_training()
+    for i in range(window.plots.count()):
+        window.plots.setCurrentIndex(i)
+        n = window.history.step
+        qtbot.waitUntil(lambda n=n: window.history.step > n + 2, timeout=30_000)
+        qtbot.wait(60)  # at least one redraw tick on this tab
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
+        window.stop_training()
