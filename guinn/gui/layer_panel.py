@@ -49,7 +49,7 @@ class LayerCardDelegate(QStyledItemDelegate):
     HEIGHT = 44
 
     def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
-        return QSize(max(option.rect.width(), 200), self.HEIGHT)
+        return QSize(1, self.HEIGHT)  # as wide as the view: never a horizontal scroll bar
 
     def paint(self, painter: QPainter, option, index) -> None:
         spec = index.data(SpecRole)
@@ -165,6 +165,7 @@ class LayerPanel(QGroupBox):
         self.view.setDropIndicatorShown(True)
         self.view.setSpacing(0)
         self.view.setItemDelegate(LayerCardDelegate(self.view))
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setMinimumHeight(110)
         layout.addWidget(self.view, 1)
 

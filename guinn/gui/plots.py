@@ -64,6 +64,62 @@ def nice_ceiling(x: float) -> float:
     return float(10 * power)
 
 
+def nice_step_up(x: float) -> float:
+    """The next of ..., 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, ... at or above ``x`` (> 0)."""
+    power = 10 ** math.floor(math.log10(x))
+    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * power >= x * (1 - 1e-12):
+            return float(m * power)
+    return float(10 * power)
+
+
+class FollowY:
+    """Keeps a value axis on coarse bounds -- whole decades on log axes, 0..1-2-5 steps on
+    linear ones -- so it is re-laid out only when the data leave them (until the user zooms)."""
+
+    def __init__(self, widget: pg.PlotWidget, log: bool):
+        self.view = widget.getPlotItem().getViewBox()
+        self.view.disableAutoRange(axis=pg.ViewBox.YAxis)
+        self.view.sigRangeChangedManually.connect(self._manual)
+        self.log = log
+        self.following = True
+        self.bounds = None
+
+    def _manual(self, *_):
+        self.following = False
+
+    def update(self, low: float, high: float) -> None:
+        if not self.following or not (math.isfinite(low) and math.isfinite(high)):
+            return
+        if self.log:
+            bounds = (
+                math.floor(math.log10(low)),
+                max(math.ceil(math.log10(high)), math.floor(math.log10(low)) + 1),
+            )
+        else:
+            bounds = (
+                min(0.0, -nice_step_up(-low)) if low < 0 else 0.0,
+                nice_step_up(high) if high > 0 else 1.0,
+            )
+        if (
+            self.bounds is None
+            or bounds[0] < self.bounds[0]
+            or bounds[1] > self.bounds[1]
+            or (bounds != self.bounds and self._shrunk(bounds))
+        ):
+            self.bounds = bounds
+            self.view.setYRange(*bounds, padding=0.03)
+
+    def _shrunk(self, bounds) -> bool:
+        """Re-fit when the data need much less room (e.g. the loss fell tenfold)."""
+        if self.log:
+            return bounds[1] - bounds[0] < (self.bounds[1] - self.bounds[0]) - 1
+        return bounds[1] < self.bounds[1] / 4
+
+    def reset(self) -> None:
+        self.following, self.bounds = True, None
+
+
 class FollowX:
     """Keeps a batch axis showing [0, nice_ceiling(last batch)] until the user pans or zooms."""
 
@@ -135,13 +191,18 @@ class LayerCurves:
             self.curves.append(curve)
         self.names = names
 
-    def update(self, history: TrainingHistory) -> None:
+    def update(self, history: TrainingHistory) -> tuple[float, float]:
+        """Set the curves; returns the (min, max) of what they show, for FollowY."""
         self.ensure(history.layer_names)
         x = history.batches.x()
+        low, high = math.inf, -math.inf
         for i, curve in enumerate(self.curves):
             y = history.layer_column(self.field, i)
             xs, ys = log_safe(x, y) if self.log_y else finite(x, y)
             curve.setData(xs, ys)
+            if len(ys):
+                low, high = min(low, float(ys.min())), max(high, float(ys.max()))
+        return low, high
 
 
 class PlotsPanel(QTabWidget):
@@ -196,6 +257,8 @@ class PlotsPanel(QTabWidget):
         )  # bars are drawn in log10 units
         self.gradient_bars.getPlotItem().setLabel("bottom", "layer (input → output)")
         self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)
+        self._bar_brushes = None
+        self._bar_frame = None
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.6, y0=0)
         self.gradient_bars.addItem(self._bars)
         self.addTab(self._split(self.gradient_plot, self.gradient_bars), "Gradients")
@@ -226,6 +289,12 @@ class PlotsPanel(QTabWidget):
             LayerCurves(self.saturation_plot, "saturation", False),
         ]
         self.currentChanged.connect(self._on_tab_change)
+        self._loss_y = FollowY(self.loss_plot, log=False)
+        self._layer_y = [
+            FollowY(self.gradient_plot, log=True),
+            FollowY(self.weight_plot, log=True),
+            FollowY(self.ratio_plot, log=True),
+        ]
         self._follow = {
             0: [FollowX(self.loss_plot), FollowX(self.accuracy_plot)],
             1: [FollowX(self.gradient_plot)],
@@ -266,15 +335,19 @@ class PlotsPanel(QTabWidget):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
                 per_batch.setData(bx, by)
+                if key == "loss" and len(by):
+                    val = finite(ex, h.epoch_column("val_loss"))[1]
+                    top = max(float(by.max()), float(val.max()) if len(val) else 0.0)
+                    self._loss_y.update(min(0.0, float(by.min())), top)
                 smooth.setData(*moving_average(bx, by))
                 epoch_train.setData(*finite(ex, h.epoch_column(key)))
                 epoch_val.setData(*finite(ex, h.epoch_column("val_" + key)))
         if 1 in pages:
-            self.layer_curves[0].update(h)
+            self._layer_y[0].update(*self.layer_curves[0].update(h))
             self._update_bars()
         if 2 in pages:
-            self.layer_curves[1].update(h)
-            self.layer_curves[2].update(h)
+            self._layer_y[1].update(*self.layer_curves[1].update(h))
+            self._layer_y[2].update(*self.layer_curves[2].update(h))
         if 3 in pages:
             self.layer_curves[3].update(h)
         return True
@@ -289,25 +362,33 @@ class PlotsPanel(QTabWidget):
         if not len(values):
             self._bars.setOpts(x=[], height=[], y0=0)
             axis.setTicks([[]])
+            self._bar_frame = None
             return
         ok = np.isfinite(values)
         logs = np.where(
             ok, np.log10(np.maximum(np.where(ok, values, 1.0), LOG_FLOOR)), math.log10(LOG_FLOOR)
         )
         base = math.floor(float(logs.min())) - 1
-        brushes = [pg.mkBrush(c) for c in layer_colors(len(values))]
-        self._bars.setOpts(x=np.arange(len(values)), height=logs - base, y0=base, brushes=brushes)
-        axis.setTicks([[(i, str(i + 1)) for i in range(len(names))]])
-        self.gradient_bars.getPlotItem().setYRange(
-            base, max(float(logs.max()) + 0.5, base + 1), padding=0
-        )
-        self.gradient_bars.getPlotItem().setXRange(-0.6, len(values) - 0.4, padding=0)
+        top = max(math.ceil(float(logs.max())), base + 1)
+        n = len(values)
+        if self._bar_brushes is None or len(self._bar_brushes) != n:
+            self._bar_brushes = [pg.mkBrush(c) for c in layer_colors(n)]
+        self._bars.setOpts(x=np.arange(n), height=logs - base, y0=base, brushes=self._bar_brushes)
+        frame = (base, top, n)
+        if frame != self._bar_frame:  # whole decades and fixed ticks: axes rebuilt only on change
+            self._bar_frame = frame
+            axis.setTicks([[(i, str(i + 1)) for i in range(len(names))]])
+            item = self.gradient_bars.getPlotItem()
+            item.setYRange(base, top + 0.2, padding=0)
+            item.setXRange(-0.6, n - 0.4, padding=0)
 
     def clear(self) -> None:
         self.history.reset(())
         for follows in self._follow.values():
             for follow in follows:
                 follow.reset()
+        for follow in (self._loss_y, *self._layer_y):
+            follow.reset()
         for curves in self.layer_curves:
             curves.ensure(())
         self.refresh(force=True)
