@@ -42,3 +42,18 @@ def test_gui_bench_runs_and_reports(qtbot):
     assert figures["batches"] > 0 and figures["throughput_ratio"] > 0
     assert figures["probe_ticks"] > 0 and figures["latency_max_ms"] >= 0
     assert any("throughput ratio" in line for line in lines)
+
+
+def test_unexpected_errors_are_shown_not_fatal(qtbot, monkeypatch):
+    from guinn.gui.main_window import MainWindow
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.ask = lambda *a, **k: None
+    gui_app._install_excepthook(window)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert "boom" in window.banner.label.text() and window.banner.kind == "error"

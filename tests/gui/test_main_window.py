@@ -432,3 +432,11 @@ def test_every_tab_can_be_shown_while_training(qtbot, make_window):
         qtbot.wait(60)  # at least one redraw tick on this tab
     with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
         window.stop_training()
+
+
+@pytest.mark.slow
+def test_the_mnist_example_learns_in_the_window(qtbot, make_window):
+    window = make_window(Experiment(epochs=1))
+    outcome = _train(qtbot, window, timeout=600_000)
+    assert outcome.epochs_done == 1
+    assert window.history.epoch_column("val_accuracy")[-1] > 0.9
