@@ -4,6 +4,7 @@ of a few samples with the split sizes."""
 from __future__ import annotations
 
 import csv
+import html
 import threading
 from pathlib import Path
 
@@ -240,10 +241,13 @@ class DatasetPanel(QGroupBox):
 
     def show_dataset(self, dataset: Dataset | None, error: str = "") -> None:
         if dataset is None:
-            self.info.setText(f"<span style='color:#b00'>{error}</span>" if error else "Loading…")
+            self.info.setText(
+                f"<span style='color:#b00'>{html.escape(error)}</span>" if error else "Loading…"
+            )
             return
         self.info.setText(
-            f"{dataset.description}<br>{dataset.input_dim} inputs, {dataset.n_classes} classes; "
+            f"{html.escape(dataset.description)}<br>"
+            f"{dataset.input_dim} inputs, {dataset.n_classes} classes; "
             f"train {len(dataset.x_train):,} · test {len(dataset.x_test):,}"
         )
 
@@ -282,9 +286,10 @@ class DatasetView(QWidget):
             self.title.setText("Loading the dataset…")
             return
         self.title.setText(
-            f"<b>{ds.name}</b> — {ds.description}<br>Training {len(ds.x_train):,} · "
+            f"<b>{html.escape(ds.name)}</b> — {html.escape(ds.description)}<br>"
+            f"Training {len(ds.x_train):,} · "
             f"test {len(ds.x_test):,} · {ds.input_dim} inputs · classes: "
-            f"{', '.join(ds.class_names[:20])}"
+            f"{html.escape(', '.join(ds.class_names[:20]))}"
         )
         n = min(24, len(ds.x_train))
         if ds.image_shape is not None and n:

@@ -8,6 +8,7 @@ bounded :class:`TrainingHistory`; a 40 ms timer pushes it into the plots (coales
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -89,8 +90,10 @@ class MessageBanner(QFrame):
         self.kind = ""
         self.hide()
 
-    def show_message(self, text: str, kind: str = "info") -> None:
+    def show_message(self, text: str, kind: str = "info", rich: bool = False) -> None:
+        """``rich`` only for markup we compose; file and error text is shown as plain text."""
         self.kind = kind
+        self.label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         self.setStyleSheet(
             f"#messageBanner {{ background: {self.STYLES[kind]}; border-radius: 4px; }}"
             "#messageBanner QLabel { border: none; background: transparent; }"
@@ -314,8 +317,8 @@ class MainWindow(QMainWindow):
         self.banner.show_message(text, "error")
         self.statusBar().showMessage(text.split("\n")[0], 10_000)
 
-    def show_info(self, text: str, kind: str = "info") -> None:
-        self.banner.show_message(text, kind)
+    def show_info(self, text: str, kind: str = "info", rich: bool = False) -> None:
+        self.banner.show_message(text, kind, rich)
 
     # -- the experiment as edited --------------------------------------------------------------
     def experiment(self) -> Experiment:
@@ -356,7 +359,8 @@ class MainWindow(QMainWindow):
             return False
         if not self.apply_experiment(exp):
             return False
-        self.show_info(f"<b>{exp.title}</b><br>{exp.description or preset.description}")
+        text = exp.description or preset.description
+        self.show_info(f"<b>{html.escape(exp.title)}</b><br>{html.escape(text)}", rich=True)
         self.setWindowTitle(f"guinn — {exp.title}")
         return True
 
@@ -781,7 +785,7 @@ class MainWindow(QMainWindow):
                 f"Done: {outcome.epochs_done} epochs in {_format_seconds(outcome.elapsed)}"
             )
         if notes and not outcome.error:
-            self.show_info("<br>".join(notes), "warning" if outcome.stop_reason else "info")
+            self.show_info("\n".join(notes), "warning" if outcome.stop_reason else "info")
         self.trainingFinished.emit(outcome)
 
     def _set_training_ui(self, training: bool) -> None:
