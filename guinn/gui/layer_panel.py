@@ -246,7 +246,7 @@ class LayerPanel(QGroupBox):
         self.activation_help = QLabel()
         self.activation_help.setWordWrap(True)
         self.activation_help.setObjectName("activationHelp")
-        self.activation_help.setStyleSheet("color: palette(dark);")
+        self.activation_help.setStyleSheet("color: #505050;")
         form.addRow(self.activation_help)
         layout.addWidget(self.editor)
 
