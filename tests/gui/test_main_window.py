@@ -441,3 +441,17 @@ def test_the_mnist_example_learns_in_the_window(qtbot, make_window):
     outcome = _train(qtbot, window, timeout=600_000)
     assert outcome.epochs_done == 1
     assert window.history.epoch_column("val_accuracy")[-1] > 0.9
+
+
+def test_a_bad_model_file_keeps_the_trained_model(qtbot, window, tmp_path):
+    pytest.importorskip("guinn.io.model_file")
+    _train(qtbot, window)
+    model, weights = window.model, window.model.get_flat_weights()
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00\x01 not a model")
+    assert not window.open_model(str(bad))
+    assert window.banner.kind == "error" and "model" in window.banner.text().lower()
+    assert window.model is model
+    np.testing.assert_array_equal(model.get_flat_weights(), weights)
+    assert not window.open_model(str(tmp_path / "missing.safetensors"))
+    assert window.model is model
