@@ -24,7 +24,7 @@ def check_x(x, dtype, input_shape=None) -> np.ndarray:
     if x.size == 0:
         raise DataError(f"x has no features: each sample has shape {x.shape[1:]}.")
     x = np.ascontiguousarray(x, dtype=dtype)
-    if not np.isfinite(x).all():
+    if not all_finite(x):
         raise DataError("x contains NaN or infinite values.")
     return x
 
@@ -46,3 +46,10 @@ def check_fraction(name, value) -> float:
     if not ok or not 0 <= value < 1:
         raise DataError(f"{name} must be a number in [0, 1), got {value!r}.")
     return float(value)
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """NaN/inf check without a full-size boolean temporary (min and max propagate NaN and show inf)."""
+    if a.size == 0:
+        return True
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))

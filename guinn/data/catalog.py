@@ -67,7 +67,9 @@ def _only(kind, options, allowed):
 
 
 def _images(x: np.ndarray) -> np.ndarray:
-    return (x.reshape(len(x), -1).astype(np.float32)) / np.float32(255.0)
+    out = x.reshape(len(x), -1).astype(np.float32)
+    out /= np.float32(255.0)  # in place: one float copy of the images, not two
+    return out
 
 
 def _limit(name, value, n):
