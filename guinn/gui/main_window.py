@@ -270,17 +270,49 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(
-            file_menu, "Open experiment…", self.open_experiment, QKeySequence.StandardKey.Open
-        )
-        self._action(
-            file_menu, "Save experiment…", self.save_experiment, QKeySequence.StandardKey.Save
-        )
-        file_menu.addSeparator()
-        self._action(file_menu, "Open model…", self.open_model, "Ctrl+Shift+O")
-        self._action(file_menu, "Save model…", self.save_model, "Ctrl+Shift+S")
-        file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        file_menu.setToolTipsVisible(True)
+        entries = [
+            (
+                "Open experiment…",
+                self.open_experiment,
+                QKeySequence.StandardKey.Open,
+                "Load a whole training setup (data, layers, optimizer, epochs, seed) from JSON.",
+            ),
+            (
+                "Save experiment…",
+                self.save_experiment,
+                QKeySequence.StandardKey.Save,
+                "Save the current setup as JSON: the same file reproduces the same run.",
+            ),
+            None,
+            (
+                "Open model…",
+                self.open_model,
+                "Ctrl+Shift+O",
+                "Load trained weights (a .safetensors model file) to inspect or keep training.",
+            ),
+            (
+                "Save model…",
+                self.save_model,
+                "Ctrl+Shift+S",
+                "Save the trained weights, optimizer state and labels to a .safetensors file.",
+            ),
+            None,
+            (
+                "Quit",
+                self.close,
+                QKeySequence.StandardKey.Quit,
+                "Close guinn (stops training and offers to save unsaved weights).",
+            ),
+        ]
+        for entry in entries:
+            if entry is None:
+                file_menu.addSeparator()
+                continue
+            text, slot, keys, tip = entry
+            action = self._action(file_menu, text, slot, keys)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
         self.presets_menu = self.menuBar().addMenu("&Presets")
         self.presets = list_presets()
         for preset in self.presets:
