@@ -13,9 +13,10 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from guinn.core import initializers, losses, optimizers
+from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
 from guinn.core.specs import LayerSpec, build_model
+from guinn.core.validation import check_int_in, check_number_in
 from guinn.data.catalog import Dataset, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError
 
@@ -23,18 +24,6 @@ FORMAT = "guinn-experiment"
 VERSION = 1
 MAX_FILE_BYTES = 1_000_000
 CARD_LOSSES = ("categorical_crossentropy", "mean_squared_error", "binary_crossentropy")
-
-
-def _int_in(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
-
-
-def _num_in(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
-
-
 @dataclass(frozen=True)
 class EarlyStoppingSpec:
     enabled: bool = False
@@ -47,7 +36,7 @@ class EarlyStoppingSpec:
         if self.monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
             raise ConfigError(f"early_stopping.monitor must be val_loss, val_accuracy, loss or accuracy, "
                               f"got {self.monitor!r}.")
-        _int_in("early_stopping.patience", self.patience, 0, 1000)
+        check_int_in("early_stopping.patience", self.patience, 0, 1000)
 
 
 @dataclass(frozen=True)
@@ -59,8 +48,8 @@ class AugmentSpec:
     max_scale: float = 0.1  # +-10 %
 
     def __post_init__(self):
-        _num_in("augment.max_shift", self.max_shift, 0, 8)
-        _num_in("augment.max_scale", self.max_scale, 0, 0.5)
+        check_number_in("augment.max_shift", self.max_shift, 0, 8)
+        check_number_in("augment.max_scale", self.max_scale, 0, 0.5)
 
 
 @dataclass(frozen=True)
@@ -89,10 +78,10 @@ class Experiment:
                               "and its hyper-parameters.")
         optimizers.get(dict(self.optimizer))  # validates name and hyper-parameters
         initializers.get(self.initializer)
-        _int_in("batch_size", self.batch_size, 1, 1_000_000)
-        _int_in("epochs", self.epochs, 1, 100_000)
-        _num_in("validation_split", self.validation_split, 0, 0.9)
-        _int_in("seed", self.seed, 0, 2**32 - 1)
+        check_int_in("batch_size", self.batch_size, 1, 1_000_000)
+        check_int_in("epochs", self.epochs, 1, 100_000)
+        check_number_in("validation_split", self.validation_split, 0, 0.9)
+        check_int_in("seed", self.seed, 0, 2**32 - 1)
         if not isinstance(self.dataset, dict) or "kind" not in self.dataset:
             raise ConfigError("dataset must be an object with a 'kind' (mnist, toy, csv or idx).")
 
@@ -163,7 +152,9 @@ class Experiment:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ModelFileError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+            raise ModelFileError(
+                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            ) from None
         return cls.from_dict(data)
 
     def with_changes(self, **changes) -> Experiment:

@@ -15,8 +15,15 @@ import sys
 
 import numpy as np
 
-from guinn.bench.workloads import (DEEP_NARROW, REFERENCE, mnist_arrays, time_gemm_floor, time_guinn,
-                                   time_torch, torch_available)
+from guinn.bench.workloads import (
+    DEEP_NARROW,
+    REFERENCE,
+    mnist_arrays,
+    time_gemm_floor,
+    time_guinn,
+    time_torch,
+    torch_available,
+)
 
 
 def blas_info() -> str:

@@ -60,7 +60,7 @@ def time_torch(x, y_int, widths, activation, batch_size, epochs=1) -> float:
     torch.manual_seed(0)
     act = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[activation]
     layers = []
-    for a, b in zip(widths[:-2], widths[1:-1]):
+    for a, b in zip(widths[:-2], widths[1:-1], strict=False):
         layers += [nn.Linear(a, b), act()]
     layers.append(nn.Linear(widths[-2], widths[-1]))
     net = nn.Sequential(*layers)
@@ -90,7 +90,7 @@ def time_torch(x, y_int, widths, activation, batch_size, epochs=1) -> float:
 def time_gemm_floor(n_samples, widths, batch_size) -> float:
     """Only the forward and backward matrix products of one pass over ``n_samples``."""
     rng = np.random.default_rng(0)
-    ws = [rng.standard_normal((a, b), dtype=np.float32) * 0.05 for a, b in zip(widths[:-1], widths[1:])]
+    ws = [rng.standard_normal((a, b), dtype=np.float32) * 0.05 for a, b in zip(widths[:-1], widths[1:], strict=False)]
     acts = [np.empty((batch_size, w), np.float32) for w in widths]
     deltas = [np.empty((batch_size, w), np.float32) for w in widths]
     grads = [np.empty_like(w) for w in ws]

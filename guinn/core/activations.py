@@ -8,8 +8,8 @@ derivative is nearly zero -- the mechanism behind vanishing gradients.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

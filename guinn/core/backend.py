@@ -62,4 +62,4 @@ def check_seed(seed) -> int:
 def spawn_generators(seed: int) -> dict[str, np.random.Generator]:
     """Independent generators for each stream, all derived from one seed."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children)}
+    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children, strict=False)}

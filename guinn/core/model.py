@@ -192,19 +192,9 @@ class Sequential:
         batch_size = check_batch_size(32 if batch_size is None else batch_size)
         epochs = check_epochs(epochs)
         validation_split = check_fraction("validation_split", validation_split)
-        x = check_x(x, self.dtype, self.input_shape)
-        self._ensure_built(x.shape[1:])
-        self._check_input_shape(x)
-        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
-        if len(x) != len(y):
-            raise DataError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        x, y = self._checked_pair(x, y)
         if validation_data is not None:
-            x_val, y_val = _unpack_validation(validation_data)
-            x_val = check_x(x_val, self.dtype, self.input_shape)
-            self._check_input_shape(x_val)
-            y_val = self.loss.prepare_targets(y_val, self.output_shape[0], self.dtype)
-            if len(x_val) != len(y_val):
-                raise DataError("validation_data x and y must have the same number of samples.")
+            x_val, y_val = self._checked_pair(*_unpack_validation(validation_data), what="validation_data ")
         elif validation_split:
             cut = int(len(x) * (1 - validation_split))
             if cut < 1 or cut == len(x):
@@ -311,7 +301,7 @@ class Sequential:
         if not math.isfinite(loss):
             self._stop_non_finite(epoch, batch, "the loss became " + ("NaN" if math.isnan(loss) else "infinite"))
             return None
-        for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad)):
+        for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad), strict=False):
             g = layer.backward(g, need)
             if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
                 break
@@ -391,12 +381,7 @@ class Sequential:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
         if not self.compiled:
             raise TrainingError("Call compile(optimizer=..., loss=...) before evaluate.")
-        x = check_x(x, self.dtype, self.input_shape)
-        self._ensure_built(x.shape[1:])
-        self._check_input_shape(x)
-        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
-        if len(x) != len(y):
-            raise DataError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        x, y = self._checked_pair(x, y)
         result = self._evaluate_arrays(x, y, check_batch_size(1024 if batch_size is None else batch_size))
         if verbose in (1, 2):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), file=sys.stdout)
@@ -430,6 +415,16 @@ class Sequential:
             result["accuracy"] = correct / len(x)
         return result
 
+    def _checked_pair(self, x, y, what=""):
+        """Validated (x, targets) ready for the loss; builds the model from x if needed."""
+        x = check_x(x, self.dtype, self.input_shape)
+        self._ensure_built(x.shape[1:])
+        self._check_input_shape(x)
+        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
+        if len(x) != len(y):
+            raise DataError(f"{what}x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        return x, y
+
     def _check_input_shape(self, x):
         if tuple(x.shape[1:]) != tuple(self.input_shape):
             raise DataError(f"The model expects samples of shape {tuple(self.input_shape)}, "
@@ -448,7 +443,7 @@ class Sequential:
         if len(weights) != len(targets):
             raise DataError(f"set_weights needs {len(targets)} arrays, got {len(weights)}.")
         checked = []
-        for (layer, key, shape), w in zip(targets, weights):
+        for (layer, key, shape), w in zip(targets, weights, strict=False):
             try:
                 w = np.asarray(w)
             except (ValueError, TypeError):
@@ -522,7 +517,7 @@ class Sequential:
         line = "-" * sum(widths)
         text = [f'Model: "{self.name}"', line]
         for i, row in enumerate(rows):
-            text.append("".join(cell.ljust(w) for cell, w in zip(row, widths)))
+            text.append("".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)))
             if i == 0:
                 text.append("=" * sum(widths))
         text += [line, f"Total params: {self.count_params():,}"]

@@ -15,6 +15,7 @@ from guinn.core import activations, initializers
 from guinn.core.layers import Dense, Dropout, Maxout, PReLU
 from guinn.core.layers.base import Layer
 from guinn.core.model import Sequential
+from guinn.core.validation import check_int_in, check_number_in
 from guinn.errors import ConfigError, unknown_name
 
 CARD_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "maxout", "linear")
@@ -46,14 +47,14 @@ class LayerSpec:
     l2: float = 0.0
 
     def __post_init__(self):
-        _int_in("units", self.units, 1, 100_000)
+        check_int_in("units", self.units, 1, 100_000)
         if self.activation not in CARD_ACTIVATIONS:
             raise unknown_name("activation", self.activation, CARD_ACTIVATIONS)
         activations.check_alpha(self.alpha)
-        _int_in("pieces", self.pieces, 2, 16)
-        _num_in("dropout", self.dropout, 0.0, 0.95)
-        _num_in("l1", self.l1, 0.0, 10.0)
-        _num_in("l2", self.l2, 0.0, 10.0)
+        check_int_in("pieces", self.pieces, 2, 16)
+        check_number_in("dropout", self.dropout, 0.0, 0.95)
+        check_number_in("l1", self.l1, 0.0, 10.0)
+        check_number_in("l2", self.l2, 0.0, 10.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,8 +97,8 @@ class LayerSpec:
 def build_model(input_dim: int, hidden: list[LayerSpec], n_classes: int, *, seed: int | None = None,
                 initializer: str = "glorot_uniform", dtype=None) -> Sequential:
     """Cards -> a Sequential ending in the protected softmax output layer."""
-    _int_in("input size", input_dim, 1, 10_000_000)
-    _int_in("number of classes", n_classes, 2, 10_000)
+    check_int_in("input size", input_dim, 1, 10_000_000)
+    check_int_in("number of classes", n_classes, 2, 10_000)
     model = Sequential(seed=seed, dtype=dtype)
     first = True
     for spec in hidden:
@@ -141,13 +142,3 @@ def cards_from_model(model: Sequential) -> tuple[list[LayerSpec], int] | None:
             return None
         i += 1
     return cards, layers[-1].units
-
-
-def _int_in(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
-
-
-def _num_in(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")

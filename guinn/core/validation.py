@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from guinn.errors import DataError
+from guinn.errors import ConfigError, DataError
 
 
 def check_x(x, dtype, input_shape=None) -> np.ndarray:
@@ -53,3 +53,17 @@ def all_finite(a: np.ndarray) -> bool:
     if a.size == 0:
         return True
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+
+
+def check_int_in(name, value, low, high) -> int:
+    """A whole number in [low, high] for a setting (cards, experiment files)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+    return int(value)
+
+
+def check_number_in(name, value, low, high) -> float:
+    """A number in [low, high] for a setting (cards, experiment files)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
+    return float(value)
