@@ -77,12 +77,8 @@ def _headless_seconds(exp, dataset) -> tuple[float, int]:
         on_train_begin=lambda logs: marks.__setitem__("begin", time.perf_counter()),
         on_train_end=lambda logs: marks.__setitem__("end", time.perf_counter()),
     )
-    history = model.fit(
-        **exp.fit_arguments(dataset), callbacks=[*exp.callbacks(), clock], verbose=0
-    )
-    steps = len(history.epoch) and int(
-        np.ceil(len(dataset.x_train) * (1 - exp.validation_split) / exp.batch_size)
-    )
+    history = model.fit(**exp.fit_arguments(dataset), callbacks=[*exp.callbacks(), clock], verbose=0)
+    steps = len(history.epoch) and int(np.ceil(len(dataset.x_train) * (1 - exp.validation_split) / exp.batch_size))
     return marks["end"] - marks["begin"], steps * len(history.epoch)
 
 
@@ -204,14 +200,16 @@ def run_gui_bench(
     )
     out(f"headless fit: {head_rate:.1f} batches/s ({', '.join(f'{s:.2f}' for s in headless)} s)")
     out(f"in the window: {gui_rate:.1f} batches/s ({', '.join(f'{s:.2f}' for s in gui)} s)")
-    out(
-        f"throughput ratio GUI/headless, best runs: {figures['throughput_ratio']:.3f} (goal >= 0.9)"
-    )
+    out(f"throughput ratio GUI/headless, best runs: {figures['throughput_ratio']:.3f} (goal >= 0.9)")
+    spread = float(np.max(headless) / np.min(headless))
+    figures["headless_spread"] = spread
+    if spread > 1.3:
+        out(
+            f"warning: headless runs differ {spread:.1f}x -- the machine is busy, so the "
+            "throughput ratio is unreliable; rerun with --repeats 3 on a quiet machine"
+        )
     share = float(np.sum(gui_cpu) / max(np.sum(gui), 1e-9))
-    out(
-        f"GUI thread CPU while training: {', '.join(f'{c:.2f}' for c in gui_cpu)} s "
-        f"({share:.0%} of the training time)"
-    )
+    out(f"GUI thread CPU while training: {', '.join(f'{c:.2f}' for c in gui_cpu)} s ({share:.0%} of the training time)")
     out(
         f"GUI event-loop lateness of a {PROBE_MS} ms timer while training ({late.size} ticks): "
         f"p50 {figures['latency_p50_ms']:.1f} ms, p99 {figures['latency_p99_ms']:.1f} ms "
@@ -221,9 +219,7 @@ def run_gui_bench(
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m guinn.gui.bench", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m guinn.gui.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument(
         "--samples",
@@ -236,9 +232,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args(argv)
-    run_gui_bench(
-        epochs=args.epochs, limit=args.limit, repeats=args.repeats, startup_runs=args.startup_runs
-    )
+    run_gui_bench(epochs=args.epochs, limit=args.limit, repeats=args.repeats, startup_runs=args.startup_runs)
     return 0
 
 
