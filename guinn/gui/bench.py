@@ -101,6 +101,7 @@ def _gui_run(app, window, timeout_s: float = 3600.0):
     probe.start()
     ticks.append(time.perf_counter())
     cpu0 = time.thread_time()
+    redraws0 = window.plots.redraws
     window.start_training()
     loop.exec()
     gui_cpu = time.thread_time() - cpu0
@@ -108,6 +109,7 @@ def _gui_run(app, window, timeout_s: float = 3600.0):
     if not result:
         window.stop_training()
         raise RuntimeError("GUI training did not finish in time")
+    window.last_bench_redraws = window.plots.redraws - redraws0
     return result[0], np.array(ticks), gui_cpu
 
 
@@ -164,7 +166,7 @@ def run_gui_bench(
         if window.plots.tabText(i).startswith(tab):
             window.plots.setCurrentIndex(i)
 
-    headless, gui, lateness, gui_cpu = [], [], [], []
+    headless, gui, lateness, gui_cpu, redraw_rates = [], [], [], [], []
     batches = 0
     for _ in range(repeats):
         seconds, batches = _headless_seconds(exp, dataset)
@@ -172,6 +174,7 @@ def run_gui_bench(
         window._discard_model()
         outcome, ticks, cpu = _gui_run(app, window)
         gui_cpu.append(cpu)
+        redraw_rates.append(window.last_bench_redraws / max(outcome.elapsed, 1e-9))
         if outcome.error:
             raise RuntimeError(outcome.error)
         gui.append(outcome.elapsed)
@@ -208,8 +211,13 @@ def run_gui_bench(
             f"warning: headless runs differ {spread:.1f}x -- the machine is busy, so the "
             "throughput ratio is unreliable; rerun with --repeats 3 on a quiet machine"
         )
+    figures["redraws_per_s"] = redraw_rates
     share = float(np.sum(gui_cpu) / max(np.sum(gui), 1e-9))
-    out(f"GUI thread CPU while training: {', '.join(f'{c:.2f}' for c in gui_cpu)} s ({share:.0%} of the training time)")
+    cpu_list = ", ".join(f"{c:.2f}" for c in gui_cpu)
+    out(
+        f"GUI thread CPU while training: {cpu_list} s ({share:.0%} of the training time); "
+        f"plots redrawn {', '.join(f'{r:.1f}' for r in redraw_rates)} times/s"
+    )
     out(
         f"GUI event-loop lateness of a {PROBE_MS} ms timer while training ({late.size} ticks): "
         f"p50 {figures['latency_p50_ms']:.1f} ms, p99 {figures['latency_p99_ms']:.1f} ms "

@@ -47,9 +47,7 @@ def layer_colors(n: int) -> list[QColor]:
 
 def layer_labels(names) -> list[str]:
     n = len(names)
-    return [
-        f"{i + 1}. {name}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)
-    ]
+    return [f"{i + 1}. {name}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)]
 
 
 def nice_ceiling(x: float) -> float:
@@ -213,6 +211,7 @@ class PlotsPanel(QTabWidget):
         self.setObjectName("plotTabs")
         self.history = history
         self._shown: dict[int, int] = {}  # tab index -> history revision it shows
+        self.redraws = 0
 
         self.loss_plot = _plot("lossPlot", "Loss", "loss")
         self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
@@ -246,15 +245,9 @@ class PlotsPanel(QTabWidget):
             )
         self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")
 
-        self.gradient_plot = _plot(
-            "gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True
-        )
-        self.gradient_bars = _plot(
-            "gradientBars", "Gradient RMS now, input → output", "RMS of dL/dW"
-        )
-        self.gradient_bars.getPlotItem().getAxis("left").setLogMode(
-            True
-        )  # bars are drawn in log10 units
+        self.gradient_plot = _plot("gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True)
+        self.gradient_bars = _plot("gradientBars", "Gradient RMS now, input → output", "RMS of dL/dW")
+        self.gradient_bars.getPlotItem().getAxis("left").setLogMode(True)  # bars are drawn in log10 units
         self.gradient_bars.getPlotItem().setLabel("bottom", "layer (input → output)")
         self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)
         self._bar_brushes = None
@@ -264,19 +257,13 @@ class PlotsPanel(QTabWidget):
         self.addTab(self._split(self.gradient_plot, self.gradient_bars), "Gradients")
 
         self.weight_plot = _plot("weightPlot", "Weight RMS per layer", "RMS of W", log_y=True)
-        self.ratio_plot = _plot(
-            "ratioPlot", "Update / weight ratio per layer", "RMS(ΔW) / RMS(W)", log_y=True
-        )
+        self.ratio_plot = _plot("ratioPlot", "Update / weight ratio per layer", "RMS(ΔW) / RMS(W)", log_y=True)
         self.ratio_plot.addItem(
-            pg.InfiniteLine(
-                pos=-3, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine)
-            )
+            pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
         )
         self.addTab(self._split(self.weight_plot, self.ratio_plot), "Weights")
 
-        self.saturation_plot = _plot(
-            "saturationPlot", "Saturated / dead units per layer", "fraction of units"
-        )
+        self.saturation_plot = _plot("saturationPlot", "Saturated / dead units per layer", "fraction of units")
         self.saturation_plot.setYRange(0, 1)
         page = QWidget()
         QVBoxLayout(page).addWidget(self.saturation_plot)
@@ -324,6 +311,7 @@ class PlotsPanel(QTabWidget):
             if all(self._shown.get(p) == h.revision for p in range(4)) and not force:
                 return False
             pages = {0, 1, 2, 3}
+        self.redraws += 1
         last_x = float(h.step)
         for p in pages:
             self._shown[p] = h.revision
@@ -365,9 +353,7 @@ class PlotsPanel(QTabWidget):
             self._bar_frame = None
             return
         ok = np.isfinite(values)
-        logs = np.where(
-            ok, np.log10(np.maximum(np.where(ok, values, 1.0), LOG_FLOOR)), math.log10(LOG_FLOOR)
-        )
+        logs = np.where(ok, np.log10(np.maximum(np.where(ok, values, 1.0), LOG_FLOOR)), math.log10(LOG_FLOOR))
         base = math.floor(float(logs.min())) - 1
         top = max(math.ceil(float(logs.max())), base + 1)
         n = len(values)
