@@ -25,7 +25,8 @@ def _repaint_many(qtbot, n):
         widget.repaint()
     assert widget.isVisible()
     if refcount is not None and sys.version_info < (3, 12):  # None is immortal from 3.12 on
-        assert sys.getrefcount(None) > refcount - n // 2, "repaints are leaking references to None"
+        # healthy builds keep it exactly stable; 6.12.0 lost one reference per setRenderHint call
+        assert sys.getrefcount(None) >= refcount - 100, "repaints are leaking references to None"
 
 
 def test_thousands_of_repaints(qtbot):
