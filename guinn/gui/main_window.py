@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([370, 790, 320])
         self.setCentralWidget(splitter)
 
-        self.metrics_label = QLabel("Ready.")
+        self.metrics_label = QLabel("Ready: press Start to train this network.")
         self.metrics_label.setObjectName("metricsLabel")
         self.statusBar().addWidget(self.metrics_label, 1)
         self.progress = QProgressBar()

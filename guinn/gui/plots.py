@@ -127,6 +127,7 @@ class FollowX:
         self.view.sigRangeChangedManually.connect(self._manual)
         self.following = True
         self.right = None
+        self.update(0.0)  # an empty plot shows batches 0..10, not 0..1
 
     def _manual(self, *_):
         self.following = False
@@ -141,6 +142,7 @@ class FollowX:
 
     def reset(self) -> None:
         self.following, self.right = True, None
+        self.update(0.0)
 
 
 def _plot(object_name: str, title: str, left: str, log_y: bool = False) -> pg.PlotWidget:
