@@ -21,7 +21,7 @@ def render(
 ) -> dict:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from guinn.experiment import Experiment
@@ -35,9 +35,15 @@ def render(
     window.show()
 
     def pump(until, budget):
+        """Run the event loop (idle, not spinning: training needs the CPU) until ``until()``."""
         end = time.monotonic() + budget
-        while not until() and time.monotonic() < end:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        loop, timer = QEventLoop(), QTimer()
+        timer.setInterval(50)
+        timer.timeout.connect(lambda: (until() or time.monotonic() > end) and loop.quit())
+        timer.start()
+        if not until():
+            loop.exec()
+        timer.stop()
 
     pump(lambda: window.dataset is not None, 60)
     for i in range(window.plots.count()):
