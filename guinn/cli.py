@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json",
         action="store_true",
-        help="print a JSON list of objects with file, class "
-        "(the label) and probabilities (label -> probability)",
+        help="print a JSON list of objects with file, class (the label; a number for "
+        "digit labels) and probabilities (one per class, in class order)",
     )
 
     p = sub.add_parser(
@@ -315,20 +315,18 @@ def cmd_predict(args) -> int:
     rows = []
     for name, p in zip(args.images, probs, strict=True):
         best = int(np.argmax(p))
+        label = labels[best]
         rows.append(
             {
                 "file": name,
-                "class": labels[best],
-                "probabilities": {label: float(v) for label, v in zip(labels, p, strict=True)},
+                "class": int(label) if label.isdigit() else label,
+                "probabilities": [float(v) for v in p],
             }
         )
+        if not args.json:
+            print(f"{name}: class {label} (p={p[best]:.2f})")
     if args.json:
         print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print(
-                f"{row['file']}: class {row['class']} (p={row['probabilities'][row['class']]:.2f})"
-            )
     return 0
 
 

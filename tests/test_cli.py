@@ -169,9 +169,10 @@ def test_predict_matches_the_drawing_pad_path(tmp_path, digit_model, digits, cap
         )[0]
         for row in rows[2 * i : 2 * i + 2]:  # both polarities: the same digit
             assert set(row) == {"file", "class", "probabilities"}
-            probs = np.array([row["probabilities"][str(k)] for k in range(10)])
+            probs = np.array(row["probabilities"])
+            assert len(probs) == 10 and isinstance(row["class"], int)
             np.testing.assert_allclose(probs, expected, rtol=1e-6, atol=1e-7)
-            assert row["class"] == str(int(np.argmax(expected)))
+            assert row["class"] == int(np.argmax(expected))
     assert main(["predict", str(digit_model), files[0]]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{files[0]}: class {rows[0]['class']} (p=")
@@ -343,7 +344,7 @@ def test_predict_with_an_image_shaped_input(tmp_path, digits, capsys):
     row = json.loads(capsys.readouterr().out)[0]
     expected = model.predict(preprocess_digit(digits[0][1])[None])[0]
     assert row["class"] == str(int(np.argmax(expected)))
-    assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_train_accepts_preset_names(tmp_path, capsys):
