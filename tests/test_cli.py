@@ -343,7 +343,7 @@ def test_predict_with_an_image_shaped_input(tmp_path, digits, capsys):
     assert main(["predict", str(path), str(image), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     expected = model.predict(preprocess_digit(digits[0][1])[None])[0]
-    assert row["class"] == str(int(np.argmax(expected)))
+    assert row["class"] == int(np.argmax(expected))
     assert sum(row["probabilities"]) == pytest.approx(1.0, abs=1e-5)
 
 
