@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         if icon_path().is_file():
             self.setWindowIcon(QIcon(str(icon_path())))
         exp = experiment or Experiment()
-        self._base = exp  # title, description and augmentation ride along from the loaded file
+        self._base = exp  # title and description ride along from the loaded file
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -360,7 +360,6 @@ class MainWindow(QMainWindow):
             description=self._base.description,
             dataset=self.dataset_panel.spec(),
             layers=tuple(self.layers.specs()),
-            augment=self._base.augment,
             **self.settings.values(),
         )
 
@@ -453,6 +452,7 @@ class MainWindow(QMainWindow):
         shape = guess_shape(spec)
         if shape:
             self.layers.set_shape(*shape)
+        self.settings.set_image_dataset(spec.get("kind", "mnist") in ("mnist", "idx"))  # until loaded
         self.dataset_panel.show_dataset(None)
         self.dataset_view.show_dataset(None)
         self.loader.load(spec)
@@ -468,6 +468,7 @@ class MainWindow(QMainWindow):
         self._dataset_spec, self._loading_spec = self._loading_spec, None
         self.layers.set_shape(dataset.input_dim, dataset.n_classes)
         shape = dataset.image_shape
+        self.settings.set_image_dataset(shape is not None)
         self.layer_panel.set_input_description(
             f"{shape[0]}×{shape[1]} image" if shape else "features"
         )

@@ -1,12 +1,13 @@
 """Training settings: loss, optimizer and its hyper-parameters, batch size, epochs,
-validation split, early stopping, initializer and seed -- all ranged, all explained."""
+validation split, early stopping, augmentation, initializer and seed -- all ranged, all
+explained."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox
 
-from guinn.experiment import EarlyStoppingSpec, Experiment
+from guinn.experiment import AugmentSpec, EarlyStoppingSpec, Experiment
 from guinn.gui.layer_panel import dspin, spin
 from guinn.gui.tips import TIPS
 
@@ -85,6 +86,13 @@ class SettingsPanel(QGroupBox):
         self.restore_best = QCheckBox("Restore best weights")
         self.restore_best.setObjectName("restoreBestCheck")
         self.restore_best.setToolTip(TIPS["restore_best"])
+        self.augment = QCheckBox("Augment images (random shifts and scalings)")
+        self.augment.setObjectName("augmentCheck")
+        self.augment.setToolTip(TIPS["augment"])
+        self.max_shift = dspin("maxShiftSpin", 0.0, 8.0, 1, 0.5, TIPS["max_shift"])
+        self.max_shift.setSuffix(" px")
+        self.max_scale = dspin("maxScaleSpin", 0.0, 0.5, 2, 0.05, TIPS["max_scale"])
+        self._images = True  # the dataset has an image shape (augmentation applies)
         self.initializer = combo("initializerCombo", INITIALIZER_LABELS, TIPS["initializer"])
         self.seed = spin("seedSpin", 0, 2**31 - 1, TIPS["seed"])
 
@@ -105,6 +113,9 @@ class SettingsPanel(QGroupBox):
             ("Monitor", self.monitor, "monitor"),
             ("Patience", self.patience, "patience"),
             ("", self.restore_best, "restore_best"),
+            ("", self.augment, "augment"),
+            ("Max shift", self.max_shift, "max_shift"),
+            ("Max scale", self.max_scale, "max_scale"),
             ("Initializer", self.initializer, "initializer"),
             ("Seed", self.seed, "seed"),
         ]
@@ -119,6 +130,7 @@ class SettingsPanel(QGroupBox):
         self.set_experiment(Experiment())
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_change)
         self.early.toggled.connect(self._update_visibility)
+        self.augment.toggled.connect(self._update_augment_enabled)
         for w in (self.loss, self.monitor):
             w.currentIndexChanged.connect(self.changed)
         for w in (self.initializer,):
@@ -135,9 +147,11 @@ class SettingsPanel(QGroupBox):
             self.epochs,
             self.validation_split,
             self.patience,
+            self.max_shift,
+            self.max_scale,
         ):
             w.valueChanged.connect(self.changed)
-        for w in (self.nesterov, self.early, self.restore_best):
+        for w in (self.nesterov, self.early, self.restore_best, self.augment):
             w.toggled.connect(self.changed)
 
     # -- optimizer rows follow the optimizer ------------------------------------------------
@@ -165,6 +179,26 @@ class SettingsPanel(QGroupBox):
         on = self.early.isChecked()
         for w in (self.monitor, self.patience, self.restore_best):
             self.form.setRowVisible(w, on)
+        self._update_augment_enabled()
+
+    # -- augmentation applies to image datasets only ----------------------------------------
+    def set_image_dataset(self, images: bool) -> None:
+        """Enable the augmentation controls only for datasets with an image shape (MNIST,
+        IDX). The choice itself is kept, so switching datasets back and forth loses nothing."""
+        self._images = bool(images)
+        self._update_augment_enabled()
+
+    def _update_augment_enabled(self) -> None:
+        self.augment.setEnabled(self._images)
+        self.augment.setToolTip(
+            TIPS["augment"] if self._images else f"{TIPS['augment']}\n\n{TIPS['augment_off']}"
+        )
+        for w in (self.max_shift, self.max_scale):
+            on = self._images and self.augment.isChecked()
+            w.setEnabled(on)
+            label = self.form.labelForField(w)
+            if label is not None:
+                label.setEnabled(on)
 
     def _read_optimizer(self, name: str) -> dict:
         config = {"name": name, "learning_rate": self.learning_rate.value()}
@@ -225,6 +259,8 @@ class SettingsPanel(QGroupBox):
                 self.epochs,
                 self.validation_split,
                 self.patience,
+                self.max_shift,
+                self.max_scale,
                 self.seed,
             ]
         )
@@ -250,6 +286,9 @@ class SettingsPanel(QGroupBox):
             self.patience.setValue(es.patience)
             self.restore_best.setChecked(es.restore_best_weights)
             self._min_delta = es.min_delta
+            self.augment.setChecked(exp.augment.enabled)
+            self.max_shift.setValue(exp.augment.max_shift)
+            self.max_scale.setValue(exp.augment.max_scale)
             self.seed.setValue(min(exp.seed, 2**31 - 1))
         finally:
             for w in widgets:
@@ -271,6 +310,11 @@ class SettingsPanel(QGroupBox):
                 patience=self.patience.value(),
                 min_delta=self._min_delta,
                 restore_best_weights=self.restore_best.isChecked(),
+            ),
+            augment=AugmentSpec(
+                enabled=self.augment.isChecked(),
+                max_shift=round(self.max_shift.value(), 4),
+                max_scale=round(self.max_scale.value(), 4),
             ),
             seed=self.seed.value(),
         )

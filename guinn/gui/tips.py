@@ -127,6 +127,24 @@ TIPS = {
     "restore_best": (
         "When training stops, put back the weights from the best epoch rather than the last."
     ),
+    "augment": (
+        "Show every training image with a small random move and resize, new each time it is "
+        "seen. MNIST digits are all centred and sized alike; yours on the Draw tab never sit "
+        "exactly like that, so a network trained this way reads hand-drawn digits better "
+        "(and overfits later). Epochs take a little longer."
+    ),
+    "augment_off": (
+        "Augmentation needs images (MNIST or IDX files); this dataset has none, so it is off."
+    ),
+    "max_shift": (
+        "Largest random move of each training image, in pixels, drawn separately up/down and "
+        "left/right. 1-3 px covers how far a drawn digit lands off-centre; much more pushes "
+        "strokes off the edge of the image."
+    ),
+    "max_scale": (
+        "Largest random resize of each training image around its centre: 0.1 means anywhere "
+        "from 10% smaller to 10% bigger, like digits drawn a little large or small."
+    ),
     "initializer": (
         "How weights start. Glorot scales them to the layer sizes so signals neither vanish "
         "nor explode at the start (He for ReLU); all-equal weights would make units "
