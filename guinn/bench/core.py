@@ -82,7 +82,9 @@ from guinn.datasets import mnist
 (xt, yt), _ = mnist.load_data()
 model = guinn_model((784, 500, 500, 10), "sigmoid")
 model.fit(x, yo, batch_size=100, epochs=int(sys.argv[1]), validation_split=0.1, verbose=0)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process's own peak; ru_maxrss would also count the parent's RSS at fork time.
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+print(hwm[0].split()[1] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
