@@ -69,8 +69,11 @@ def compare(name, workload, samples, repeats, with_torch, x, yo, yi, telemetry_c
     print(line, flush=True)
     if telemetry_cost:
         on, off = statistics.median(times["guinn"]), statistics.median(times["guinn_no_telemetry"])
-        print(f"{'  telemetry cost':<34} {100 * (on - off) / off:+.1f}% of training time "
-              f"(on {samples / on:,.0f}/s, off {samples / off:,.0f}/s)", flush=True)
+        # Median of the paired ratios: each pair ran back to back, so slow drifts of the machine cancel.
+        paired = statistics.median(a / b for a, b in zip(times["guinn"], times["guinn_no_telemetry"], strict=True))
+        rate["telemetry_cost"] = paired - 1
+        print(f"{'  telemetry cost':<34} {100 * (paired - 1):+.1f}% of training time "
+              f"(median of paired runs; on {samples / on:,.0f}/s, off {samples / off:,.0f}/s)", flush=True)
     return rate
 
 
