@@ -8,10 +8,11 @@ doubles, so every batch still counts (as part of a mean) but the row count stays
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from guinn.core.telemetry import BatchTelemetry
+from guinn.core.telemetry import BatchTelemetry, LayerTelemetry
 
 LOG_FLOOR = 1e-12
 
@@ -100,19 +101,62 @@ def finite(x: np.ndarray, y: np.ndarray):
     return x[keep], y[keep]
 
 
+def folded_layer_names(model) -> frozenset[str]:
+    """Names of the trainable layers the plots fold into the layer before them.
+
+    A Parametric ReLU card is two trainable engine layers, ``Dense(linear)`` and ``PReLU``
+    (its learned slopes); a student thinks of it as one layer with one weight matrix. Its
+    PReLU record is folded into the Dense record: one line per card, input to output."""
+    if model is None:
+        return frozenset()
+    layers = list(getattr(model, "layers", ()))
+    names = set()
+    for before, layer in zip(layers, layers[1:], strict=False):
+        if (
+            getattr(layer, "type_name", "") == "PReLU"
+            and getattr(before, "type_name", "") == "Dense"
+            and layer.name is not None  # names are given when the model is built
+        ):
+            names.add(layer.name)
+    return frozenset(names)
+
+
+def fold_layers(layers: tuple[LayerTelemetry, ...], folded) -> tuple[LayerTelemetry, ...]:
+    """Fold each record named in ``folded`` into the record before it: the weight layer keeps
+    its gradient, weight and update figures, takes the folded layer's saturation (dead
+    fraction) when it has none of its own (a linear Dense has none), and is labelled
+    ``"<name> (PReLU)"``."""
+    out: list[LayerTelemetry] = []
+    for layer in layers:
+        if layer.name in folded and out:
+            prev = out[-1]
+            saturation = layer.saturation if math.isnan(prev.saturation) else prev.saturation
+            out[-1] = replace(prev, name=f"{prev.name} (PReLU)", saturation=saturation)
+        else:
+            out.append(layer)
+    return tuple(out)
+
+
 class TrainingHistory:
     """Everything the plots show about the current model, fed with telemetry records.
 
     Per batch: loss, accuracy and for each trainable layer gradient RMS, weight RMS,
     update/weight ratio and saturation. Per epoch: the logs ``fit`` reported. ``latest``
-    holds the newest undecimated per-layer values, for the "now" bar chart.
+    holds the newest undecimated per-layer values, for the "now" bar chart. Records of the
+    layers named in ``folded`` (PReLU slopes, see :func:`folded_layer_names`) are folded into
+    the weight layer before them, so there is one line per layer card.
     """
 
     FIELDS = ("grad_rms", "weight_rms", "update_ratio", "saturation")
 
     def __init__(self, capacity: int = 1024):
         self.capacity = capacity
+        self.folded: frozenset[str] = frozenset()
         self.reset(())
+
+    def set_folded(self, names) -> None:
+        """Which records to fold into the layer before them, from now on."""
+        self.folded = frozenset(names)
 
     def reset(self, layer_names) -> None:
         self.layer_names = tuple(layer_names)
@@ -126,6 +170,8 @@ class TrainingHistory:
         self.revision = 0
 
     def add_batch(self, record: BatchTelemetry) -> None:
+        if self.folded:
+            record = replace(record, layers=fold_layers(record.layers, self.folded))
         names = tuple(layer.name for layer in record.layers)
         if names != self.layer_names:
             self.reset(names)

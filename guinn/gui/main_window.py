@@ -38,7 +38,7 @@ from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
 from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
-from guinn.gui.history import TrainingHistory
+from guinn.gui.history import TrainingHistory, folded_layer_names
 from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
@@ -643,6 +643,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Cannot start: {exc}")
             return False
         self.banner.hide()
+        self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
         thread = QThread()

@@ -56,3 +56,34 @@ def test_training_history_columns_and_reset_on_new_layers():
     h.add_batch(_record(0, [1.0]))  # another model
     assert h.layer_names == ("dense_0",)
     assert h.step == 1
+
+
+def test_prelu_slopes_fold_into_their_dense_layer():
+    from guinn.core.specs import LayerSpec, build_model
+    from guinn.gui.history import fold_layers, folded_layer_names
+
+    model = build_model(4, [LayerSpec(8, "prelu"), LayerSpec(6, "relu"), LayerSpec(5, "prelu")], 3, seed=0)
+    if not model.built:
+        model.build((4,))
+    folded = folded_layer_names(model)
+    assert folded == {layer.name for layer in model.layers if layer.type_name == "PReLU"}
+    assert len(folded) == 2 and folded_layer_names(None) == frozenset()
+
+    nan = math.nan
+    layers = (
+        LayerTelemetry("dense_1", 0.1, 0.1, 1.0, 1e-3, nan),  # Dense(linear) of a PReLU card
+        LayerTelemetry("prelu_1", 0.9, 0.9, 0.25, 9.0, 0.4),  # its slopes: no line of their own
+        LayerTelemetry("dense_2", 0.2, 0.2, 1.0, 1e-3, 0.3),
+        LayerTelemetry("dense_3", 0.3, 0.3, 1.0, 1e-3, nan),
+    )
+    out = fold_layers(layers, {"prelu_1"})
+    assert [layer.name for layer in out] == ["dense_1 (PReLU)", "dense_2", "dense_3"]
+    assert (out[0].grad_rms, out[0].weight_rms, out[0].update_ratio) == (0.1, 1.0, 1e-3)
+    assert out[0].saturation == 0.4  # the dead fraction after the card's weights
+
+    h = TrainingHistory(capacity=16)
+    h.set_folded({"prelu_1"})
+    h.add_batch(BatchTelemetry(0, 0, 1, 1.0, 0.5, layers))
+    assert h.layer_names == ("dense_1 (PReLU)", "dense_2", "dense_3")
+    assert list(h.latest_values("grad_rms")) == [0.1, 0.2, 0.3]
+    assert h.layer_column("saturation", 0)[-1] == 0.4

@@ -455,3 +455,21 @@ def test_a_bad_model_file_keeps_the_trained_model(qtbot, window, tmp_path):
     np.testing.assert_array_equal(model.get_flat_weights(), weights)
     assert not window.open_model(str(tmp_path / "missing.safetensors"))
     assert window.model is model
+
+
+def test_a_prelu_card_is_one_line_per_plot(qtbot, make_window):
+    window = make_window(TOY.with_changes(layers=(LayerSpec(16, "prelu"), LayerSpec(8, "relu")), epochs=1))
+    assert _train(qtbot, window).error is None
+    window.plots.refresh(force=True)
+    expected = ["1. dense_1 (PReLU)", "2. dense_2", "3. dense_3 (output)"]
+    for plot in (
+        window.plots.gradient_plot,
+        window.plots.weight_plot,
+        window.plots.ratio_plot,
+        window.plots.saturation_plot,
+    ):
+        curves = plot.getPlotItem().listDataItems()
+        assert [c.name() for c in curves] == expected, plot.objectName()
+    dead = window.plots.saturation_plot.getPlotItem().listDataItems()[0].yData
+    assert len(dead) and np.all((dead >= 0) & (dead <= 1))  # PReLU's dead fraction, on its card
+    assert len(window.plots._bars.opts["height"]) == 3
