@@ -20,8 +20,8 @@ TIPS = {
         "further back through them."
     ),
     "add": (
-        "Add a hidden Dense layer after the selected one. Every unit is connected to every "
-        "unit of the layer before it."
+        "Add a hidden layer after the selected one, with its size and activation (no dropout "
+        "or penalties). Every unit is connected to every unit of the layer before it."
     ),
     "duplicate": "Copy the selected layer with all its settings, to deepen the network quickly.",
     "remove": "Remove the selected hidden layer (the output layer always stays).",
@@ -44,17 +44,19 @@ TIPS = {
         " a learned activation that costs this many times the weights."
     ),
     "dropout": (
-        "Fraction of this layer's outputs randomly zeroed at each training step, so units "
-        "cannot rely on each other; at test time nothing is dropped (outputs are scaled "
-        "during training to match)."
+        "Each training step, every output of this layer is zeroed with this probability (and "
+        "the survivors scaled up by 1/(1-rate)), so units cannot rely on each other; at test "
+        "time and on the Draw tab nothing is dropped and nothing rescaled."
     ),
     "l1": (
-        "L1 penalty on this layer's weights: pushes many weights to exactly zero (sparse, "
-        "simple models)."
+        "L1 penalty: adds l1 x sum(|w|) of this layer's weights to the loss. Every weight "
+        "feels the same pull towards zero however small it is, so unhelpful weights end up "
+        "at or hovering near zero (a sparse network)."
     ),
     "l2": (
-        "L2 penalty (weight decay): keeps weights small, which smooths the function and "
-        "reduces overfitting."
+        "L2 penalty: adds l2 x sum(w^2) of this layer's weights to the loss. The pull towards "
+        "zero grows with the weight (gradient 2 x l2 x w), so big weights shrink most but few "
+        "reach zero; with SGD this is weight decay. Smoother functions, less overfitting."
     ),
     "input": (
         "The input layer just passes the data in: its size is set by the dataset (one input "
@@ -64,7 +66,10 @@ TIPS = {
         "The output layer: one softmax unit per class, turning scores into probabilities that"
         " sum to 1. Its size follows the labels, so it cannot be edited."
     ),
-    "params": "Trainable numbers (weights and biases). Each is adjusted by every training step.",
+    "params": (
+        "Trainable numbers (weights, biases and Parametric ReLU slopes). Every training step "
+        "adjusts all of them."
+    ),
     "loss": (
         "What training minimises. Cross-entropy punishes confident wrong answers hard and "
         "pairs with softmax to give clean gradients; mean squared error learns slower on "
@@ -100,32 +105,37 @@ TIPS = {
         "step; 0.999 is a long memory."
     ),
     "epsilon": (
-        "A tiny number added to the denominator so steps stay finite when a weight's gradient"
-        " history is near zero."
+        "A small number added to the denominator of each step (Adam: to the root of the "
+        "squared-gradient average; RMSprop and Adagrad: under the root), so steps stay finite "
+        "when a weight's gradients have been near zero. Larger values cap the steps."
     ),
     "batch_size": (
         "Examples per weight update. Small batches give noisy but frequent steps; large "
         "batches give smooth, fewer, costlier steps."
     ),
     "epochs": (
-        "How many passes over the training set Start runs. Each epoch shows every example once."
+        "How many passes over the training set each Start runs. Each epoch shows every "
+        "training example once, in a new random order."
     ),
     "validation_split": (
-        "Fraction of the training data held out (the last part) to measure how well the "
-        "network generalises; it is never trained on."
+        "Fraction of the training data held out (the last part, before shuffling) to measure "
+        "how well the network generalises; it is never trained on."
     ),
     "early_stopping": (
-        "Stop when the monitored validation metric has not improved for 'patience' epochs, to"
-        " catch the point where the network starts to overfit."
+        "Stop training once the monitored metric has gone 'patience' epochs in a row without "
+        "improving, to catch the point where the network starts to overfit."
     ),
     "monitor": (
-        "Which metric early stopping watches; validation loss is the usual sign of overfitting."
+        "Which metric early stopping watches; validation loss is the usual sign of "
+        "overfitting. The val_ metrics need a validation split above 0."
     ),
     "patience": (
-        "Epochs without improvement that early stopping tolerates before it stops training."
+        "Early stopping stops after this many epochs in a row without improvement (0 acts "
+        "like 1: stop at the first epoch that does not improve)."
     ),
     "restore_best": (
-        "When training stops, put back the weights from the best epoch rather than the last."
+        "When training ends (early stopping, the last epoch or Stop), put back the weights "
+        "from the epoch with the best monitored value rather than the last."
     ),
     "augment": (
         "Show every training image with a small random move and resize, new each time it is "
@@ -151,8 +161,8 @@ TIPS = {
         "identical."
     ),
     "seed": (
-        "The random seed for initial weights, shuffling and dropout: the same seed gives the "
-        "same run."
+        "The random seed for initial weights, shuffling, dropout and augmentation: the same "
+        "seed gives the same run."
     ),
     "start": (
         "Train for the set number of epochs. If a trained model exists it continues from its "
@@ -160,12 +170,16 @@ TIPS = {
     ),
     "pause": "Pause training after the current batch, to look at the plots; press again to resume.",
     "step": "Run exactly one batch (one weight update) and pause, to watch a single step.",
-    "stop": "Stop after the current batch. The weights learned so far are kept.",
+    "stop": (
+        "Stop after the current batch. The weights learned so far are kept (or the best "
+        "epoch's, if early stopping restores them)."
+    ),
     "reset": "Re-initialise all weights from the seed, forgetting what was learned.",
     "progress": "Epoch and batch of the running training, with an estimate of the time left.",
     "lossPlot": (
-        "Loss per batch (thin) and per epoch on training and validation data. A widening gap "
-        "between training and validation means overfitting."
+        "Loss per batch (thin), its running mean (thick) and per epoch on training and "
+        "validation data, L1/L2 penalties included. A widening gap between training and "
+        "validation means overfitting."
     ),
     "accuracyPlot": "Fraction of examples classified correctly, per batch and per epoch.",
     "gradientPlot": (
@@ -185,7 +199,9 @@ TIPS = {
         "the layer is not learning, far above means it is thrashing."
     ),
     "saturationPlot": (
-        "Fraction of units whose activation is flat (sigmoid/tanh near 0 or 1, ReLU at or "
-        "below 0). Saturated or dead units pass back almost no gradient."
+        "Fraction of units whose activation is flat for this batch: sigmoid below 0.02 or "
+        "above 0.98, tanh beyond +-0.98, ReLU and Leaky ReLU at or below 0. Saturated or dead "
+        "units pass back almost no gradient (Leaky: only their small slope). For Parametric "
+        "ReLU it is the share on the learned-slope side; Maxout and linear layers have none."
     ),
 }
