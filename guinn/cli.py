@@ -12,9 +12,10 @@ import dataclasses
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 
-from guinn.errors import DataError, GuinnError
+from guinn.errors import DataError, GuinnError, closest
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="write a model as ONNX for use elsewhere",
         description="Write the network in inference mode (dropout removed) as an ONNX "
-        "file. Needs: pip install 'guinn[onnx]'.",
+        "file. Needs the onnx package (pip install onnx onnxruntime, or '.[onnx]' from a checkout).",
     )
     p.add_argument("model", metavar="MODEL", help="model file (.safetensors)")
     p.add_argument("out", metavar="OUT.onnx", help="ONNX file to write")
@@ -157,10 +158,15 @@ def cmd_train(args) -> int:
     experiment = Experiment.load(resolve_experiment(args.experiment))
     if args.epochs is not None:
         experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
-    out = Path(args.out) if args.out else Path(Path(args.experiment).stem + ".safetensors")
+    from guinn.io.model_file import check_writable
+
+    out = check_writable(args.out if args.out else Path(args.experiment).stem + ".safetensors")
     say = (lambda *a: None) if args.quiet else print
     dataset = load_dataset(experiment.dataset)
-    say(f"{experiment.title}: {dataset.description}")
+    say(experiment.title)
+    if experiment.description:
+        say(textwrap.fill(experiment.description, width=88))
+    say(f"Data: {dataset.description}")
     model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
     if model.stop_reason:
         print(f"guinn: warning: {model.stop_reason}", file=sys.stderr)
@@ -200,8 +206,13 @@ def resolve_experiment(name: str) -> Path:
     if preset.is_file():
         return preset
     names = sorted(p.stem for p in preset_dir().glob("*.json"))
+    lowered = {n.lower(): n for n in names}
+    if name.lower() in lowered:
+        return preset_dir() / f"{lowered[name.lower()]}.json"
+    hint = closest(name, names)
     raise DataError(
         f"No experiment file {name!r} and no preset of that name; presets: {', '.join(names)}."
+        + (f" Did you mean {hint!r}?" if hint else "")
     )
 
 

@@ -352,3 +352,15 @@ def test_train_accepts_preset_names(tmp_path, capsys):
     assert cli.resolve_experiment("deep_sigmoid").is_file()
     assert cli.resolve_experiment(str(tmp_path / "mine.json")) == tmp_path / "mine.json"
     one_line_error(capsys, main(["train", "no_such_preset"]), "presets: ")
+
+
+def test_train_refuses_an_unwritable_output_before_training(tmp_path, capsys):
+    out = tmp_path / "missing" / "m.safetensors"
+    assert main(["train", "mnist_example", "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("guinn: error:") and "does not exist" in err and "Traceback" not in err
+
+
+def test_a_misspelt_preset_gets_a_suggestion(capsys):
+    assert main(["train", "deep_sigmod"]) != 0
+    assert "Did you mean 'deep_sigmoid'?" in capsys.readouterr().err

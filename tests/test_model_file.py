@@ -216,7 +216,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(model_file, "_write_bytes", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ModelFileError, match="No space left on device.*previous file at that path is unchanged"):
         save_model(model, path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.safetensors"]  # the temporary file is cleaned up
@@ -378,9 +378,9 @@ def test_framing_errors(tmp_path, saved):
         b"": "too short",
         (2**40).to_bytes(8, "little") + raw[8:]: "at most",
         (len(raw)).to_bytes(8, "little") + raw[8:]: "truncated or corrupted",
-        raw[:8] + b"\xff" + raw[9:]: "not UTF-8|not valid JSON",
+        raw[:8] + b"\xff" + raw[9:]: "not UTF-8|not valid JSON|not a guinn model file",
         raw[: len(raw) - 3]: "data bytes",
-        (2).to_bytes(8, "little") + b"[]": "JSON object",
+        (2).to_bytes(8, "little") + b"[]": "JSON object|not a guinn model file",
     }
     for content, message in cases.items():
         path = tmp_path / "bad.safetensors"
@@ -418,3 +418,17 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
     with pytest.raises(ModelFileError, match="cannot be saved in a loadable form.*model name"):
         save_model(model, tmp_path / "m.safetensors")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_saving_into_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        save_model(make_model(), tmp_path / "no" / "such" / "m.safetensors")
+    with pytest.raises(ModelFileError, match="is a folder"):
+        save_model(make_model(), tmp_path)
+
+
+def test_a_picture_is_not_a_model_file(tmp_path):
+    path = tmp_path / "digit.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(ModelFileError, match="not a guinn model file"):
+        load_model(path)

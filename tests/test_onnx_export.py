@@ -134,5 +134,5 @@ def test_loaded_model_file_exports(tmp_path):
 def test_missing_onnx_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     model = build_model(3, [LayerSpec(4, "relu")], 2, seed=8)
-    with pytest.raises(GuinnError, match=r"pip install 'guinn\[onnx\]'"):
+    with pytest.raises(GuinnError, match=r"pip install onnx onnxruntime"):
         to_onnx(model)

@@ -1,4 +1,5 @@
-"""``python -m guinn.bench [core|gui] ...``: print the performance figures the issues name."""
+"""``python -m guinn.bench [core|gui] ...``: measure training speed, telemetry cost, memory and GUI
+responsiveness, each as a ratio measured in this one run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def main(argv=None) -> int:
     core.add_argument("--repeats", type=int, default=3, help="alternating repeats (median reported)")
     core.add_argument("--quick", action="store_true", help="reference workload only, no memory run")
     gui = sub.add_parser("gui", help="training inside the real window vs headless fit; event-loop latency")
-    gui.add_argument("--samples", type=int, default=20000)
+    gui.add_argument("--samples", type=int, default=20000, help="MNIST training images per timed run")
     args = parser.parse_args(argv)
     if args.what == "gui":
         from guinn.gui.bench import run_gui_bench

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from guinn.errors import ConfigError
+from guinn.errors import ConfigError, unknown_name
 
 
 class Callback:
@@ -162,9 +162,14 @@ class LambdaCallback(Callback):
 
     def __init__(self, **hooks):
         super().__init__()
+        valid = [name for name in vars(Callback) if name.startswith("on_")]
+        keras_aliases = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
         for name, fn in hooks.items():
-            if not name.startswith("on_") or not hasattr(Callback, name):
-                raise ConfigError(f"Unknown callback hook {name!r}.")
+            name = keras_aliases.get(name, name)  # Keras 2 names for the same hooks
+            if name not in valid:
+                raise unknown_name("callback hook", name, valid)
+            if not callable(fn):
+                raise ConfigError(f"Callback hook {name} must be a function, got {type(fn).__name__}.")
             setattr(self, name, fn)
 
 
@@ -179,18 +184,27 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._start = self._last = time.perf_counter()
         self._epoch = epoch
+        self._sums: dict[str, float] = {}
+        self._count = 0
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
 
     def on_train_batch_end(self, batch, logs=None):
+        # Like Keras, the bar shows running means over the epoch so far, so it ends on the epoch's figures.
+        self._count += 1
+        for key, value in (logs or {}).items():
+            if isinstance(value, (int, float)):
+                self._sums[key] = self._sums.get(key, 0.0) + value
         now = time.perf_counter()
         steps = self.params["steps"]
-        if self.verbose != 1 or (now - self._last < 0.2 and batch + 1 < steps):
+        live = getattr(self.stream, "isatty", lambda: False)()
+        if self.verbose != 1 or not live or (now - self._last < 0.2 and batch + 1 < steps):
             return
         self._last = now
         done = int(30 * (batch + 1) / steps)
         bar = "=" * done + "." * (30 - done)
-        self.stream.write(f"\r{batch + 1}/{steps} [{bar}] - {_metrics(logs)}")
+        means = {k: v / self._count for k, v in self._sums.items()}
+        self.stream.write(f"\r{batch + 1}/{steps} [{bar}] - {_metrics(means)}")
         self.stream.flush()
 
     def on_epoch_end(self, epoch, logs=None):

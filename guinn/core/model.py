@@ -511,7 +511,9 @@ class Sequential:
         self._ensure_built()
         rows = [("Layer (type)", "Output shape", "Param #")]
         for layer in self.layers:
-            rows.append((f"{layer.name} ({layer.type_name})", str((None, *layer.output_shape)),
+            activation = getattr(layer, "activation", None)
+            kind = f"{layer.type_name}, {activation.name}" if activation is not None else layer.type_name
+            rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)),
                          f"{layer.count_params:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(widths)

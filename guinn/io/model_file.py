@@ -174,9 +174,26 @@ def _write_bytes(handle, data: bytes) -> None:
     handle.write(data)
 
 
+def check_writable(path) -> Path:
+    """Fail early, with a clear message, when ``path`` cannot be written (before hours of training)."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise ModelFileError(f"Cannot save to {path}: the folder {directory} does not exist.")
+    if path.is_dir():
+        raise ModelFileError(f"Cannot save to {path}: it is a folder; give a file name.")
+    if not os.access(directory, os.W_OK):
+        raise ModelFileError(f"Cannot save to {path}: the folder {directory} is not writable.")
+    return path
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    check_writable(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot save to {path}: {exc.strerror or exc}.") from None
     try:
         _set_mode(fd, path)
         with os.fdopen(fd, "wb") as handle:
@@ -184,11 +201,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp_name)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # disk full, permissions...: the previous file is untouched
+            raise ModelFileError(f"Could not save {path}: {exc.strerror or exc}. "
+                                 "Any previous file at that path is unchanged.") from None
         raise
     try:  # make the rename itself durable where the platform allows it
         dir_fd = os.open(directory, os.O_RDONLY)
@@ -317,6 +337,9 @@ def _read_header(data: bytes) -> tuple[dict, dict, int]:
     if len(data) < 8:
         raise ModelFileError(f"the file is {len(data)} bytes, too short to be a model file.")
     n = int.from_bytes(data[:8], "little")
+    if data[8:9] != b"{":
+        raise ModelFileError("this is not a guinn model file (.safetensors): it does not start with a "
+                             "safetensors header.")
     if n > MAX_HEADER_BYTES:
         raise ModelFileError(
             f"the header claims {n:,} bytes; at most {MAX_HEADER_BYTES:,} are allowed "

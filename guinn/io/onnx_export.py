@@ -31,7 +31,8 @@ def _onnx():
         import onnx
     except ImportError:
         raise GuinnError(
-            "ONNX export needs the optional 'onnx' package: pip install 'guinn[onnx]'."
+            "ONNX export needs the optional 'onnx' package: pip install onnx onnxruntime "
+            "(from a guinn checkout: pip install '.[onnx]')."
         ) from None
     return onnx
 
