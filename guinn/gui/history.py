@@ -54,6 +54,33 @@ class DecimatingSeries:
                 return
         self._push()
 
+    def extend(self, xs, rows) -> None:
+        """Append many rows at once; the same result as ``append`` row by row (up to float
+        rounding), but whole groups of ``stride`` rows are averaged in a few array operations
+        instead of a handful of small NumPy calls per row."""
+        xs = np.asarray(xs, dtype=float)
+        rows = np.asarray(rows, dtype=float).reshape(len(xs), self.n_columns)
+        i, total = 0, len(xs)
+        while i < total:
+            s = self.stride
+            if self._pending or self._n == self.capacity or total - i < s:
+                self.append(xs[i], rows[i])  # a partly filled row, or a compression is due
+                i += 1
+                continue
+            groups = min((total - i) // s, self.capacity - self._n)
+            j = i + groups * s
+            block = rows[i:j].reshape(groups, s, self.n_columns)
+            ok = np.isfinite(block)
+            count = ok.sum(axis=1)
+            total_y = np.where(ok, block, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = np.where(count > 0, total_y / np.maximum(count, 1), np.nan)
+            self._x[self._n : self._n + groups] = xs[i:j].reshape(groups, s).mean(axis=1)
+            self._y[self._n : self._n + groups] = means
+            self._n += groups
+            self.appended += groups * s
+            i = j
+
     def _push(self) -> None:
         with np.errstate(invalid="ignore", divide="ignore"):
             row = np.where(self._acc_k > 0, self._acc_y / np.maximum(self._acc_k, 1), np.nan)
@@ -121,6 +148,21 @@ def folded_layer_names(model) -> frozenset[str]:
     return frozenset(names)
 
 
+def plot_layer_names(model) -> tuple[str, ...]:
+    """The per-layer names the history will show for ``model``'s telemetry (folds applied),
+    known before the first batch so the plots can be laid out before training starts."""
+    folded = folded_layer_names(model)
+    names: list[str] = []
+    for layer in getattr(model, "trainable_layers", ()):
+        if layer.name is None:
+            return ()
+        if layer.name in folded and names:
+            names[-1] += " (PReLU)"
+        else:
+            names.append(layer.name)
+    return tuple(names)
+
+
 def fold_layers(layers: tuple[LayerTelemetry, ...], folded) -> tuple[LayerTelemetry, ...]:
     """Fold each record named in ``folded`` into the record before it: the weight layer keeps
     its gradient, weight and update figures, takes the folded layer's saturation (dead
@@ -158,6 +200,11 @@ class TrainingHistory:
         """Which records to fold into the layer before them, from now on."""
         self.folded = frozenset(names)
 
+    def expect_layers(self, names) -> None:
+        """Name the layers before the first batch arrives (no effect once there is data)."""
+        if self.step == 0 and tuple(names) != self.layer_names:
+            self.reset(names)
+
     def reset(self, layer_names) -> None:
         self.layer_names = tuple(layer_names)
         n = len(self.layer_names)
@@ -181,6 +228,35 @@ class TrainingHistory:
             row.extend(getattr(layer, f) for layer in record.layers)
         self.batches.append(self.step, row)
         self.latest = record
+        self.revision += 1
+
+    def add_batches(self, records) -> None:
+        """Add a worker's bundle of records (one Progress) with one array operation per
+        bundle instead of per batch; the GUI thread shares the GIL and the CPU with training."""
+        records = list(records)
+        if not records:
+            return
+        if self.folded:
+            records = [replace(r, layers=fold_layers(r.layers, self.folded)) for r in records]
+        names = tuple(layer.name for layer in records[0].layers)
+        if any(len(r.layers) != len(names) for r in records):
+            for record in records:
+                self.add_batch(record)  # records of different models: one by one
+            return
+        if names != self.layer_names:
+            self.reset(names)
+        rows = [  # column order: loss, accuracy, then each of FIELDS for every layer
+            [r.loss, r.accuracy]
+            + [layer.grad_rms for layer in r.layers]
+            + [layer.weight_rms for layer in r.layers]
+            + [layer.update_ratio for layer in r.layers]
+            + [layer.saturation for layer in r.layers]
+            for r in records
+        ]
+        first = self.step + 1
+        self.step += len(records)
+        self.batches.extend(np.arange(first, self.step + 1, dtype=float), rows)
+        self.latest = records[-1]
         self.revision += 1
 
     EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")

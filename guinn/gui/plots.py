@@ -342,6 +342,12 @@ class PlotsPanel(QTabWidget):
             self.layer_curves[3].update(h)
         return True
 
+    def prepare_layers(self) -> None:
+        """Create the per-layer curves and legends for the history's layer names now (before
+        training starts), so the first redraws while the worker runs do not build them."""
+        for curves in self.layer_curves:
+            curves.ensure(self.history.layer_names)
+
     def _on_tab_change(self, _index: int) -> None:
         self.refresh(visible_only=True)
 

@@ -97,6 +97,8 @@ class RunControl:
 
     def wait_turn(self, before_blocking=None, after_blocking=None) -> bool:
         """Block while paused (a step token lets one batch through). False: stop requested."""
+        if not self._paused and not self._stop.is_set():
+            return True  # the common case, every batch: no lock (both reads are atomic)
         with self._cond:
             if self._stop.is_set():
                 return False
@@ -152,17 +154,11 @@ class TelemetryRelay(Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        record = logs.get("telemetry")
+        # Runs once per batch on the worker thread, holding the GIL: keep it to a few
+        # attribute operations (no locks, no allocations beyond the list append).
+        record = logs.get("telemetry") if logs else None
         if record is None:
-            record = BatchTelemetry(
-                self._epoch,
-                batch,
-                self.done + 1,
-                float(logs.get("loss", float("nan"))),
-                float(logs.get("accuracy", float("nan"))),
-                (),
-            )
+            record = self._bare_record(batch, logs or {})
         self._pending.append(record)
         self._batch = batch
         self.done += 1
@@ -170,6 +166,17 @@ class TelemetryRelay(Callback):
         if now - self._last_emit >= self.interval:
             self.flush(now)
         self._gate()
+
+    def _bare_record(self, batch, logs) -> BatchTelemetry:
+        """A record without per-layer figures, for a model with telemetry turned off."""
+        return BatchTelemetry(
+            self._epoch,
+            batch,
+            self.done + 1,
+            float(logs.get("loss", float("nan"))),
+            float(logs.get("accuracy", float("nan"))),
+            (),
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         self.flush()

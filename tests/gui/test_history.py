@@ -87,3 +87,31 @@ def test_prelu_slopes_fold_into_their_dense_layer():
     assert h.layer_names == ("dense_1 (PReLU)", "dense_2", "dense_3")
     assert list(h.latest_values("grad_rms")) == [0.1, 0.2, 0.3]
     assert h.layer_column("saturation", 0)[-1] == 0.4
+
+
+@pytest.mark.parametrize("capacity", [8, 64])
+def test_bundles_give_the_same_history_as_single_records(capacity):
+    rng = np.random.default_rng(1)
+    one, many = TrainingHistory(capacity=capacity), TrainingHistory(capacity=capacity)
+    records = []
+    for step in range(1, 500):
+        grads = rng.random(3)
+        if step % 37 == 0:
+            grads[1] = math.nan  # a diverging value must average like in append
+        records.append(_record(step, list(grads)))
+    for record in records:
+        one.add_batch(record)
+    i = 0
+    while i < len(records):
+        k = int(rng.integers(1, 40))  # bundles of varied sizes, across compressions
+        many.add_batches(records[i : i + k])
+        i += k
+    assert many.step == one.step == len(records) and many.layer_names == one.layer_names
+    assert many.batches.stride == one.batches.stride and many.batches.appended == one.batches.appended
+    np.testing.assert_allclose(many.batches.x(), one.batches.x())
+    for j in range(one.batches.n_columns):
+        np.testing.assert_allclose(many.batches.column(j), one.batches.column(j), equal_nan=True)
+    assert list(many.latest_values("grad_rms")) == list(one.latest_values("grad_rms"))
+    many.add_batches([])
+    many.add_batches([_record(0, [1.0])])  # another model: starts afresh
+    assert many.layer_names == ("dense_0",) and many.step == 1

@@ -459,9 +459,15 @@ def test_a_bad_model_file_keeps_the_trained_model(qtbot, window, tmp_path):
 
 def test_a_prelu_card_is_one_line_per_plot(qtbot, make_window):
     window = make_window(TOY.with_changes(layers=(LayerSpec(16, "prelu"), LayerSpec(8, "relu")), epochs=1))
-    assert _train(qtbot, window).error is None
-    window.plots.refresh(force=True)
     expected = ["1. dense_1 (PReLU)", "2. dense_2", "3. dense_3 (output)"]
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000) as blocker:
+        assert window.start_training()
+        # the curves are laid out before the worker runs, under the names the records will get
+        names = [c.name() for c in window.plots.gradient_plot.getPlotItem().listDataItems()]
+        assert names == expected
+    assert blocker.args[0].error is None
+    assert window.history.step == blocker.args[0].batches  # the history was not reset midway
+    window.plots.refresh(force=True)
     for plot in (
         window.plots.gradient_plot,
         window.plots.weight_plot,

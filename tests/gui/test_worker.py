@@ -39,6 +39,23 @@ def test_run_control_step_lets_one_batch_through():
     assert passed == [True, False]
 
 
+def test_run_control_fast_path_still_sees_pause_and_stop():
+    control = RunControl()
+    hooks = []
+    assert control.wait_turn(lambda: hooks.append("before"), lambda: hooks.append("after"))
+    assert hooks == []  # running: no lock, no hooks
+    control.pause()
+    t = threading.Thread(target=lambda: hooks.append(control.wait_turn(lambda: hooks.append("before"))))
+    t.start()
+    time.sleep(0.05)
+    assert hooks == ["before"]  # blocked: the pause was seen
+    control.resume()
+    t.join(2)
+    assert hooks == ["before", True]
+    control.stop()
+    assert control.wait_turn() is False
+
+
 def test_relay_throttles_but_keeps_every_batch():
     model, args = _toy_fit(n=2000, epochs=1, batch_size=4)
     records, epochs = [], []
