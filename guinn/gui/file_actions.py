@@ -1,0 +1,217 @@
+"""File actions of the main window: experiments (open, save, presets), model files (open,
+save) and the offer to save unsaved trained weights before closing.
+
+A mixin for :class:`~guinn.gui.main_window.MainWindow`, kept apart so the window module is
+about layout and the training run. It uses the window's state and helpers: ``model``,
+``dataset``, ``settings``, ``layers``, ``layer_panel``, ``dataset_panel``, ``history``,
+``plots``, ``_base``, ``_init_key``, ``_trained``, ``_dirty``, ``_control``,
+``experiment()``, ``apply_experiment()``, ``is_training()``, ``ask()``, ``show_error()``,
+``show_info()``, ``_load_dataset()``, ``_set_pad_model()`` and the QMainWindow's
+``statusBar()`` and ``setWindowTitle()``.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from guinn.core.specs import cards_from_model
+from guinn.errors import GuinnError
+from guinn.experiment import Experiment
+
+Button = QMessageBox.StandardButton
+
+
+class FileActions:
+    """Open and save experiments and models; ask before unsaved weights are lost on close."""
+
+    # -- experiments -----------------------------------------------------------------------------
+    def load_preset(self, preset) -> bool:
+        try:
+            exp = Experiment.load(preset.path)
+        except GuinnError as exc:
+            self.show_error(f"Preset '{preset.title}' cannot be used: {exc}")
+            return False
+        if not self.apply_experiment(exp):
+            return False
+        text = exp.description or preset.description
+        self.show_info(f"<b>{html.escape(exp.title)}</b><br>{html.escape(text)}", rich=True)
+        self.setWindowTitle(f"guinn — {exp.title}")
+        return True
+
+    def open_experiment(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open experiment", "", "Experiments (*.json);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            exp = Experiment.load(path)
+        except GuinnError as exc:
+            self.show_error(str(exc))
+            return False
+        if self.apply_experiment(exp):
+            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self.setWindowTitle(f"guinn — {exp.title}")
+            return True
+        return False
+
+    def save_experiment(self, path: str | None = None) -> bool:
+        try:
+            exp = self.experiment()
+        except GuinnError as exc:
+            self.show_error(f"The settings are not valid yet: {exc}")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save experiment", "experiment.json", "Experiments (*.json)"
+            )
+            if not path:
+                return False
+        try:
+            exp.save(path)
+        except OSError as exc:
+            self.show_error(f"Could not save {path}: {exc.strerror or exc}.")
+            return False
+        self.statusBar().showMessage(f"Saved experiment to {path}", 5000)
+        return True
+
+    # -- model files ---------------------------------------------------------------------------
+    def save_model(self, path: str | None = None) -> bool:
+        if self.model is None:
+            self.show_error("There is no model to save yet: press Start to build and train one.")
+            return False
+        if self.is_training() and not (self._control and self._control.paused):
+            self.show_error("Pause or stop training before saving the model.")
+            return False
+        if not hasattr(self.model, "save"):
+            self.show_error(
+                "Saving models is not available in this installation (guinn.io is missing)."
+            )
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save model", "model.safetensors", "guinn models (*.safetensors)"
+            )
+            if not path:
+                return False
+        extras = {}
+        try:
+            extras["experiment"] = self.experiment()
+        except GuinnError:
+            pass
+        if self.dataset is not None:
+            extras.update(
+                class_names=list(self.dataset.class_names),
+                dataset=self.dataset.name,
+                preprocessing=self.dataset.preprocessing,
+            )
+        try:
+            try:
+                self.model.save(path, **extras)
+            except TypeError:  # an engine whose save takes no metadata
+                self.model.save(path)
+        except GuinnError as exc:
+            self.show_error(f"Could not save the model: {exc}")
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not save the model to {path}: {exc.strerror or exc}.")
+            return False
+        self._dirty = False
+        self.statusBar().showMessage(f"Saved the model to {path}", 5000)
+        return True
+
+    def open_model(self, path: str | None = None) -> bool:
+        if self.is_training():
+            self.show_error("Stop training before opening a model.")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open model", "", "guinn models (*.safetensors);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            from guinn.models import load_model
+
+            model = load_model(path)
+        except ImportError:
+            self.show_error(
+                "Opening models is not available in this installation (guinn.io is missing)."
+            )
+            return False
+        except GuinnError as exc:
+            self.show_error(f"Could not open the model: {exc}")
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not read {path}: {exc.strerror or exc}.")
+            return False
+        cards = cards_from_model(model)
+        if cards is None:
+            self.show_error(
+                "This model was not built from layer cards (Dense layers ending in softmax), "
+                "so the app cannot show or train it."
+            )
+            return False
+        if self.model is not None and self._trained and self._dirty:
+            if (
+                self.ask(
+                    "Replace the trained model?",
+                    "The current trained weights are not saved. "
+                    "Replace them with the opened model?",
+                )
+                != Button.Yes
+            ):
+                return False
+        specs, n_classes = cards
+        self.model = None
+        stored = getattr(model, "experiment_config", None)
+        if stored:
+            try:
+                exp = Experiment.from_dict(dict(stored))
+            except GuinnError:
+                exp = None
+            if exp is not None:
+                self._base = exp
+                self.settings.set_experiment(exp)
+                if exp.dataset != self.dataset_panel.spec():
+                    self.dataset_panel.set_spec(exp.dataset, emit=False)
+                    self._load_dataset(exp.dataset)
+        self.layers.set_specs(specs, guarded=False)
+        self.layer_panel.select(0)
+        self.model = model
+        self._init_key = (self.settings.initializer.currentData(), self.settings.seed.value())
+        self._trained, self._dirty = True, False
+        self.history.reset(())
+        self.plots.clear()
+        self._set_pad_model()
+        input_dim = int(model.input_shape[0]) if model.input_shape else None
+        ds = self.dataset
+        if ds is None:
+            self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
+        if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
+            self.show_info(
+                f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "
+                f"dataset has {ds.input_dim} and {ds.n_classes}: choose a matching dataset "
+                "before training it.",
+                "warning",
+            )
+        self.statusBar().showMessage(f"Opened model {Path(path).name}", 5000)
+        return True
+
+    # -- closing -------------------------------------------------------------------------------
+    def may_close(self) -> bool:
+        """False if the user cancels closing (or saving the unsaved trained weights fails)."""
+        if self.model is not None and self._trained and self._dirty:
+            answer = self.ask(
+                "Save the trained model?",
+                "The trained weights are not saved. Save them before closing?",
+                Button.Save | Button.Discard | Button.Cancel,
+                Button.Save,
+            )
+            if answer == Button.Cancel or (answer == Button.Save and not self.save_model()):
+                return False
+        return True
