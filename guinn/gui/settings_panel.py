@@ -86,7 +86,8 @@ class SettingsPanel(QGroupBox):
         self.restore_best = QCheckBox("Restore best weights")
         self.restore_best.setObjectName("restoreBestCheck")
         self.restore_best.setToolTip(TIPS["restore_best"])
-        self.augment = QCheckBox("Augment images (random shifts and scalings)")
+        # two lines across the whole row: one line would widen the settings column
+        self.augment = QCheckBox("Augment images\n(random shifts and scalings)")
         self.augment.setObjectName("augmentCheck")
         self.augment.setToolTip(TIPS["augment"])
         self.max_shift = dspin("maxShiftSpin", 0.0, 8.0, 1, 0.5, TIPS["max_shift"])
@@ -113,13 +114,16 @@ class SettingsPanel(QGroupBox):
             ("Monitor", self.monitor, "monitor"),
             ("Patience", self.patience, "patience"),
             ("", self.restore_best, "restore_best"),
-            ("", self.augment, "augment"),
+            (None, self.augment, "augment"),
             ("Max shift", self.max_shift, "max_shift"),
             ("Max scale", self.max_scale, "max_scale"),
             ("Initializer", self.initializer, "initializer"),
             ("Seed", self.seed, "seed"),
         ]
         for label, widget, tip in rows:
+            if label is None:
+                form.addRow(widget)  # spans the label and field columns
+                continue
             form.addRow(label, widget)
             label_widget = form.labelForField(widget)
             if label_widget is not None:

@@ -99,3 +99,13 @@ def test_a_run_with_augmentation_calls_the_augmenter(qtbot, make_window, monkeyp
     with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
         assert window.start_training()
     assert made == [] and seen == []
+
+
+def test_the_augmentation_row_does_not_widen_the_settings_column(qtbot, window):
+    settings = window.settings
+    with_row = settings.minimumSizeHint().width()
+    settings.form.setRowVisible(settings.augment, False)
+    try:
+        assert with_row <= settings.minimumSizeHint().width()  # the right column keeps its width
+    finally:
+        settings.form.setRowVisible(settings.augment, True)
