@@ -158,7 +158,7 @@ class MainWindow(QMainWindow, FileActions):
         self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
         self._load_dataset(exp.dataset)
-        self.setMinimumSize(960, 640)  # fixed before show: the layout then never resizes the window
+        self.setMinimumSize(1180, 700)  # fits every pane's minimum; fixed before show so the layout never resizes it
         self.resize(1480, 900)
 
     # -- layout --------------------------------------------------------------------------------
@@ -227,7 +227,9 @@ class MainWindow(QMainWindow, FileActions):
                 scroll.setWidgetResizable(True)
                 scroll.setFrameShape(QFrame.Shape.NoFrame)
                 scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-                scroll.setMinimumWidth(width - 40)
+                # Never narrower than the content's own minimum: no control is cut off at any window size.
+                content = widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                scroll.setMinimumWidth(max(width - 40, content))
                 splitter.addWidget(scroll)
             else:
                 splitter.addWidget(widget)

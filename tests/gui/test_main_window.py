@@ -479,3 +479,20 @@ def test_a_prelu_card_is_one_line_per_plot(qtbot, make_window):
     dead = window.plots.saturation_plot.getPlotItem().listDataItems()[0].yData
     assert len(dead) and np.all((dead >= 0) & (dead <= 1))  # PReLU's dead fraction, on its card
     assert len(window.plots._bars.opts["height"]) == 3
+
+
+def test_no_side_pane_is_narrower_than_its_content_at_the_minimum_size(qtbot):
+    """At the smallest window size every control in the side panes is fully visible (no clipping)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from guinn.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(window.minimumSize())
+    window.show()
+    qtbot.waitExposed(window)
+    panes = [w for w in window.findChildren(QScrollArea) if w.parent() is window.centralWidget()]
+    assert len(panes) == 2
+    for pane in panes:
+        assert pane.viewport().width() >= pane.widget().minimumSizeHint().width()
