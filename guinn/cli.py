@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 from guinn.errors import DataError, GuinnError, closest
+from guinn.resources import preset_dir, preset_paths
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -188,15 +189,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-def preset_dir() -> Path:
-    """Where the bundled presets live: ``guinn/_resources`` when installed, else the source tree."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "_resources" / "presets", package.parent / "resources" / "presets"):
-        if candidate.is_dir():
-            return candidate
-    return package.parent / "resources" / "presets"
-
-
 def resolve_experiment(name: str) -> Path:
     """An experiment file path, or the name of a bundled preset (``deep_sigmoid``)."""
     path = Path(name)
@@ -205,7 +197,7 @@ def resolve_experiment(name: str) -> Path:
     preset = preset_dir() / f"{name}.json"
     if preset.is_file():
         return preset
-    names = sorted(p.stem for p in preset_dir().glob("*.json"))
+    names = [p.stem for p in preset_paths()]
     lowered = {n.lower(): n for n in names}
     if name.lower() in lowered:
         return preset_dir() / f"{lowered[name.lower()]}.json"

@@ -131,3 +131,13 @@ def test_deep_sigmoid_shows_vanishing_gradients_and_its_relu_twin_does_not():
     assert sigmoid < 1e-4, sigmoid
     assert relu > 0.03, relu
     assert relu / sigmoid > 1e3
+
+
+def test_presets_are_listed_in_teaching_order_and_all_are_ordered():
+    from guinn.resources import PRESET_ORDER, list_presets
+
+    presets = list_presets()
+    names = [p.path.stem for p in presets]
+    assert names[:3] == ["mnist_example", "deep_sigmoid", "deep_relu"]
+    assert set(names) <= set(PRESET_ORDER), "a new preset needs a place in PRESET_ORDER"
+    assert all(p.description for p in presets)

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("guinn")
     from PySide6.QtGui import QIcon
 
-    from guinn.gui.resources import icon_path
+    from guinn.resources import icon_path
 
     if icon_path().is_file():
         app.setWindowIcon(QIcon(str(icon_path())))

@@ -41,10 +41,10 @@ from guinn.gui.history import TrainingHistory, folded_layer_names, plot_layer_na
 from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
-from guinn.gui.resources import icon_path, list_presets
 from guinn.gui.settings_panel import SettingsPanel
 from guinn.gui.tips import TIPS
 from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWorker
+from guinn.resources import icon_path, list_presets
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
