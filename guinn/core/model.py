@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
 from guinn.core import backend, losses, optimizers
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
-from guinn.core.layers.base import rms
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
 from guinn.errors import ConfigError, DataError, TrainingError, unknown_name
@@ -112,6 +112,26 @@ class Sequential:
             layer.bind(p, g)
             self._update_views[id(layer)] = u
         self.trainable_layers = [layer for layer in self.layers if layer.param_shapes()]
+        self._watch = self._telemetry_views()
+
+    def _telemetry_views(self) -> list[_Watched]:
+        """Flat views per trainable layer, made once, so per-batch telemetry is a few bare dot products."""
+        watched = []
+        for layer in self.trainable_layers:
+            entries = [e for e in self._param_index if e[0] is layer]
+            _, key, start, shape = entries[0]
+            size = int(np.prod(shape))
+            _, _, last_start, last_shape = entries[-1]
+            end = last_start + int(np.prod(last_shape))
+            following = []
+            for nxt in self.layers[self.layers.index(layer) + 1:]:
+                if nxt.param_shapes():
+                    break
+                following.append(nxt)
+            watched.append(_Watched(layer, self._params[start:start + size], self._grads[start:start + size],
+                                    self._update[start:start + size], self._update[start + size:end],
+                                    tuple(following)))
+        return watched
 
     def reset_weights(self, reseed: bool = True) -> None:
         """Re-initialise all weights from the seed and forget the optimizer's state."""
@@ -307,7 +327,11 @@ class Sequential:
                 break
         update = self.optimizer.compute_update(self._grads, self._update)
         with np.errstate(over="ignore", invalid="ignore"):
-            update_sq = float(np.dot(update, update))
+            if self.telemetry:  # per-layer squares serve telemetry and, summed, the finiteness check
+                squares = [(_sq(w.update), _sq(w.update_rest)) for w in self._watch]
+                update_sq = sum(a + b for a, b in squares)
+            else:
+                update_sq = _sq(update)
         if not math.isfinite(update_sq):
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
             return None
@@ -316,40 +340,30 @@ class Sequential:
         if lb is not None:
             logs["accuracy"] = _accuracy(out, lb)
         if self.telemetry:
-            logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan))
+            logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan), squares)
         return logs
 
     def _penalty(self) -> float:
         return sum(layer.penalty() for layer in self.trainable_layers)
 
-    def _telemetry(self, epoch, batch, loss, accuracy) -> BatchTelemetry:
+    def _telemetry(self, epoch, batch, loss, accuracy, update_squares) -> BatchTelemetry:
         records = []
-        for layer in self.trainable_layers:
-            key = layer.param_shapes()[0][0]
-            w = layer.params[key]
-            w_rms = rms(w)
-            extra = layer.stats()
+        for w, (update_sq, _) in zip(self._watch, update_squares, strict=True):
+            n = w.weight.size
+            weight_rms = math.sqrt(_sq(w.weight) / n)
+            extra = w.layer.stats()
+            saturation = extra.get("saturation", math.nan)
+            for nxt in w.following:  # e.g. a separate Activation layer after a linear Dense
+                if not math.isnan(saturation):
+                    break
+                saturation = nxt.stats().get("saturation", math.nan)
             records.append(LayerTelemetry(
-                name=layer.name, grad_rms=rms(layer.grads[key]), delta_rms=float(extra.get("delta_rms", math.nan)),
-                weight_rms=w_rms, update_ratio=ratio(rms(self._update_views[id(layer)][key]), w_rms),
-                saturation=float(self._saturation_after(layer, extra)),
+                name=w.layer.name, grad_rms=math.sqrt(_sq(w.grad) / n),
+                delta_rms=float(extra.get("delta_rms", math.nan)), weight_rms=weight_rms,
+                update_ratio=ratio(math.sqrt(update_sq / n), weight_rms), saturation=float(saturation),
             ))
         return BatchTelemetry(epoch=epoch, batch=batch, step=self.optimizer.iterations, loss=loss,
                               accuracy=accuracy, layers=tuple(records))
-
-    def _saturation_after(self, layer, extra):
-        """Saturation of the non-linearity that follows a layer's weights (its own, or the next layer's)."""
-        value = extra.get("saturation", math.nan)
-        if not math.isnan(value):
-            return value
-        index = self.layers.index(layer)
-        for nxt in self.layers[index + 1:]:
-            if nxt.param_shapes():
-                break
-            value = nxt.stats().get("saturation", math.nan)
-            if not math.isnan(value):
-                return value
-        return math.nan
 
     def _stop_non_finite(self, epoch, batch, what):
         lr = getattr(self.optimizer, "learning_rate", None)
@@ -543,3 +557,18 @@ def _class_index(y: np.ndarray) -> np.ndarray:
 def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:
     predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
     return float(np.count_nonzero(predicted == labels) / len(labels))
+
+
+class _Watched(NamedTuple):
+    """One trainable layer's main parameter (kernel, or PReLU's alpha) as flat views, for telemetry."""
+
+    layer: Layer
+    weight: np.ndarray
+    grad: np.ndarray
+    update: np.ndarray
+    update_rest: np.ndarray  # the layer's other parameters' update (bias...), for the finiteness check
+    following: tuple
+
+
+def _sq(a: np.ndarray) -> float:
+    return float(np.dot(a, a)) if a.size else 0.0
