@@ -14,12 +14,14 @@ def main(argv=None) -> int:
     core.add_argument("--repeats", type=int, default=3, help="alternating repeats (median reported)")
     core.add_argument("--quick", action="store_true", help="reference workload only, no memory run")
     gui = sub.add_parser("gui", help="training inside the real window vs headless fit; event-loop latency")
-    gui.add_argument("--samples", type=int, default=20000, help="MNIST training images per timed run")
+    gui.add_argument("--samples", type=int, default=60000, help="MNIST training images per timed run")
+    gui.add_argument("--epochs", type=int, default=1, help="epochs per timed run")
+    gui.add_argument("--repeats", type=int, default=3, help="alternating repeats (the best is reported)")
     args = parser.parse_args(argv)
     if args.what == "gui":
         from guinn.gui.bench import run_gui_bench
 
-        run_gui_bench(samples=args.samples)
+        run_gui_bench(samples=args.samples, epochs=args.epochs, repeats=args.repeats)
         return 0
     from guinn.bench.core import run
 

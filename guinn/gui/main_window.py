@@ -49,7 +49,7 @@ from guinn.resources import icon_path, list_presets
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
-GUI_DUTY = 0.03  # target share of one core the GUI thread may spend redrawing while training
+GUI_DUTY = 0.02  # target share of one core the GUI thread may spend redrawing while training
 Button = QMessageBox.StandardButton
 
 
