@@ -140,20 +140,7 @@ class SettingsPanel(QGroupBox):
         for w in (self.initializer,):
             w.currentIndexChanged.connect(self.initChanged)
         self.seed.valueChanged.connect(self.initChanged)
-        for w in (
-            self.learning_rate,
-            self.momentum,
-            self.rho,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-            self.batch_size,
-            self.epochs,
-            self.validation_split,
-            self.patience,
-            self.max_shift,
-            self.max_scale,
-        ):
+        for w in self._value_boxes():
             w.valueChanged.connect(self.changed)
         for w in (self.nesterov, self.early, self.restore_best, self.augment):
             w.toggled.connect(self.changed)
@@ -248,25 +235,17 @@ class SettingsPanel(QGroupBox):
     def optimizer_config(self) -> dict:
         return self._read_optimizer(self.optimizer.currentData())
 
+    def _value_boxes(self) -> tuple:
+        """The spin boxes of the training settings (the seed is separate: it only changes initialisation)."""
+        return (self.learning_rate, self.momentum, self.rho, self.beta_1, self.beta_2, self.epsilon,
+                self.batch_size, self.epochs, self.validation_split, self.patience, self.max_shift,
+                self.max_scale)
+
     def set_experiment(self, exp: Experiment) -> None:
         widgets = (
             self.findChildren(QComboBox)
             + self.findChildren(QCheckBox)
-            + [
-                self.learning_rate,
-                self.momentum,
-                self.rho,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
-                self.batch_size,
-                self.epochs,
-                self.validation_split,
-                self.patience,
-                self.max_shift,
-                self.max_scale,
-                self.seed,
-            ]
+            + [*self._value_boxes(), self.seed]
         )
         for w in widgets:
             w.blockSignals(True)
