@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -143,11 +144,25 @@ def _fail(message: str) -> int:
 
 
 def _open_app() -> int:
+    if _no_display():
+        return _fail(
+            "no display to open the app on (neither DISPLAY nor WAYLAND_DISPLAY is set). Run guinn on a "
+            "desktop, or use the command line (guinn --help); QT_QPA_PLATFORM=offscreen runs it invisibly."
+        )
     try:
         from guinn.gui.app import main as gui_main
     except ImportError as exc:
         return _fail(f"the app cannot start ({exc}); the command line still works (guinn --help).")
     return int(gui_main() or 0)
+
+
+def _no_display() -> bool:
+    """On Linux/BSD, Qt aborts the process without a display; say so in one line instead."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
+        return False
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -364,3 +364,12 @@ def test_train_refuses_an_unwritable_output_before_training(tmp_path, capsys):
 def test_a_misspelt_preset_gets_a_suggestion(capsys):
     assert main(["train", "deep_sigmod"]) != 0
     assert "Did you mean 'deep_sigmoid'?" in capsys.readouterr().err
+
+
+def test_no_display_is_a_one_line_error_not_a_qt_abort(monkeypatch, capsys):
+    monkeypatch.setattr("sys.platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("guinn: error: no display") and err.count("\n") == 1
