@@ -325,7 +325,10 @@ class DrawingPadPanel(QWidget):
         self._say(self._problem)
         if not ok:
             self._show_nothing()
-            self.prediction.setText("Pad unavailable")
+            self.prediction.setText(self._unavailable_headline())
+
+    def _unavailable_headline(self) -> str:
+        return "No model yet" if self._model is None else "Pad unavailable"
 
     def _say(self, text: str | None) -> None:
         self.message.setText(text or "")
@@ -348,7 +351,7 @@ class DrawingPadPanel(QWidget):
         self.seen = seen
         self.prediction.setFont(_big_font(22, bold=False))
         self.prediction.setStyleSheet("QLabel { color: #777; }")
-        self.prediction.setText(HINT if self._problem is None else "Pad unavailable")
+        self.prediction.setText(HINT if self._problem is None else self._unavailable_headline())
         self.confidence.setText("")
         n = len(self._class_names)
         self.bars.setOpts(height=np.zeros(n), brushes=[BAR_COLOR] * n)

@@ -353,3 +353,12 @@ def test_class_names_default_to_output_indices(pad):
     assert shown(pad) == "8"
     ticks = pad.chart.getPlotItem().getAxis("bottom")._tickLevels[0]
     assert [label for _, label in ticks] == [str(i) for i in range(10)]
+
+
+def test_without_a_model_the_headline_says_so(qtbot):
+    from guinn.gui.drawing_pad import DrawingPadPanel
+
+    panel = DrawingPadPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(None, None, None)
+    assert panel.prediction.text() == "No model yet"
