@@ -10,7 +10,7 @@ Layout (format ``guinn-model``, version 1)::
               rng_states (shuffle/dropout PCG64 states), classes, history, dataset,
               preprocessing, experiment
 
-A file is untrusted input. The loader never executes or unpickles anything: it bounds the
+A file is untrusted input. The loader never executes code or deserialises Python objects: it bounds the
 file and header sizes, parses the header itself before the ``safetensors`` package sees
 it, parses JSON with ``json.loads`` only, builds layers through the registry's allow-list,
 checks every tensor's exact name, dtype and shape (so layer sizes must chain), rejects
