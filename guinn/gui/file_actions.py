@@ -110,10 +110,7 @@ class FileActions:
                 preprocessing=self.dataset.preprocessing,
             )
         try:
-            try:
-                self.model.save(path, **extras)
-            except TypeError:  # an engine whose save takes no metadata
-                self.model.save(path)
+            self.model.save(path, **extras)
         except GuinnError as exc:
             self.show_error(f"Could not save the model: {exc}")
             return False
@@ -138,11 +135,6 @@ class FileActions:
             from guinn.models import load_model
 
             model = load_model(path)
-        except ImportError:
-            self.show_error(
-                "Opening models is not available in this installation (guinn.io is missing)."
-            )
-            return False
         except GuinnError as exc:
             self.show_error(f"Could not open the model: {exc}")
             return False

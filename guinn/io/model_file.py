@@ -51,29 +51,9 @@ MAX_CLASSES = 100_000
 MAX_NAME_CHARS = 200
 MAX_INPUT_ELEMENTS = 100_000_000
 DTYPES = {"F32": np.dtype("float32"), "F64": np.dtype("float64")}
-METADATA_KEYS = {
-    "format",
-    "format_version",
-    "model",
-    "input_shape",
-    "compile",
-    "optimizer_iterations",
-    "rng_states",
-    "classes",
-    "history",
-    "dataset",
-    "preprocessing",
-    "experiment",
-}
-REQUIRED_KEYS = {
-    "format",
-    "format_version",
-    "model",
-    "input_shape",
-    "compile",
-    "optimizer_iterations",
-    "rng_states",
-}
+REQUIRED_KEYS = frozenset({"format", "format_version", "model", "input_shape", "compile",
+                           "optimizer_iterations", "rng_states"})
+METADATA_KEYS = REQUIRED_KEYS | {"classes", "history", "dataset", "preprocessing", "experiment"}
 RNG_STREAMS = ("shuffle", "dropout")
 UNEXPECTED = "unexpected problem while reading"  # marks a validation gap (a bug) in messages
 
