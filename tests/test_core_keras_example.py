@@ -31,7 +31,8 @@ def keras_example_model():
     return model
 
 
-def test_keras_example_on_a_small_slice(capsys):
+def test_keras_example_on_a_small_slice(capsys, reset_global_seed):
+    guinn.utils.set_random_seed(0)  # an unseeded run lands below 25% now and then after 20 steps
     x_train, y_train, x_test, y_test = mnist_arrays(2000, 500)
     assert x_train.shape == (2000, 784) and y_train.shape == (2000, 10)
     model = keras_example_model()
@@ -55,7 +56,8 @@ def test_keras_example_on_a_small_slice(capsys):
     assert (probs >= 0).all()
     assert np.mean(probs.argmax(axis=1) == y_test.argmax(axis=1)) == pytest.approx(accuracy)
     np.testing.assert_allclose(model(x_test[:7]), probs[:7], rtol=1e-5)
-    np.testing.assert_allclose(model.predict(x_test, batch_size=64), probs, rtol=1e-6)
+    # Other batch sizes change how BLAS blocks the products: equal up to float32 rounding.
+    np.testing.assert_allclose(model.predict(x_test, batch_size=64), probs, rtol=1e-5, atol=1e-7)
 
 
 def test_evaluate_loss_matches_a_direct_computation():
