@@ -318,3 +318,27 @@ def test_diverging_regression_stops_at_first_non_finite_loss():
     assert "learning rate (3)" in m.stop_reason
     # the partial epoch is still reported, with a finite mean loss over the finite steps
     assert history.epoch == [0] and np.isfinite(history.history["loss"][0])
+
+
+def test_a_diverging_but_finite_loss_is_reported():
+    """SGD at learning rate 10 saturates sigmoid layers: no NaN, but the loss explodes; say so."""
+    from guinn.data.toy import make_toy
+
+    x, y = make_toy("spiral", n_samples=300, seed=0)
+    model = Sequential([Dense(64, activation="sigmoid", input_dim=2), Dense(64, activation="sigmoid"),
+                        Dense(3, activation="softmax")], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=SGD(learning_rate=50.0))
+    history = model.fit(x * 10, y, epochs=3, batch_size=16, verbose=0)
+    assert model.stop_reason is None  # finite all along
+    assert history.history["loss"][-1] > 5 * 1.1 + 1
+    assert sum("training is diverging" in m and "learning rate (50)" in m for m in history.messages) == 1
+
+
+def test_a_healthy_run_gets_no_divergence_message():
+    from guinn.data.toy import make_toy
+
+    x, y = make_toy("spiral", n_samples=300, seed=0)
+    model = Sequential([Dense(32, activation="relu", input_dim=2), Dense(3, activation="softmax")], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    history = model.fit(x, y, epochs=3, verbose=0)
+    assert not any("diverging" in m for m in history.messages)

@@ -437,3 +437,16 @@ def test_negative_initial_epoch_is_a_clear_error():
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
     with pytest.raises(guinn.DataError, match="initial_epoch"):
         model.fit(np.zeros((4, 3), np.float32), np.array([0, 1, 0, 1]), verbose=0, initial_epoch=-1)
+
+
+def test_validation_split_rounds_like_the_arithmetic_and_says_which_side_is_empty():
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    model = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    x, y = np.zeros((10, 3), np.float32), np.arange(10) % 2
+    history = model.fit(x, y, validation_split=0.9, verbose=0)  # 1 training, 9 validation samples
+    assert len(history.history["val_loss"]) == 1
+    with pytest.raises(DataError, match="leaves no training samples out of 1;"):
+        model.fit(x[:1], y[:1], validation_split=0.5, verbose=0)

@@ -216,10 +216,12 @@ class Sequential:
         if validation_data is not None:
             x_val, y_val = self._checked_pair(*_unpack_validation(validation_data), what="validation_data ")
         elif validation_split:
-            cut = int(len(x) * (1 - validation_split))
+            # Keras's split (the last fraction), with a guard against float error: 10 * (1 - 0.9) is 0.99999...
+            cut = int(len(x) * (1 - validation_split) + 1e-9)
             if cut < 1 or cut == len(x):
-                raise DataError(f"validation_split={validation_split} leaves no samples for training "
-                                f"or validation ({len(x)} samples).")
+                side = "training" if cut < 1 else "validation"
+                raise DataError(f"validation_split={validation_split:g} leaves no {side} samples "
+                                f"out of {len(x)}; choose a split that keeps at least one sample on each side.")
             x, x_val, y, y_val = x[:cut], x[cut:], y[:cut], y[cut:]
         else:
             x_val = y_val = None
@@ -260,6 +262,8 @@ class Sequential:
         xb_full = np.empty((batch_size,) + x.shape[1:], dtype=self.dtype)
         yb_full = np.empty((batch_size,) + y.shape[1:], dtype=self.dtype)
         cb.on_train_begin({})
+        first_loss = None
+        warned_divergence = False
         epoch = initial_epoch
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch, {})
@@ -282,6 +286,8 @@ class Sequential:
                 logs = self._train_step(xb, yb, lb, dropout_rng, epoch, batch)
                 if logs is None:
                     break
+                if first_loss is None:
+                    first_loss = logs["loss"]
                 loss_sum += logs["loss"] * len(xb)
                 if want_acc:
                     acc_sum += logs["accuracy"] * len(xb)
@@ -292,6 +298,12 @@ class Sequential:
             epoch_logs = {}
             if seen:
                 epoch_logs["loss"] = loss_sum / seen
+                if not warned_divergence and _diverging(epoch_logs["loss"], first_loss):
+                    warned_divergence = True
+                    self.history.say(
+                        f"The training loss has grown to {epoch_logs['loss']:.4g} in epoch {epoch + 1}, far above "
+                        f"where this run started ({first_loss:.4g}): training is diverging. Likely cause: the "
+                        f"learning rate ({getattr(self.optimizer, 'learning_rate', float('nan')):g}) is too high.")
                 if want_acc:
                     epoch_logs["accuracy"] = acc_sum / seen
                 if x_val is not None:
@@ -544,6 +556,11 @@ class Sequential:
         return f"Sequential([\n  {inner}\n])"
 
 
+def _diverging(loss: float, first_loss: float | None) -> bool:
+    """A finite loss that grew far above where training started (NaN is caught separately)."""
+    return first_loss is not None and loss > 5 * first_loss + 1
+
+
 def _unpack_validation(data):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise DataError("validation_data must be a tuple (x_val, y_val).")
@@ -571,4 +588,7 @@ class _Watched(NamedTuple):
 
 
 def _sq(a: np.ndarray) -> float:
-    return float(np.dot(a, a)) if a.size else 0.0
+    if not a.size:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+        return float(np.dot(a, a))

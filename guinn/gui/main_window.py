@@ -448,7 +448,7 @@ class MainWindow(QMainWindow, FileActions):
         if ds is not None:
             n = len(ds.x_train)
             split = self.settings.validation_split.value()
-            n_train = int(n * (1 - split))
+            n_train = int(n * (1 - split) + 1e-9)  # the engine's split, float error included
             if split and (n_train < 1 or n_train == n):
                 problems[self.settings.validation_split] = (
                     f"A validation split of {split:g} leaves no samples for training or validation "
@@ -497,6 +497,8 @@ class MainWindow(QMainWindow, FileActions):
         self._set_pad_model()
         self.progress.setValue(0)
         self.progress.setFormat("Idle")
+        self._epoch_logs = {}
+        self.metrics_label.setText("Ready: press Start to train this network.")
 
     def _set_pad_model(self) -> None:
         if self._drawing_pad is None:
@@ -712,13 +714,13 @@ class MainWindow(QMainWindow, FileActions):
         self._show_metrics(p.batches[-1], rate)
 
     def _show_metrics(self, record, rate: float) -> None:
-        parts = [f"loss {record.loss:.4f}"]
+        parts = [f"loss {_metric(record.loss)}"]
         if math.isfinite(record.accuracy):
             parts.append(f"accuracy {record.accuracy:.1%}")
         for key in ("val_loss", "val_accuracy"):
             if key in self._epoch_logs:
                 value = self._epoch_logs[key]
-                parts.append(f"{key} {value:.1%}" if "accuracy" in key else f"{key} {value:.4f}")
+                parts.append(f"{key} {value:.1%}" if "accuracy" in key else f"{key} {_metric(value)}")
         if math.isfinite(rate):
             parts.append(f"{rate:,.0f} batches/s")
         self.metrics_label.setText(" · ".join(parts))
@@ -766,8 +768,9 @@ class MainWindow(QMainWindow, FileActions):
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
         elif outcome.stop_reason:
-            self.show_error(outcome.stop_reason)
+            self.show_error("\n".join([outcome.stop_reason, *notes]))
             self.progress.setFormat("Stopped: the loss diverged")
+            notes = []  # already in the error banner
         elif outcome.stopped_by_user:
             self.progress.setFormat(f"Stopped after {outcome.batches:,} batches")
         else:
@@ -776,7 +779,8 @@ class MainWindow(QMainWindow, FileActions):
                 f"Done: {outcome.epochs_done} epochs in {_format_seconds(outcome.elapsed)}"
             )
         if notes and not outcome.error:
-            self.show_info("\n".join(notes), "warning" if outcome.stop_reason else "info")
+            alarming = any("diverging" in note for note in notes)
+            self.show_info("\n".join(notes), "warning" if alarming else "info")
         self.trainingFinished.emit(outcome)
 
     def _set_training_ui(self, training: bool) -> None:
@@ -815,3 +819,8 @@ class MainWindow(QMainWindow, FileActions):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+def _metric(value: float) -> str:
+    """A loss for the status bar: 4 decimals normally, short scientific notation when it explodes."""
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"

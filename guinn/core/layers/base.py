@@ -136,4 +136,5 @@ def rms(a: np.ndarray) -> float:
     flat = a.reshape(-1)
     if flat.size == 0:
         return 0.0
-    return float(np.sqrt(np.dot(flat, flat) / flat.size))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+        return float(np.sqrt(np.dot(flat, flat) / flat.size))
