@@ -289,9 +289,13 @@ class DrawingPadPanel(QWidget):
             return
         probabilities, were_probabilities = as_probabilities(outputs)
         self._show(seen, probabilities)
-        self._say(None if were_probabilities else
-                  "This model's last layer is not a softmax, so its outputs are not probabilities; "
-                  "the bars show them after a softmax.")
+        if getattr(self._model, "stop_reason", None) or _diverged(self._model):
+            self._say("Careful: this model's training diverged, so its answers mean little. Train it "
+                      "again with a smaller learning rate.")
+        else:
+            self._say(None if were_probabilities else
+                      "This model's last layer is not a softmax, so its outputs are not probabilities; "
+                      "the bars show them after a softmax.")
 
     # -- internals -------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
@@ -391,3 +395,9 @@ class DrawingPadPanel(QWidget):
         pixmap = QPixmap.fromImage(image).scaled(side, side, Qt.AspectRatioMode.IgnoreAspectRatio,
                                                  Qt.TransformationMode.FastTransformation)
         self.preview.setPixmap(pixmap)
+
+
+def _diverged(model) -> bool:
+    """The engine's history says the last run's loss exploded (finite, so no stop_reason)."""
+    history = getattr(model, "history", None)
+    return any("training is diverging" in m for m in getattr(history, "messages", ()))

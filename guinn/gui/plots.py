@@ -248,7 +248,7 @@ class PlotsPanel(QTabWidget):
         self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")
 
         self.gradient_plot = _plot("gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True)
-        self.gradient_bars = _plot("gradientBars", "Gradient RMS now, input → output", "RMS of dL/dW")
+        self.gradient_bars = _plot("gradientBars", "Gradient RMS of the last batch, input → output", "RMS of dL/dW")
         self.gradient_bars.getPlotItem().getAxis("left").setLogMode(True)  # bars are drawn in log10 units
         self.gradient_bars.getPlotItem().setLabel("bottom", "layer (input → output)")
         self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)

@@ -362,3 +362,21 @@ def test_without_a_model_the_headline_says_so(qtbot):
     qtbot.addWidget(panel)
     panel.set_model(None, None, None)
     assert panel.prediction.text() == "No model yet"
+
+
+def test_a_diverged_model_gets_a_caution(qtbot):
+    """A model whose training blew up still 'predicts' confidently; the pad says not to trust it."""
+    from guinn.gui.drawing_pad import DrawingPadPanel
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    model = Sequential([Dense(10, activation="softmax", input_dim=784)], seed=0)
+    model.build((784,))
+    model.history.messages.append("The training loss has grown to 170 in epoch 1 ...: training is diverging.")
+    panel = DrawingPadPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(model, (28, 28), tuple("0123456789"))
+    panel.canvas.set_strokes([[(100, 60), (110, 140), (120, 220)]])
+    panel.refresh()
+    assert panel.probabilities is not None
+    assert "diverged" in panel.message.text()
