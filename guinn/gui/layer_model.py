@@ -50,6 +50,9 @@ class LayerListModel(QAbstractListModel):
         self._input_dim = int(input_dim)
         self._n_classes = int(n_classes)
         self.guard: Callable[[], bool] = lambda: True
+        # Asked first for an edit that may not change any weight's shape (dropout, L1, L2): True when
+        # the window carried the trained weights over to the edited network, so no discarding is needed.
+        self.keep_weights: Callable[[list[LayerSpec]], bool] = lambda proposed: False
 
     # -- the plain list ---------------------------------------------------------------
     def specs(self) -> list[LayerSpec]:
@@ -87,7 +90,8 @@ class LayerListModel(QAbstractListModel):
     def set_spec(self, row: int, spec: LayerSpec) -> bool:
         if not 0 <= row < len(self._specs) or spec == self._specs[row]:
             return False
-        if not self.guard():
+        proposed = [*self._specs[:row], spec, *self._specs[row + 1:]]
+        if not self.keep_weights(proposed) and not self.guard():
             return False
         self._specs[row] = spec
         last = len(self._specs) - 1

@@ -139,6 +139,7 @@ class MainWindow(QMainWindow, FileActions):
         shape = guess_shape(exp.dataset) or (784, 10)
         self.layers = LayerListModel(exp.layers, *shape, parent=self)
         self.layers.guard = self._confirm_architecture_change
+        self.layers.keep_weights = self._carry_weights_over
 
         self._build_ui()
         self._build_menus()
@@ -487,6 +488,32 @@ class MainWindow(QMainWindow, FileActions):
             if answer != Button.Yes:
                 return False
         self._discard_model()
+        return True
+
+    def _carry_weights_over(self, proposed) -> bool:
+        """Dropout, L1 and L2 change no weight's shape: rebuild the network with the edited cards and
+        keep the trained weights, optimizer state and history instead of asking to discard them."""
+        if self.model is None or self.is_training() or self.dataset is None:
+            return False
+
+        def shapes_only(specs):
+            return [spec.with_changes(dropout=0.0, l1=0.0, l2=0.0) for spec in specs]
+
+        if shapes_only(proposed) != shapes_only(self.layers.specs()):
+            return False
+        old = self.model
+        try:
+            new = self.experiment().with_changes(layers=tuple(proposed)).build_model(self.dataset)
+            new.set_weights(old.get_weights())
+            if old.optimizer is not None and old.optimizer.to_config() == new.optimizer.to_config():
+                new.optimizer.set_state(old.optimizer.get_state())
+            new.set_rng_states(old.rng_states)
+        except (GuinnError, KeyError, ValueError):
+            return False
+        new.history = old.history
+        self.model = new
+        self._dirty = self._dirty or self._trained
+        self._set_pad_model()
         return True
 
     def _discard_model(self) -> None:

@@ -496,3 +496,23 @@ def test_no_side_pane_is_narrower_than_its_content_at_the_minimum_size(qtbot):
     assert len(panes) == 2
     for pane in panes:
         assert pane.viewport().width() >= pane.widget().minimumSizeHint().width()
+
+
+def test_dropout_and_penalty_edits_keep_the_trained_weights(qtbot, window):
+    """Dropout, L1 and L2 change no weight's shape: the trained network is carried over, not discarded."""
+    _train(qtbot, window)
+    before = window.model.get_weights()
+    iterations = window.model.optimizer.iterations
+    asked = len(window.ask.asked)
+    window.layer_panel.select(0)
+    window.layer_panel.dropout.setValue(0.25)
+    assert len(window.ask.asked) == asked  # nothing to confirm
+    assert window.layers.spec(0).dropout == 0.25
+    assert any(layer.type_name == "Dropout" for layer in window.model.layers)
+    for a, b in zip(window.model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert window.model.optimizer.iterations == iterations
+    outcome = _train(qtbot, window)  # training goes on from the carried-over weights, with dropout
+    assert outcome.error is None and window.model.optimizer.iterations > iterations
+    window.layer_panel.units.setValue(99)  # a shape change still asks
+    assert window.ask.asked[-1] == "Discard the trained model?"
