@@ -309,6 +309,9 @@ class DatasetView(QWidget):
         elif ds.input_dim == 2:
             item = self.scatter.getPlotItem()
             item.clear()
+            if item.legend is None:
+                item.addLegend(offset=(-10, 10))
+            item.legend.clear()
             x, y = ds.x_train[:2000], ds.y_train[:2000]
             for k in range(ds.n_classes):
                 pts = x[y == k]
@@ -321,6 +324,7 @@ class DatasetView(QWidget):
                     symbolSize=5,
                     symbolBrush=color,
                     symbolPen=None,
+                    name=f"class {ds.class_names[k]}",
                 )
             self.stack.setCurrentWidget(self.scatter)
         else:
@@ -332,7 +336,11 @@ class DatasetView(QWidget):
             self.table.clear()
             self.table.setRowCount(rows)
             self.table.setColumnCount(cols + 1)
-            self.table.setHorizontalHeaderLabels(["label", *[str(c) for c in names[:cols]]])
+            scaled = bool((ds.preprocessing or {}).get("standardizer"))
+            suffix = " (std.)" if scaled else ""  # the network sees standardised features, shown as such
+            self.table.setHorizontalHeaderLabels(["label", *[f"{c}{suffix}" for c in names[:cols]]])
+            self.table.setToolTip("Features as the network sees them: standardised with the training part's "
+                                  "mean and standard deviation." if scaled else "")
             for r in range(rows):
                 self.table.setItem(r, 0, QTableWidgetItem(ds.class_names[int(ds.y_train[r])]))
                 for c in range(cols):
