@@ -16,7 +16,7 @@ from pathlib import Path
 from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
 from guinn.core.specs import LayerSpec, build_model
-from guinn.core.validation import check_int_in, check_number_in
+from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError
 
@@ -118,7 +118,7 @@ class Experiment:
                 data["layers"] = tuple(LayerSpec.from_dict(s) for s in data["layers"])
             for key, spec_cls in (("early_stopping", EarlyStoppingSpec), ("augment", AugmentSpec)):
                 if key in data:
-                    data[key] = _sub(spec_cls, data[key], key)
+                    data[key] = dataclass_from_dict(spec_cls, data[key], noun=key, kind=key)
             for key in ("title", "description"):
                 if key in data and not isinstance(data[key], str):
                     raise ConfigError(f"{key} must be text.")
@@ -197,13 +197,5 @@ class Experiment:
         return model, history, dataset
 
 
-def _sub(cls, value, name):
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be an object.")
-    allowed = {f.name for f in fields(cls)}
-    unknown = set(value) - allowed
-    if unknown:
-        raise ConfigError(f"Unknown {name} setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
-    return cls(**value)
 
 

@@ -131,11 +131,7 @@ class Adagrad(Optimizer):
         acc = self.slots["accumulator"]
         np.multiply(g, g, out=tmp)
         acc += tmp
-        np.add(acc, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.divide(g, tmp, out=update)
-        update *= -self.learning_rate
-        return update
+        return _scaled_step(g, acc, self.epsilon, self.learning_rate, tmp, update)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate,
@@ -163,11 +159,7 @@ class RMSprop(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.rho
         v += tmp
-        np.add(v, self.epsilon, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.divide(g, tmp, out=update)
-        update *= -self.learning_rate
-        return update
+        return _scaled_step(g, v, self.epsilon, self.learning_rate, tmp, update)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
@@ -209,6 +201,15 @@ class Adam(Optimizer):
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+def _scaled_step(g, second_moment, epsilon, learning_rate, tmp, update):
+    """update <- -lr g / sqrt(second_moment + eps): the step Adagrad and RMSprop share."""
+    np.add(second_moment, epsilon, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    np.divide(g, tmp, out=update)
+    update *= -learning_rate
+    return update
 
 
 OPTIMIZERS = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam)}

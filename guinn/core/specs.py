@@ -9,13 +9,13 @@ whose output layer is a softmax over the classes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from guinn.core import activations, initializers
 from guinn.core.layers import Dense, Dropout, Maxout, PReLU
 from guinn.core.layers.base import Layer
 from guinn.core.model import Sequential
-from guinn.core.validation import check_int_in, check_number_in
+from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.errors import ConfigError, unknown_name
 
 CARD_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "maxout", "linear")
@@ -61,13 +61,7 @@ class LayerSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> LayerSpec:
-        if not isinstance(data, dict):
-            raise ConfigError(f"A layer spec must be an object, got {data!r:.100}.")
-        allowed = {f.name for f in fields(cls)}
-        unknown = set(data) - allowed
-        if unknown:
-            raise ConfigError(f"Unknown layer setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
-        return cls(**data)
+        return dataclass_from_dict(cls, data, noun="A layer spec", kind="layer")
 
     def with_changes(self, **changes) -> LayerSpec:
         return type(self)(**{**self.to_dict(), **changes})

@@ -67,3 +67,16 @@ def check_number_in(name, value, low, high) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
         raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
     return float(value)
+
+
+def dataclass_from_dict(cls, data, *, noun: str, kind: str):
+    """Build ``cls`` from a JSON object, refusing anything that is not an object or names an unknown field."""
+    from dataclasses import fields
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{noun} must be an object, got {data!r:.100}.")
+    allowed = {f.name for f in fields(cls)}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ConfigError(f"Unknown {kind} setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+    return cls(**data)
