@@ -220,7 +220,7 @@ def test_export_and_info(tmp_path, toy_model, capsys):
     assert main(["info", str(toy_model)]) == 0
     info = capsys.readouterr().out
     for expected in (
-        "format version 1",
+        "format version 2",
         "Total params",
         "Classes (3): 0, 1, 2",
         "optimizer: adam",

@@ -138,7 +138,7 @@ def test_dtype_is_kept_everywhere(dtype):
     model.fit(x.astype(np.float32), y, epochs=1, verbose=0)
     assert model.predict(x).dtype == dtype
     assert all(w.dtype == dtype for w in model.get_weights())
-    assert model._params.dtype == dtype and model.optimizer.slots["m"].dtype == dtype
+    assert model._params.dtype == dtype and model.optimizer.slots["m_sum"].dtype == dtype
 
 
 def test_config_round_trip_rebuilds_the_same_network():

@@ -136,7 +136,7 @@ def test_metadata_round_trip(tmp_path):
     assert loaded.experiment_config == exp.to_dict()
     assert loaded.preprocessing == pre
     assert loaded.dataset_name == "blobs (toy)"
-    assert loaded.format_version == 1
+    assert loaded.format_version == 2
     assert loaded.seed == model.seed == 3
     assert loaded.loss.name == "categorical_crossentropy"
     assert loaded.metrics == ["accuracy"]
@@ -161,14 +161,14 @@ def test_file_layout_names_tensors_per_layer(tmp_path):
     expected = {
         f"layers.{i}.{k}" for i, layer in enumerate(model.layers) for k, _ in layer.param_shapes()
     }
-    assert set(tensors) == expected | {"optimizer.m", "optimizer.v"}
+    assert set(tensors) == expected | {"optimizer.m_sum", "optimizer.v_sum"}
     assert tensors["layers.0.kernel"].shape == (6, 8)
     assert tensors["layers.1.alpha"].shape == (8,)
     from safetensors import safe_open
 
     with safe_open(str(path), "np") as f:
         meta = f.metadata()
-    assert meta["format"] == "guinn-model" and meta["format_version"] == "1"
+    assert meta["format"] == "guinn-model" and meta["format_version"] == "2"
     assert json.loads(meta["compile"])["optimizer"]["name"] == "adam"
 
 
@@ -193,6 +193,11 @@ def test_version_1_fixture_still_loads():
     assert model.class_names == ("cat", "dog", "bird")
     assert model.dataset_name == "fixture"
     assert model.optimizer.name == "adam" and model.optimizer.iterations == 8
+    assert model.format_version == 1
+    stored = stn.load_file(str(FIXTURES / "model_v1.safetensors"))  # version 1 kept Adam's m and v
+    moments = model.optimizer.moments()
+    np.testing.assert_allclose(moments["m"], stored["optimizer.m"], rtol=1e-6)
+    np.testing.assert_allclose(moments["v"], stored["optimizer.v"], rtol=1e-6)
     assert [type(layer).__name__ for layer in model.layers] == [
         "Dense",
         "PReLU",
@@ -273,7 +278,7 @@ def saved(tmp_path):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (dict(meta_changes={"format_version": "2"}), "newer than this guinn reads"),
+        (dict(meta_changes={"format_version": "3"}), "newer than this guinn reads"),
         (dict(meta_changes={"format": "keras"}), "not a guinn model file"),
         (dict(tensors={"layers.0.kernel": np.full((6, 8), np.nan, np.float32)}), "NaN or infinite"),
         (dict(tensors={"layers.0.kernel": np.zeros((6, 8), np.int32)}), "only F32"),
@@ -285,8 +290,8 @@ def saved(tmp_path):
         (dict(tensors={"layers.0.kernel": np.zeros((6, 9), np.float32)}), "do not chain"),
         (dict(tensors={"layers.9.kernel": np.zeros((2, 2), np.float32)}), "unexpected tensor"),
         (dict(drop=["layers.0.bias"]), "'layers.0.bias' is missing"),
-        (dict(drop=["optimizer.m"]), "needs state tensor"),
-        (dict(tensors={"optimizer.v": -np.ones(1, np.float32)}), "optimizer.v"),
+        (dict(drop=["optimizer.m_sum"]), "needs state tensor"),
+        (dict(tensors={"optimizer.v_sum": -np.ones(1, np.float32)}), "optimizer.v_sum"),
         (dict(drop=["rng_states"]), "missing"),
         (dict(meta_changes={"extra": "1"}), "unknown metadata"),
         (dict(meta_changes={"classes": '["a"]'}), "class labels do not match"),

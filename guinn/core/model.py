@@ -483,7 +483,7 @@ class Sequential:
             layer.params[key][...] = w
 
     def optimizer_slots(self) -> dict[str, dict[str, dict[str, np.ndarray]]]:
-        """The optimizer's state per layer and parameter, e.g. ``["dense_1"]["kernel"]["m"]``
+        """The optimizer's state per layer and parameter, e.g. ``["dense_1"]["kernel"]["m_sum"]``
         (read-only views into the optimizer's flat slots)."""
         self._ensure_built()
         if self.optimizer is None:

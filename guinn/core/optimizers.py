@@ -19,6 +19,7 @@ from guinn.errors import ConfigError, unknown_name
 class Optimizer:
     name = "optimizer"
     slot_names: tuple[str, ...] = ()
+    legacy_slot_names: tuple[str, ...] | None = None
 
     def __init__(self, learning_rate=0.001):
         self.learning_rate = _positive("learning_rate", learning_rate)
@@ -59,7 +60,7 @@ class Optimizer:
         iterations = state.get("iterations")
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
             raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {iterations!r}.")
-        slots = state.get("slots", {})
+        slots = self._upgrade_slots(state.get("slots", {}))
         if set(slots) != set(self.slot_names):
             raise ConfigError(f"{self.name} state needs slots {sorted(self.slot_names)}, got {sorted(slots)}.")
         for name, value in slots.items():
@@ -69,6 +70,10 @@ class Optimizer:
                 raise ConfigError(f"Optimizer slot {name!r} has shape {value.shape}, expected {have}.")
             self.slots[name][...] = value
         self.iterations = iterations
+
+    def _upgrade_slots(self, slots: dict) -> dict:
+        """State saved under an earlier layout, in today's (the base class has no earlier one)."""
+        return slots
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -168,12 +173,18 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Momentum on the gradient (m) and RMSprop scaling (v), both bias-corrected
     (Kingma & Ba, 2015), in Keras's form:
-    m <- m + (1 - b1)(g - m); v <- v + (1 - b2)(g^2 - v);
+    m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
     theta <- theta - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
+
+    The state is kept as decayed sums, ``m_sum = m / (1 - b1)`` and ``v_sum = v / (1 - b2)``:
+    then each moment update is one scale and one add (m_sum <- b1 m_sum + g), two whole-buffer
+    passes fewer per step, and the constant factors move into the scalars of the step.
+    :meth:`moments` gives m and v themselves.
     """
 
     name = "adam"
-    slot_names = ("m", "v")
+    slot_names = ("m_sum", "v_sum")
+    legacy_slot_names = ("m", "v")  # model files of format version 1 stored m and v
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
@@ -183,20 +194,31 @@ class Adam(Optimizer):
 
     def _update(self, g, update, tmp):
         t = self.iterations
-        m, v = self.slots["m"], self.slots["v"]
-        np.subtract(g, m, out=tmp)
-        tmp *= 1.0 - self.beta_1
-        m += tmp
+        m_sum, v_sum = self.slots["m_sum"], self.slots["v_sum"]
+        m_sum *= self.beta_1
+        m_sum += g
+        v_sum *= self.beta_2
         np.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= 1.0 - self.beta_2
-        v += tmp
-        alpha = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=update)
+        v_sum += tmp
+        # m / (sqrt(v) + eps) = (1 - b1) m_sum / (sqrt(1 - b2) (sqrt(v_sum) + eps / sqrt(1 - b2)))
+        root = math.sqrt(1.0 - self.beta_2)
+        alpha = (self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+                 * (1.0 - self.beta_1) / root)
+        np.sqrt(v_sum, out=tmp)
+        tmp += self.epsilon / root
+        np.divide(m_sum, tmp, out=update)
         update *= -alpha
         return update
+
+    def moments(self) -> dict[str, np.ndarray]:
+        """Keras's ``m`` and ``v`` (copies), from the decayed sums the optimizer keeps."""
+        return {"m": self.slots["m_sum"] * (1.0 - self.beta_1), "v": self.slots["v_sum"] * (1.0 - self.beta_2)}
+
+    def _upgrade_slots(self, slots: dict) -> dict:
+        if set(slots) == set(self.legacy_slot_names):
+            return {"m_sum": np.asarray(slots["m"]) / (1.0 - self.beta_1),
+                    "v_sum": np.asarray(slots["v"]) / (1.0 - self.beta_2)}
+        return slots
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,

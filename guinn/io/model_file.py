@@ -1,9 +1,9 @@
 """Model files: one ``.safetensors`` file holding a trained network and all it needs to resume.
 
-Layout (format ``guinn-model``, version 1)::
+Layout (format ``guinn-model``, version 2)::
 
     tensors   layers.{i}.{param}   parameters of ``model.layers[i]`` (kernel, bias, alpha)
-              optimizer.{slot}     the optimizer's flat state slots (Adam m and v, ...)
+              optimizer.{slot}     the optimizer's flat state slots (Adam m_sum and v_sum, ...)
     metadata  (safetensors metadata is str -> str; every value but the first two is JSON)
               format, format_version, model (Sequential.get_config()), input_shape,
               compile (loss, metrics, optimizer config) or null, optimizer_iterations,
@@ -41,8 +41,9 @@ from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.errors import GuinnError, ModelFileError
 
 FORMAT = "guinn-model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+# Version 2: Adam's state is its decayed sums m_sum, v_sum (version 1 stored m, v; still read).
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 MAX_FILE_BYTES = 4 * 1024**3  # 4 GiB: far above any network this app trains
 MAX_HEADER_BYTES = 8 * 1024**2  # JSON header: specs, history and settings, never weights
@@ -268,7 +269,6 @@ def load_model_bytes(data: bytes, source: str = "model file") -> Sequential:
 def _load(data: bytes) -> Sequential:
     header, meta, _ = _read_header(data)
     version = _check_format(meta)
-    del version  # only version 1 exists; later versions branch here on older layouts
     unknown = set(meta) - METADATA_KEYS
     if unknown:
         raise ModelFileError(
@@ -291,7 +291,7 @@ def _load(data: bytes) -> Sequential:
             for key, _ in layer.param_shapes()
         ]
     )
-    _restore_training(model, fields, tensors)
+    _restore_training(model, fields, tensors, version)
 
     classes = fields.get("classes")
     if classes is not None:
@@ -308,7 +308,7 @@ def _load(data: bytes) -> Sequential:
         raise ModelFileError("metadata 'preprocessing' must be an object or null.")
     model.preprocessing = preprocessing
     model.experiment_config = _experiment(fields.get("experiment"))
-    model.format_version = FORMAT_VERSION
+    model.format_version = version
     return model
 
 
@@ -559,7 +559,7 @@ def _check_layer_tensors(model: Sequential, tensors: dict) -> None:
             )
 
 
-def _restore_training(model: Sequential, fields: dict, tensors: dict) -> None:
+def _restore_training(model: Sequential, fields: dict, tensors: dict, version: int) -> None:
     slots = {n[len("optimizer.") :]: v for n, v in tensors.items() if n.startswith("optimizer.")}
     compile_config = fields["compile"]
     iterations = fields["optimizer_iterations"]
@@ -605,6 +605,8 @@ def _restore_training(model: Sequential, fields: dict, tensors: dict) -> None:
             raise ModelFileError(f"optimizer: {exc}") from None
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
         want = set(optimizer.slot_names)
+        if version == 1 and optimizer.legacy_slot_names and set(slots) == set(optimizer.legacy_slot_names):
+            want = set(optimizer.legacy_slot_names)  # converted by set_state
         if set(slots) != want:
             raise ModelFileError(
                 f"the {optimizer.name} optimizer needs state tensor(s) "
@@ -618,7 +620,7 @@ def _restore_training(model: Sequential, fields: dict, tensors: dict) -> None:
                     f"tensor 'optimizer.{slot}' must be {model.dtype} of shape ({size},), "
                     f"got {value.dtype} {value.shape}."
                 )
-            if slot in ("accumulator", "velocity", "v") and (value < 0).any():
+            if slot in ("accumulator", "velocity", "v", "v_sum") and (value < 0).any():
                 raise ModelFileError(
                     f"tensor 'optimizer.{slot}' holds negative values; it sums squares."
                 )
