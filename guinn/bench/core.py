@@ -15,10 +15,13 @@ import sys
 
 import numpy as np
 
+from guinn.bench import blas
 from guinn.bench.workloads import (
     DEEP_NARROW,
     REFERENCE,
     mnist_arrays,
+    step_breakdown,
+    telemetry_cost,
     time_gemm_floor,
     time_guinn,
     time_torch,
@@ -26,38 +29,19 @@ from guinn.bench.workloads import (
 )
 
 
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        info = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads, "
-                f"{i.get('architecture')})" for i in threadpool_info() if i.get("user_api") == "blas"]
-        if info:
-            return "; ".join(info)
-    except Exception:
-        pass
-    config = np.show_config(mode="dicts") if hasattr(np, "show_config") else {}
-    blas = config.get("Build Dependencies", {}).get("blas", {}) if isinstance(config, dict) else {}
-    return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-
-
 def machine() -> str:
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, NumPy {np.__version__}, BLAS {blas_info()}")
+            f"{platform.python_version()}, NumPy {np.__version__}, BLAS {blas.describe()}")
 
 
-def compare(name, workload, samples, repeats, with_torch, x, yo, yi, telemetry_cost=False):
-    """Alternate guinn / torch / floor (and guinn without telemetry) and print medians."""
+def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
+    """Alternate guinn / torch / floor and print medians."""
     times: dict[str, list[float]] = {"guinn": [], "floor": []}
     if with_torch:
         times["torch"] = []
-    if telemetry_cost:
-        times["guinn_no_telemetry"] = []
-    args = dict(widths=workload["widths"], activation=workload["activation"], batch_size=workload["batch_size"])
+    args = workload_args(workload)
     for _ in range(repeats):
         times["guinn"].append(time_guinn(x, yo, **args))
-        if telemetry_cost:
-            times["guinn_no_telemetry"].append(time_guinn(x, yo, telemetry=False, **args))
         if with_torch:
             times["torch"].append(time_torch(x, yi, **args))
         times["floor"].append(time_gemm_floor(samples, workload["widths"], workload["batch_size"]))
@@ -67,14 +51,31 @@ def compare(name, workload, samples, repeats, with_torch, x, yo, yi, telemetry_c
         line += f"  torch {rate['torch']:>8,.0f}/s  guinn/torch {rate['guinn'] / rate['torch']:.2f}x"
     line += f"  floor {rate['floor']:>8,.0f}/s  guinn/floor {rate['guinn'] / rate['floor']:.2f}"
     print(line, flush=True)
-    if telemetry_cost:
-        on, off = statistics.median(times["guinn"]), statistics.median(times["guinn_no_telemetry"])
-        # Median of the paired ratios: each pair ran back to back, so slow drifts of the machine cancel.
-        paired = statistics.median(a / b for a, b in zip(times["guinn"], times["guinn_no_telemetry"], strict=True))
-        rate["telemetry_cost"] = paired - 1
-        print(f"{'  telemetry cost':<34} {100 * (paired - 1):+.1f}% of training time "
-              f"(median of paired runs; on {samples / on:,.0f}/s, off {samples / off:,.0f}/s)", flush=True)
     return rate
+
+
+def workload_args(workload) -> dict:
+    return dict(widths=workload["widths"], activation=workload["activation"], batch_size=workload["batch_size"])
+
+
+def report_telemetry_cost(x, yo) -> float:
+    cost = telemetry_cost(x, yo, **workload_args(REFERENCE))
+    print(f"{'  telemetry cost':<34} {100 * cost:+.1f}% of training time (telemetry on vs off: median of 25 "
+          "paired 20-batch blocks on one model)", flush=True)
+    return cost
+
+
+def report_breakdown(x, yo) -> dict:
+    """Where a reference step's time goes, and what 0.8 of the floor would leave for the rest."""
+    parts = step_breakdown(x, yo, **workload_args(REFERENCE))
+    floor, step = parts["floor"], parts["step"]
+    outside = step - parts["forward_backward"] - parts["optimizer"]
+    print(f"{'  one step (fixed batch, no telemetry)':<34} {step:.2f} ms = forward+backward "
+          f"{parts['forward_backward']:.2f} (matrix products alone {floor:.2f}) + optimizer update "
+          f"{parts['optimizer']:.2f} + the rest {outside:.2f}; floor/step {floor / step:.2f}. "
+          f"0.8 of the floor leaves {floor / 0.8 - floor:.2f} ms for everything but the matrix products.",
+          flush=True)
+    return parts
 
 
 PEAK_RSS_SCRIPT = """
@@ -110,7 +111,9 @@ def run(samples=20000, repeats=3, memory=True, extra=True) -> dict:
     print(f"Each figure: median of {repeats} alternating repeats, {samples:,} MNIST samples (one epoch) each.\n")
     x, yo, yi = mnist_arrays(samples)
     results = {"reference": compare("784-500-500-10 sigmoid, batch 100", REFERENCE, samples, repeats, with_torch,
-                                    x, yo, yi, telemetry_cost=True)}
+                                    x, yo, yi)}
+    results["telemetry_cost"] = report_telemetry_cost(x, yo)
+    results["step_ms"] = report_breakdown(x, yo)
     if extra:
         for bs in (32, 1000):
             results[f"batch{bs}"] = compare(f"784-500-500-10 sigmoid, batch {bs}", {**REFERENCE, "batch_size": bs},

@@ -106,3 +106,74 @@ def time_gemm_floor(n_samples, widths, batch_size) -> float:
             if i:
                 np.matmul(deltas[i + 1], ws[i].T, out=deltas[i])
     return time.perf_counter() - start
+
+
+def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_steps=20) -> float:
+    """Extra training time with per-layer telemetry on, as a fraction of the time with it off.
+
+    One model trains on consecutive slices of ``block_steps`` batches, telemetry on for one
+    block and off for the next (which goes first alternates); the result is the median of the
+    paired ratios. Same model, same data, runs a few milliseconds apart: what the machine does
+    meanwhile mostly cancels, unlike two separate timed epochs.
+    """
+    import statistics
+
+    model = guinn_model(widths, activation, telemetry=True)
+    n = block_steps * batch_size
+    model.fit(x[:n], y_onehot[:n], batch_size=batch_size, epochs=1, verbose=0)  # warm up
+    ratios = []
+    for i in range(pairs):
+        start = (i * n) % max(1, len(x) - n)
+        xs, ys = x[start:start + n], y_onehot[start:start + n]
+        seconds = {}
+        for on in ((True, False) if i % 2 == 0 else (False, True)):
+            model.set_telemetry(on)
+            began = time.perf_counter()
+            model.fit(xs, ys, batch_size=batch_size, epochs=1, verbose=0)
+            seconds[on] = time.perf_counter() - began
+        ratios.append(seconds[True] / seconds[False])
+    return statistics.median(ratios) - 1
+
+
+def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps=100) -> dict[str, float]:
+    """Milliseconds per training step, split into the parts the GEMM-floor ratio depends on.
+
+    Each part is the best of ``repeats`` timings of ``steps`` calls on one fixed batch
+    (telemetry off): the forward and backward pass through the layers (which contains the
+    matrix products), the optimizer's update, and the whole step; plus the floor itself.
+    """
+    import numpy as np
+
+    model = guinn_model(widths, activation, telemetry=False)
+    model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)
+    xb, yb = np.ascontiguousarray(x[:batch_size]), np.ascontiguousarray(y_onehot[:batch_size])
+    labels = yb.argmax(axis=1)
+    rng = np.random.default_rng(0)
+
+    def forward_backward():
+        out = xb
+        for layer in model.layers:
+            out = layer.forward(out, True, rng)
+        _, g = model.loss.fused(yb, model.layers[-1].logits, out)
+        for layer, need in zip(reversed(model.layers), reversed(model._need_input_grad), strict=True):
+            g = layer.backward(g, need)
+
+    def optimizer_update():
+        model.optimizer.compute_update(model._grads, model._update)
+
+    def whole_step():
+        model._train_step(xb, yb, labels, rng, 0, 0)
+
+    def best_ms(fn):
+        fn()
+        best = float("inf")
+        for _ in range(repeats):
+            began = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            best = min(best, (time.perf_counter() - began) / steps)
+        return best * 1e3
+
+    floor = min(time_gemm_floor(steps * batch_size, widths, batch_size) for _ in range(repeats)) / steps * 1e3
+    return {"floor": floor, "forward_backward": best_ms(forward_backward),
+            "optimizer": best_ms(optimizer_update), "step": best_ms(whole_step)}
