@@ -11,7 +11,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="what")
     core = sub.add_parser("core", help="guinn vs PyTorch vs the GEMM floor, telemetry cost, peak memory (default)")
     core.add_argument("--samples", type=int, default=20000, help="MNIST samples per timed epoch")
-    core.add_argument("--repeats", type=int, default=3, help="alternating repeats (median reported)")
+    core.add_argument("--repeats", type=int, default=5, help="alternating repeats (median reported)")
     core.add_argument("--quick", action="store_true", help="reference workload only, no memory run")
     gui = sub.add_parser("gui", help="training inside the real window vs headless fit; event-loop latency")
     gui.add_argument("--samples", type=int, default=60000, help="MNIST training images per timed run")
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     from guinn.bench.core import run
 
     samples = getattr(args, "samples", 20000)
-    repeats = getattr(args, "repeats", 3)
+    repeats = getattr(args, "repeats", 5)
     quick = getattr(args, "quick", False)
     run(samples=samples, repeats=repeats, memory=not quick, extra=not quick)
     return 0

@@ -48,26 +48,34 @@ def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
     rate = {k: samples / statistics.median(v) for k, v in times.items()}
     line = f"{name:<34} guinn {rate['guinn']:>8,.0f}/s"
     if with_torch:
-        line += f"  torch {rate['torch']:>8,.0f}/s  guinn/torch {rate['guinn'] / rate['torch']:.2f}x"
-    line += f"  floor {rate['floor']:>8,.0f}/s  guinn/floor {rate['guinn'] / rate['floor']:.2f}"
+        line += (f"  torch {rate['torch']:>8,.0f}/s  guinn/torch {rate['guinn'] / rate['torch']:.2f}x"
+                 f"{_spread(times['torch'], times['guinn'])}")
+    line += (f"  floor {rate['floor']:>8,.0f}/s  guinn/floor {rate['guinn'] / rate['floor']:.2f}"
+             f"{_spread(times['floor'], times['guinn'])}")
     print(line, flush=True)
     return rate
+
+
+def _spread(numerators, denominators) -> str:
+    """The range of the per-repeat ratios: how much the machine moved the figure in this run."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True)]
+    return f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
 
 
 def workload_args(workload) -> dict:
     return dict(widths=workload["widths"], activation=workload["activation"], batch_size=workload["batch_size"])
 
 
-def report_telemetry_cost(x, yo) -> float:
-    cost = telemetry_cost(x, yo, **workload_args(REFERENCE))
-    print(f"{'  telemetry cost':<34} {100 * cost:+.1f}% of training time (telemetry on vs off: median of 25 "
-          "paired 20-batch blocks on one model)", flush=True)
+def report_telemetry_cost(x, yo, pairs=25, block_steps=20) -> float:
+    cost = telemetry_cost(x, yo, pairs=pairs, block_steps=block_steps, **workload_args(REFERENCE))
+    print(f"{'  telemetry cost':<34} {100 * cost:+.1f}% of training time (telemetry on vs off: median of {pairs} "
+          f"paired {block_steps}-batch blocks on one model)", flush=True)
     return cost
 
 
-def report_breakdown(x, yo) -> dict:
+def report_breakdown(x, yo, steps=100) -> dict:
     """Where a reference step's time goes, and what 0.8 of the floor would leave for the rest."""
-    parts = step_breakdown(x, yo, **workload_args(REFERENCE))
+    parts = step_breakdown(x, yo, steps=steps, **workload_args(REFERENCE))
     floor, step = parts["floor"], parts["step"]
     outside = step - parts["forward_backward"] - parts["optimizer"]
     print(f"{'  one step (fixed batch, no telemetry)':<34} {step:.2f} ms = forward+backward "
@@ -99,7 +107,7 @@ def peak_rss_mb(epochs: int) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def run(samples=20000, repeats=3, memory=True, extra=True) -> dict:
+def run(samples=20000, repeats=5, memory=True, extra=True) -> dict:
     print(f"Machine: {machine()}")
     with_torch = torch_available()
     if with_torch:
@@ -108,12 +116,14 @@ def run(samples=20000, repeats=3, memory=True, extra=True) -> dict:
         print(f"PyTorch {torch.__version__} on the CPU with {torch.get_num_threads()} threads")
     else:
         print("PyTorch is not installed: the guinn/torch ratios are skipped (pip install torch to compare).")
-    print(f"Each figure: median of {repeats} alternating repeats, {samples:,} MNIST samples (one epoch) each.\n")
+    print(f"Each figure: median of {repeats} alternating repeats, {samples:,} MNIST samples (one epoch) each; "
+          "in brackets, the lowest and highest ratio of a single repeat.\n")
     x, yo, yi = mnist_arrays(samples)
     results = {"reference": compare("784-500-500-10 sigmoid, batch 100", REFERENCE, samples, repeats, with_torch,
                                     x, yo, yi)}
-    results["telemetry_cost"] = report_telemetry_cost(x, yo)
-    results["step_ms"] = report_breakdown(x, yo)
+    steps = max(1, min(100, samples // REFERENCE["batch_size"]))
+    results["telemetry_cost"] = report_telemetry_cost(x, yo, block_steps=min(20, steps))
+    results["step_ms"] = report_breakdown(x, yo, steps=steps)
     if extra:
         for bs in (32, 1000):
             results[f"batch{bs}"] = compare(f"784-500-500-10 sigmoid, batch {bs}", {**REFERENCE, "batch_size": bs},
