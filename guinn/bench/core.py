@@ -30,8 +30,11 @@ from guinn.bench.workloads import (
 
 
 def machine() -> str:
+    from guinn.core import fused
+
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, NumPy {np.__version__}, BLAS {blas.describe()}")
+            f"{platform.python_version()}, NumPy {np.__version__}, BLAS {blas.describe()}; optimizer steps: "
+            f"{fused.status()}")
 
 
 def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
@@ -79,8 +82,8 @@ def report_breakdown(x, yo, steps=100) -> dict:
     floor, step = parts["floor"], parts["step"]
     outside = step - parts["forward_backward"] - parts["optimizer"]
     print(f"{'  one step (fixed batch, no telemetry)':<34} {step:.2f} ms = forward+backward "
-          f"{parts['forward_backward']:.2f} (matrix products alone {floor:.2f}) + optimizer update "
-          f"{parts['optimizer']:.2f} + the rest {outside:.2f}; floor/step {floor / step:.2f}. "
+          f"{parts['forward_backward']:.2f} (matrix products alone {floor:.2f}) + optimizer update and "
+          f"apply {parts['optimizer']:.2f} + the rest {outside:.2f}; floor/step {floor / step:.2f}. "
           f"0.8 of the floor leaves {floor / 0.8 - floor:.2f} ms for everything but the matrix products.",
           flush=True)
     return parts

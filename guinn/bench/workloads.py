@@ -158,8 +158,9 @@ def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps
         for layer, need in zip(reversed(model.layers), reversed(model._need_input_grad), strict=True):
             g = layer.backward(g, need)
 
-    def optimizer_update():
-        model.optimizer.compute_update(model._grads, model._update)
+    def optimizer_update():  # the step's optimizer part as training runs it (fused when Numba is there)
+        model._optimizer_step()
+        model._apply_update()
 
     def whole_step():
         model._train_step(xb, yb, labels, rng, 0, 0)

@@ -1,8 +1,9 @@
 """``Sequential``: a stack of layers trained by mini-batch backpropagation.
 
 All parameters live in one contiguous buffer (and all gradients in another), with each
-layer holding views; an optimizer step is a few whole-buffer operations and per-layer
-telemetry is a handful of dot products over views the backward pass already filled.
+layer holding views. An optimizer step is one compiled pass over the buffers when Numba is
+installed (:mod:`guinn.core.fused`), or a few whole-buffer NumPy operations otherwise; either
+way it yields the per-layer sums of squares that the finiteness check and telemetry use.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from guinn.core import backend, losses, optimizers
+from guinn.core import backend, fused, losses, optimizers
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
@@ -113,9 +114,12 @@ class Sequential:
             self._update_views[id(layer)] = u
         self.trainable_layers = [layer for layer in self.layers if layer.param_shapes()]
         self._watch = self._telemetry_views()
+        # Segments of the flat buffers: each trainable layer's main parameter, then its others.
+        self._bounds = np.array([0] + [b for w in self._watch for b in (w.stop, w.end)], dtype=np.int64)
+        self._sums = np.zeros((len(self._bounds) - 1, 3))  # per segment: sum g^2, sum update^2, sum weight^2
 
     def _telemetry_views(self) -> list[_Watched]:
-        """Flat views per trainable layer, made once, so per-batch telemetry is a few bare dot products."""
+        """Where each trainable layer's main parameter (kernel, or PReLU's alpha) and the rest sit."""
         watched = []
         for layer in self.trainable_layers:
             entries = [e for e in self._param_index if e[0] is layer]
@@ -128,9 +132,7 @@ class Sequential:
                 if nxt.param_shapes():
                     break
                 following.append(nxt)
-            watched.append(_Watched(layer, self._params[start:start + size], self._grads[start:start + size],
-                                    self._update[start:start + size], self._update[start + size:end],
-                                    tuple(following)))
+            watched.append(_Watched(layer, start, start + size, end, tuple(following)))
         return watched
 
     def reset_weights(self, reseed: bool = True) -> None:
@@ -337,32 +339,57 @@ class Sequential:
             g = layer.backward(g, need)
             if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
                 break
-        update = self.optimizer.compute_update(self._grads, self._update)
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.telemetry:  # per-layer squares serve telemetry and, summed, the finiteness check
-                squares = [(_sq(w.update), _sq(w.update_rest)) for w in self._watch]
-                update_sq = sum(a + b for a, b in squares)
-            else:
-                update_sq = _sq(update)
-        if not math.isfinite(update_sq):
+        update_sq = self._optimizer_step()
+        # NaN fails the comparison; a sum of squares beyond the dtype's range means the update overflowed.
+        if not update_sq <= float(np.finfo(self.dtype).max):
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
             return None
-        self._params += update
+        self._apply_update()
         logs = {"loss": loss}
         if lb is not None:
             logs["accuracy"] = _accuracy(out, lb)
         if self.telemetry:
-            logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan), squares)
+            logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan))
         return logs
+
+    def _optimizer_step(self) -> float:
+        """Write the update and the per-segment sums of squares; return the update's total square."""
+        kernels = fused.kernels()
+        if kernels is not None:
+            try:
+                self.optimizer.fused_update(kernels, self._grads, self._update, self._bounds, self._sums)
+                self._fused_step = True
+                return float(self._sums[:, 1].sum())
+            except Exception as exc:  # e.g. a compiler problem on this platform: keep training on NumPy
+                fused.disable(f"fused step failed ({type(exc).__name__}: {exc})")
+        self._fused_step = False
+        update = self.optimizer.compute_update(self._grads, self._update)
+        if not self.telemetry:
+            return _sq(update)
+        b = self._bounds
+        for s in range(len(b) - 1):  # per-layer squares serve telemetry and, summed, the finiteness check
+            self._sums[s, 0] = _sq(self._grads[b[s]:b[s + 1]]) if s % 2 == 0 else 0.0
+            self._sums[s, 1] = _sq(update[b[s]:b[s + 1]])
+        return float(self._sums[:, 1].sum())
+
+    def _apply_update(self) -> None:
+        if self._fused_step:
+            fused.kernels().apply(self._params, self._update, self._bounds, self._sums)
+            return
+        self._params += self._update
+        if self.telemetry:
+            for i, w in enumerate(self._watch):
+                self._sums[2 * i, 2] = _sq(self._params[w.start:w.stop])
 
     def _penalty(self) -> float:
         return sum(layer.penalty() for layer in self.trainable_layers)
 
-    def _telemetry(self, epoch, batch, loss, accuracy, update_squares) -> BatchTelemetry:
+    def _telemetry(self, epoch, batch, loss, accuracy) -> BatchTelemetry:
         records = []
-        for w, (update_sq, _) in zip(self._watch, update_squares, strict=True):
-            n = w.weight.size
-            weight_rms = math.sqrt(_sq(w.weight) / n)
+        for i, w in enumerate(self._watch):
+            grad_sq, update_sq, weight_sq = self._sums[2 * i]
+            n = w.stop - w.start
+            weight_rms = math.sqrt(weight_sq / n)
             extra = w.layer.stats()
             saturation = extra.get("saturation", math.nan)
             for nxt in w.following:  # e.g. a separate Activation layer after a linear Dense
@@ -370,7 +397,7 @@ class Sequential:
                     break
                 saturation = nxt.stats().get("saturation", math.nan)
             records.append(LayerTelemetry(
-                name=w.layer.name, grad_rms=math.sqrt(_sq(w.grad) / n),
+                name=w.layer.name, grad_rms=math.sqrt(grad_sq / n),
                 delta_rms=float(extra.get("delta_rms", math.nan)), weight_rms=weight_rms,
                 update_ratio=ratio(math.sqrt(update_sq / n), weight_rms), saturation=float(saturation),
             ))
@@ -577,13 +604,13 @@ def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:
 
 
 class _Watched(NamedTuple):
-    """One trainable layer's main parameter (kernel, or PReLU's alpha) as flat views, for telemetry."""
+    """One trainable layer's place in the flat buffers: its main parameter (kernel, or PReLU's
+    alpha) is ``[start, stop)``, its other parameters (bias...) ``[stop, end)``."""
 
     layer: Layer
-    weight: np.ndarray
-    grad: np.ndarray
-    update: np.ndarray
-    update_rest: np.ndarray  # the layer's other parameters' update (bias...), for the finiteness check
+    start: int
+    stop: int
+    end: int
     following: tuple
 
 

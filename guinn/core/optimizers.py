@@ -45,6 +45,17 @@ class Optimizer:
     def _update(self, g, update, tmp):
         raise NotImplementedError
 
+    def fused_update(self, kernels, grads, update, bounds, sums) -> None:
+        """``compute_update`` in one compiled pass (see :mod:`guinn.core.fused`), which also puts
+        each segment's sum of squared gradients and updates in ``sums[:, 0]`` and ``sums[:, 1]``.
+        Same arithmetic, same results; the step counts only once the kernel has run."""
+        step = self.iterations + 1
+        self._fused(kernels, step, grads, update, grads.dtype.type, bounds, sums)
+        self.iterations = step
+
+    def _fused(self, k, step, g, u, dt, bounds, sums):
+        raise NotImplementedError
+
     # -- state and config -------------------------------------------------------------
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate}
@@ -110,6 +121,13 @@ class SGD(Optimizer):
         np.copyto(update, v)
         return update
 
+    def _fused(self, k, step, g, u, dt, bounds, sums):
+        if not self.momentum:
+            k.sgd(g, u, dt(-self.learning_rate), bounds, sums)
+        else:
+            k.momentum(g, self.slots["momentum"], u, dt(self.momentum), dt(self.learning_rate), self.nesterov,
+                       bounds, sums)
+
     def get_config(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
 
@@ -138,6 +156,9 @@ class Adagrad(Optimizer):
         acc += tmp
         return _scaled_step(g, acc, self.epsilon, self.learning_rate, tmp, update)
 
+    def _fused(self, k, step, g, u, dt, bounds, sums):
+        k.adagrad(g, self.slots["accumulator"], u, dt(self.epsilon), dt(-self.learning_rate), bounds, sums)
+
     def get_config(self):
         return {"learning_rate": self.learning_rate,
                 "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
@@ -165,6 +186,10 @@ class RMSprop(Optimizer):
         tmp *= 1.0 - self.rho
         v += tmp
         return _scaled_step(g, v, self.epsilon, self.learning_rate, tmp, update)
+
+    def _fused(self, k, step, g, u, dt, bounds, sums):
+        k.rmsprop(g, self.slots["velocity"], u, dt(self.rho), dt(1.0 - self.rho), dt(self.epsilon),
+                  dt(-self.learning_rate), bounds, sums)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
@@ -200,15 +225,25 @@ class Adam(Optimizer):
         v_sum *= self.beta_2
         np.multiply(g, g, out=tmp)
         v_sum += tmp
-        # m / (sqrt(v) + eps) = (1 - b1) m_sum / (sqrt(1 - b2) (sqrt(v_sum) + eps / sqrt(1 - b2)))
-        root = math.sqrt(1.0 - self.beta_2)
-        alpha = (self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-                 * (1.0 - self.beta_1) / root)
+        eps, alpha = self._step_scalars(t)
         np.sqrt(v_sum, out=tmp)
-        tmp += self.epsilon / root
+        tmp += eps
         np.divide(m_sum, tmp, out=update)
         update *= -alpha
         return update
+
+    def _step_scalars(self, t: int) -> tuple[float, float]:
+        """(eps', alpha) with m / (sqrt(v) + eps) = (1 - b1) m_sum / (sqrt(1 - b2) (sqrt(v_sum) + eps')),
+        eps' = eps / sqrt(1 - b2), and the step is -alpha m_sum / (sqrt(v_sum) + eps')."""
+        root = math.sqrt(1.0 - self.beta_2)
+        alpha = (self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+                 * (1.0 - self.beta_1) / root)
+        return self.epsilon / root, alpha
+
+    def _fused(self, k, step, g, u, dt, bounds, sums):
+        eps, alpha = self._step_scalars(step)
+        k.adam(g, self.slots["m_sum"], self.slots["v_sum"], u, dt(self.beta_1), dt(self.beta_2), dt(eps), dt(-alpha),
+               bounds, sums)
 
     def moments(self) -> dict[str, np.ndarray]:
         """Keras's ``m`` and ``v`` (copies), from the decayed sums the optimizer keeps."""

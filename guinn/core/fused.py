@@ -1,0 +1,72 @@
+"""One-pass optimizer steps, compiled with Numba when it is installed.
+
+NumPy runs an optimizer step as a series of whole-buffer operations: Adam is nine passes over
+every parameter, then the model adds the update (one more) and reads the update, weights and
+gradients again for its finiteness check and the per-layer telemetry. Each pass streams
+megabytes through the caches. The kernels here do the same arithmetic in one loop per step
+(and one more to apply it), and sum the squares telemetry needs while the numbers are in
+registers.
+
+The element-wise arithmetic is written in exactly the order the NumPy code uses, without
+fast-math, so both paths give bit-identical parameters (the tests check this); only the sums
+of squares, which are reductions, may be reassociated to vectorise, and they are
+accumulated in float64.
+
+The kernels work block by block (``BLOCK`` elements) so each block's sums are taken while it
+is still in cache. ``bounds`` splits the flat buffers into segments (each layer's kernel,
+then its other parameters); ``sums[s]`` receives segment ``s``'s sum of squared gradients,
+squared updates and (after ``apply``) squared weights.
+
+If Numba is missing or fails to compile, or ``GUINN_JIT=0`` is set, :func:`kernels` returns
+None and the callers use the NumPy code: slower, same results.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+BLOCK = 16384
+_lock = threading.Lock()
+_state: dict = {}
+
+
+def kernels():
+    """The compiled kernels (a namespace), or None when the NumPy path must be used."""
+    if "kernels" not in _state:
+        with _lock:
+            if "kernels" not in _state:
+                _state["kernels"], _state["reason"] = _load()
+    return _state["kernels"]
+
+
+def disable(reason: str) -> None:
+    """Stop using the kernels for the rest of this process (after a failure), saying why."""
+    with _lock:
+        _state["kernels"], _state["reason"] = None, reason + ": NumPy optimizer steps"
+
+
+def status() -> str:
+    """Why the fused path is or is not in use, for the bench and ``guinn info``-style reports."""
+    kernels()
+    return _state["reason"]
+
+
+def _load():
+    if os.environ.get("GUINN_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None, "off (GUINN_JIT=0): NumPy optimizer steps"
+    try:
+        import numba
+    except Exception as exc:  # not installed, or broken on this platform
+        return None, f"Numba not available ({type(exc).__name__}): NumPy optimizer steps"
+    try:
+        namespace = _compile(numba)
+    except Exception as exc:  # a compiler problem must never stop training
+        return None, f"Numba {numba.__version__} failed to compile ({type(exc).__name__}): NumPy optimizer steps"
+    return namespace, f"Numba {numba.__version__}: fused optimizer steps"
+
+
+def _compile(numba):
+    from guinn.core import _kernels
+
+    return _kernels

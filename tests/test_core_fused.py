@@ -1,0 +1,136 @@
+"""The compiled one-pass optimizer steps must do exactly what the NumPy code does.
+
+Both paths write the same IEEE operations in the same order, so updates, optimizer state and
+trained weights are compared bit for bit; only the sums of squares (reductions, accumulated
+in float64 by the kernels) are compared with a tolerance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from guinn.core import fused, optimizers
+from guinn.layers import Dense, Dropout
+from guinn.models import Sequential
+
+pytest.importorskip("numba")
+
+VARIANTS = {
+    "sgd": lambda: optimizers.SGD(learning_rate=0.1),
+    "momentum": lambda: optimizers.SGD(learning_rate=0.1, momentum=0.9),
+    "nesterov": lambda: optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+    "adagrad": lambda: optimizers.Adagrad(learning_rate=0.1),
+    "rmsprop": lambda: optimizers.RMSprop(learning_rate=0.01),
+    "adam": lambda: optimizers.Adam(learning_rate=0.01),
+}
+
+
+@pytest.fixture
+def kernels():
+    k = fused.kernels()
+    assert k is not None, fused.status()
+    return k
+
+
+def segment_squares(a, bounds):
+    a64 = a.astype(np.float64)
+    return np.array([np.dot(a64[lo:hi], a64[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_fused_step_is_bit_identical_to_numpy(kernels, name, dtype):
+    n = 40_000  # several kernel blocks, and segments that end inside a block
+    bounds = np.array([0, 17, 25_000, 25_003, n], dtype=np.int64)
+    rng = np.random.default_rng(1)
+    plain, fast = VARIANTS[name](), VARIANTS[name]()
+    plain.build(n, np.dtype(dtype))
+    fast.build(n, np.dtype(dtype))
+    sums = np.zeros((len(bounds) - 1, 3))
+    for step in range(4):
+        g = (rng.standard_normal(n) * 10.0 ** rng.integers(-4, 2)).astype(dtype)
+        if step == 2:
+            g[:500] = 0  # rows that get no gradient, as for MNIST's blank border pixels
+        want = plain.compute_update(g, np.empty(n, dtype))
+        got = np.empty(n, dtype)
+        fast.fused_update(kernels, g, got, bounds, sums)
+        np.testing.assert_array_equal(got, want)
+        for slot in plain.slot_names:
+            np.testing.assert_array_equal(fast.slots[slot], plain.slots[slot])
+        assert fast.iterations == plain.iterations == step + 1
+        np.testing.assert_allclose(sums[:, 0], segment_squares(g, bounds), rtol=1e-9)
+        np.testing.assert_allclose(sums[:, 1], segment_squares(want, bounds), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_apply_adds_exactly_and_sums_the_weights(kernels, dtype):
+    rng = np.random.default_rng(2)
+    n = 50_000
+    bounds = np.array([0, 30_000, 30_001, n], dtype=np.int64)
+    p, u = rng.standard_normal(n).astype(dtype), (rng.standard_normal(n) * 1e-3).astype(dtype)
+    want = p + u
+    sums = np.zeros((3, 3))
+    kernels.apply(p, u, bounds, sums)
+    np.testing.assert_array_equal(p, want)
+    np.testing.assert_allclose(sums[:, 2], segment_squares(want, bounds), rtol=1e-9)
+
+
+def train(optimizer, jit: bool, monkeypatch, dtype="float32"):
+    if not jit:
+        monkeypatch.setitem(fused._state, "kernels", None)
+        monkeypatch.setitem(fused._state, "reason", "off for this test")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 6)).astype(dtype)
+    y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 120)]
+    model = Sequential(seed=4, dtype=dtype)
+    model.add(Dense(16, activation="tanh", input_dim=6, kernel_regularizer="l2"))
+    model.add(Dropout(0.2))
+    model.add(Dense(8, activation="prelu"))
+    model.add(Dense(3, activation="softmax"))
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    seen = []
+    from guinn.callbacks import LambdaCallback
+
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0,
+              callbacks=[LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs["telemetry"]))])
+    monkeypatch.undo()
+    return model, seen
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_training_is_bit_identical_with_and_without_numba(name, monkeypatch):
+    fast, fast_tel = train(VARIANTS[name](), True, monkeypatch)
+    plain, plain_tel = train(VARIANTS[name](), False, monkeypatch)
+    np.testing.assert_array_equal(fast.get_flat_weights(), plain.get_flat_weights())
+    assert fast.history.history == plain.history.history
+    for a, b in zip(fast_tel, plain_tel, strict=True):
+        for la, lb in zip(a.layers, b.layers, strict=True):
+            for field in ("grad_rms", "weight_rms", "update_ratio"):
+                assert getattr(la, field) == pytest.approx(getattr(lb, field), rel=1e-5), field
+
+
+def test_a_failing_kernel_falls_back_to_numpy_and_says_why(monkeypatch):
+    class Broken:
+        def __getattr__(self, name):
+            def fail(*args):
+                raise RuntimeError("no compiler here")
+            return fail
+
+    monkeypatch.setitem(fused._state, "kernels", Broken())
+    monkeypatch.setitem(fused._state, "reason", "broken on purpose")
+    rng = np.random.default_rng(0)
+    model = Sequential(seed=0)
+    model.add(Dense(3, activation="softmax", input_dim=2))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = rng.standard_normal((20, 2)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)]
+    model.fit(x, y, epochs=2, verbose=0)
+    assert np.isfinite(model.get_flat_weights()).all() and model.optimizer.iterations == 2
+    assert fused.kernels() is None and "no compiler here" in fused.status()
+
+
+def test_guinn_jit_0_turns_the_kernels_off(monkeypatch):
+    monkeypatch.setenv("GUINN_JIT", "0")
+    namespace, reason = fused._load()
+    assert namespace is None and "GUINN_JIT=0" in reason
