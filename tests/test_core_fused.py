@@ -134,3 +134,10 @@ def test_guinn_jit_0_turns_the_kernels_off(monkeypatch):
     monkeypatch.setenv("GUINN_JIT", "0")
     namespace, reason = fused._load()
     assert namespace is None and "GUINN_JIT=0" in reason
+
+
+def test_warm_up_compiles_what_training_calls(kernels):
+    fused.warm_up(("float32", "float64"))
+    assert fused.kernels() is kernels  # nothing failed
+    for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "apply"):
+        assert getattr(kernels, name).signatures, name

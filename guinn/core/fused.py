@@ -52,6 +52,32 @@ def status() -> str:
     return _state["reason"]
 
 
+def warm_up(dtypes=("float32",)) -> None:
+    """Compile (or load from Numba's disk cache) every kernel for these dtypes through the
+    optimizers' own calls, so the first training step does not wait for the compiler. Meant
+    for a background thread at app start; on any failure the NumPy path takes over."""
+    k = kernels()
+    if k is None:
+        return
+    import numpy as np
+
+    from guinn.core import optimizers
+
+    variants = (optimizers.SGD(), optimizers.SGD(momentum=0.9), optimizers.Adagrad(), optimizers.RMSprop(),
+                optimizers.Adam())
+    bounds = np.array([0, 2, 4], dtype=np.int64)
+    sums = np.zeros((2, 3))
+    try:
+        for dtype in dtypes:
+            for opt in variants:
+                opt.build(4, np.dtype(dtype))
+                g, u = np.zeros(4, dtype), np.zeros(4, dtype)
+                opt.fused_update(k, g, u, bounds, sums)
+            k.apply(np.zeros(4, dtype), np.zeros(4, dtype), bounds, sums)
+    except Exception as exc:  # same policy as a failing step: keep training, on NumPy
+        disable(f"warm-up failed ({type(exc).__name__}: {exc})")
+
+
 def _load():
     if os.environ.get("GUINN_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
         return None, "off (GUINN_JIT=0): NumPy optimizer steps"

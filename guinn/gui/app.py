@@ -50,12 +50,27 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     _install_excepthook(window)
     window.show()
+    warm_up = _start_kernel_warm_up()
     for arg in args:
         if arg.endswith(".json"):
             window.open_experiment(arg)
         elif arg.endswith(".safetensors"):
             window.open_model(arg)
-    return int(app.exec())
+    code = int(app.exec())
+    warm_up.join(timeout=10)  # do not tear the interpreter down under a compiler call
+    return code
+
+
+def _start_kernel_warm_up():
+    """Compile the training kernels in the background while the user sets up a run: the
+    first press of Train then starts at full speed (a cold compile takes a second or two)."""
+    import threading
+
+    from guinn.core import fused
+
+    thread = threading.Thread(target=fused.warm_up, name="guinn-kernel-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 if __name__ == "__main__":
