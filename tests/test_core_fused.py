@@ -141,3 +141,12 @@ def test_warm_up_compiles_what_training_calls(kernels):
     assert fused.kernels() is kernels  # nothing failed
     for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "apply"):
         assert getattr(kernels, name).signatures, name
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_count_outside_matches_numpy_comparisons(kernels, dtype):
+    a = np.random.default_rng(3).uniform(-1.2, 1.2, size=(64, 50)).astype(dtype)
+    a[0, :3] = [0.98, -0.98, np.nan]  # on the boundary (not outside), and NaN (neither)
+    for low, high in ((0.02, 0.98), (-0.98, 0.98)):
+        want = np.count_nonzero(a < low) + np.count_nonzero(a > high)
+        assert fused.count_outside(a, low, high) == want

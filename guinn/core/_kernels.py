@@ -147,3 +147,12 @@ def apply(p, u, bounds, sums):
             add_block(p[lo:hi], u[lo:hi])
             sp += sumsq(p[lo:hi])
         sums[s, 2] = sp
+
+
+@njit(**exact)
+def count_outside(a, low, high):
+    n = 0
+    for i in range(a.shape[0]):
+        x = a[i]
+        n += (x < low) | (x > high)
+    return n

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from guinn.core import fused
 from guinn.errors import ConfigError, unknown_name
 
 # Units whose derivative has fallen below ~2% of its peak count as saturated.
@@ -36,7 +37,7 @@ def _sigmoid_back(a, g, alpha):
 
 
 def _sigmoid_sat(a, alpha):
-    return (np.count_nonzero(a < SIGMOID_SATURATION) + np.count_nonzero(a > 1 - SIGMOID_SATURATION)) / a.size
+    return fused.count_outside(a, SIGMOID_SATURATION, 1 - SIGMOID_SATURATION) / a.size
 
 
 def _tanh(z, out, alpha):
@@ -49,7 +50,7 @@ def _tanh_back(a, g, alpha):
 
 
 def _tanh_sat(a, alpha):
-    return np.count_nonzero(np.abs(a) > TANH_SATURATION) / a.size
+    return fused.count_outside(a, -TANH_SATURATION, TANH_SATURATION) / a.size
 
 
 def _relu(z, out, alpha):

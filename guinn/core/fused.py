@@ -26,6 +26,8 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
+
 BLOCK = 16384
 _lock = threading.Lock()
 _state: dict = {}
@@ -38,6 +40,19 @@ def kernels():
             if "kernels" not in _state:
                 _state["kernels"], _state["reason"] = _load()
     return _state["kernels"]
+
+
+def count_outside(a, low: float, high: float) -> int:
+    """How many elements of ``a`` are below ``low`` or above ``high`` (NaN counts as neither),
+    in one pass instead of NumPy's two comparisons and two counts."""
+    k = kernels()
+    if k is not None:
+        flat = a.reshape(-1)
+        try:
+            return int(k.count_outside(flat, flat.dtype.type(low), flat.dtype.type(high)))
+        except Exception as exc:  # keep going on NumPy, as for the optimizer steps
+            disable(f"count kernel failed ({type(exc).__name__}: {exc})")
+    return int(np.count_nonzero(a < low) + np.count_nonzero(a > high))
 
 
 def disable(reason: str) -> None:
@@ -59,8 +74,6 @@ def warm_up(dtypes=("float32",)) -> None:
     k = kernels()
     if k is None:
         return
-    import numpy as np
-
     from guinn.core import optimizers
 
     variants = (optimizers.SGD(), optimizers.SGD(momentum=0.9), optimizers.Adagrad(), optimizers.RMSprop(),
@@ -74,6 +87,7 @@ def warm_up(dtypes=("float32",)) -> None:
                 g, u = np.zeros(4, dtype), np.zeros(4, dtype)
                 opt.fused_update(k, g, u, bounds, sums)
             k.apply(np.zeros(4, dtype), np.zeros(4, dtype), bounds, sums)
+            count_outside(np.zeros(4, dtype), 0.0, 1.0)
     except Exception as exc:  # same policy as a failing step: keep training, on NumPy
         disable(f"warm-up failed ({type(exc).__name__}: {exc})")
 
