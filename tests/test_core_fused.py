@@ -7,6 +7,8 @@ in float64 by the kernels) are compared with a tolerance.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -28,8 +30,10 @@ VARIANTS = {
 
 @pytest.fixture
 def kernels():
+    if os.environ.get("GUINN_JIT") == "0":
+        pytest.skip("GUINN_JIT=0: the run checks the NumPy path only")
     k = fused.kernels()
-    assert k is not None, fused.status()
+    assert k is not None, fused.status()  # numba is a dependency: its absence is a failure here
     return k
 
 
