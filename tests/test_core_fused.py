@@ -28,6 +28,15 @@ VARIANTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def restore_fused_state():
+    """A test that breaks or disables the kernels must not leave them off for later tests."""
+    saved = dict(fused._state)
+    yield
+    fused._state.clear()
+    fused._state.update(saved)
+
+
 @pytest.fixture
 def kernels():
     if os.environ.get("GUINN_JIT") == "0":
@@ -91,6 +100,8 @@ def train(optimizer, jit: bool, monkeypatch, dtype="float32"):
     model.add(Dense(16, activation="tanh", input_dim=6, kernel_regularizer="l2"))
     model.add(Dropout(0.2))
     model.add(Dense(8, activation="prelu"))
+    model.add(Dense(6, activation="maxout", kernel_regularizer="l1"))
+    model.add(Dense(5, activation="relu", use_bias=False))
     model.add(Dense(3, activation="softmax"))
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     seen = []
@@ -98,20 +109,38 @@ def train(optimizer, jit: bool, monkeypatch, dtype="float32"):
 
     model.fit(x, y, batch_size=16, epochs=3, verbose=0,
               callbacks=[LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs["telemetry"]))])
+    used_kernels = model._step_kernels is not None
     monkeypatch.undo()
-    return model, seen
+    return model, seen, used_kernels
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_training_is_bit_identical_with_and_without_numba(name, monkeypatch):
-    fast, fast_tel = train(VARIANTS[name](), True, monkeypatch)
-    plain, plain_tel = train(VARIANTS[name](), False, monkeypatch)
+def test_training_is_bit_identical_with_and_without_numba(kernels, name, dtype, monkeypatch):
+    fast, fast_tel, fast_used = train(VARIANTS[name](), True, monkeypatch, dtype)
+    plain, plain_tel, plain_used = train(VARIANTS[name](), False, monkeypatch, dtype)
+    assert fast_used and not plain_used, fused.status()
     np.testing.assert_array_equal(fast.get_flat_weights(), plain.get_flat_weights())
     assert fast.history.history == plain.history.history
     for a, b in zip(fast_tel, plain_tel, strict=True):
         for la, lb in zip(a.layers, b.layers, strict=True):
             for field in ("grad_rms", "weight_rms", "update_ratio"):
                 assert getattr(la, field) == pytest.approx(getattr(lb, field), rel=1e-5), field
+
+
+def test_a_custom_optimizer_rule_is_never_replaced_by_a_kernel(kernels, monkeypatch):
+    """A subclass that rewrites the rule (``_update``) must train with that rule."""
+
+    class HalfSGD(optimizers.SGD):
+        def _update(self, g, update, tmp):
+            return np.multiply(g, -0.5 * self.learning_rate, out=update)
+
+    assert not HalfSGD().supports_fused() and optimizers.SGD().supports_fused()
+    custom, _, used = train(HalfSGD(learning_rate=0.1), True, monkeypatch)
+    half, _, _ = train(optimizers.SGD(learning_rate=0.05), False, monkeypatch)
+    assert not used
+    np.testing.assert_array_equal(custom.get_flat_weights(), half.get_flat_weights())
+    assert fused.kernels() is kernels  # a custom optimizer does not switch the kernels off
 
 
 def test_a_failing_kernel_falls_back_to_numpy_and_says_why(monkeypatch):
@@ -154,3 +183,34 @@ def test_count_outside_matches_numpy_comparisons(kernels, dtype):
     for low, high in ((0.02, 0.98), (-0.98, 0.98)):
         want = np.count_nonzero(a < low) + np.count_nonzero(a > high)
         assert fused.count_outside(a, low, high) == want
+
+
+READ_ONLY_CACHE = """
+import numba.core.caching as caching
+def refuse(self):
+    raise PermissionError("read-only for this test")
+for cls in vars(caching).values():
+    if isinstance(cls, type) and "ensure_cache_path" in vars(cls):
+        cls.ensure_cache_path = refuse
+import numpy as np
+from guinn.core import fused
+k = fused.kernels()
+print(fused.status())
+g = np.ones(8, np.float32); u = np.empty_like(g); sums = np.zeros((1, 3))
+k.sgd(g, u, np.float32(-0.5), np.array([0, 8]), sums)
+print(u[0], sums[0, 0])
+"""
+
+
+def test_no_writable_cache_folder_still_compiles(tmp_path):
+    """A read-only install (no folder Numba may cache into) keeps the kernels, compiled per session."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "missing" / "deeper")}
+    out = subprocess.run([sys.executable, "-c", READ_ONLY_CACHE], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    status, numbers = out.stdout.strip().splitlines()[-2:]
+    assert "fused optimizer steps" in status and "compiled each session" in status
+    assert numbers.split() == ["-0.5", "8.0"]

@@ -175,6 +175,17 @@ def test_adam_moments_are_keras_m_and_v():
     np.testing.assert_allclose(opt.moments()["v"], v, rtol=1e-12)
 
 
+def test_adam_keeps_keras_float32_headroom_for_huge_gradients():
+    """v stays in Keras's form: a float32 gradient of 5e18 squares to 2.5e37, still finite."""
+    opt = optimizers.Adam(learning_rate=0.001)
+    opt.build(2, np.float32)
+    update = np.empty(2, np.float32)
+    for _ in range(5):
+        opt.compute_update(np.full(2, 5e18, np.float32), update)
+    assert np.isfinite(opt.slots["v"]).all()
+    np.testing.assert_allclose(update, -0.001, rtol=1e-3)
+
+
 def test_adam_reads_version_1_state_of_m_and_v():
     """Model files of format version 1 stored m and v; they must resume the same trajectory."""
     a = make("adam")

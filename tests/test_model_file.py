@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import safetensors.numpy as stn
+from safetensors import safe_open
 
 from guinn.core.specs import LayerSpec, build_model
 from guinn.errors import ModelFileError
@@ -161,7 +162,7 @@ def test_file_layout_names_tensors_per_layer(tmp_path):
     expected = {
         f"layers.{i}.{k}" for i, layer in enumerate(model.layers) for k, _ in layer.param_shapes()
     }
-    assert set(tensors) == expected | {"optimizer.m_sum", "optimizer.v_sum"}
+    assert set(tensors) == expected | {"optimizer.m_sum", "optimizer.v"}
     assert tensors["layers.0.kernel"].shape == (6, 8)
     assert tensors["layers.1.alpha"].shape == (8,)
     from safetensors import safe_open
@@ -183,6 +184,32 @@ def test_uncompiled_model_round_trips(tmp_path):
     assert not loaded.compiled
     x = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_version_1_fixture_resumes_training(jit, monkeypatch):
+    from guinn.core import fused
+
+    if not jit:
+        monkeypatch.setitem(fused._state, "kernels", None)
+    model = load_model(FIXTURES / "model_v1.safetensors")
+    x = np.random.default_rng(0).standard_normal((32,) + model.input_shape).astype(np.float32)
+    y = np.eye(model.output_shape[0], dtype=np.float32)[np.arange(32) % model.output_shape[0]]
+    before = model.get_flat_weights()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model.optimizer.iterations == 8 + 4
+    assert np.isfinite(model.get_flat_weights()).all() and not np.array_equal(model.get_flat_weights(), before)
+
+
+def test_version_1_adam_state_too_large_to_convert_is_refused(tmp_path):
+    stored = stn.load_file(str(FIXTURES / "model_v1.safetensors"))
+    with safe_open(str(FIXTURES / "model_v1.safetensors"), "np") as f:
+        meta = f.metadata()
+    stored["optimizer.m"] = np.full_like(stored["optimizer.m"], 1e38)
+    path = tmp_path / "huge.safetensors"
+    stn.save_file(stored, str(path), metadata=meta)
+    with pytest.raises(ModelFileError, match="too large"):
+        load_model(path)
 
 
 def test_version_1_fixture_still_loads():
@@ -291,7 +318,7 @@ def saved(tmp_path):
         (dict(tensors={"layers.9.kernel": np.zeros((2, 2), np.float32)}), "unexpected tensor"),
         (dict(drop=["layers.0.bias"]), "'layers.0.bias' is missing"),
         (dict(drop=["optimizer.m_sum"]), "needs state tensor"),
-        (dict(tensors={"optimizer.v_sum": -np.ones(1, np.float32)}), "optimizer.v_sum"),
+        (dict(tensors={"optimizer.v": -np.ones(1, np.float32)}), "optimizer.v"),
         (dict(drop=["rng_states"]), "missing"),
         (dict(meta_changes={"extra": "1"}), "unknown metadata"),
         (dict(meta_changes={"classes": '["a"]'}), "class labels do not match"),

@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from guinn.core.fused import BLOCK
+from guinn.core.fused import cache_on_disk
 
-exact = dict(nogil=True, error_model="numpy", cache=True)
+BLOCK = 16384  # elements per block: a block's sums are taken while it is still in cache
+exact = dict(nogil=True, error_model="numpy", cache=cache_on_disk())
 
 
 @njit(fastmath={"reassoc"}, **exact)
@@ -56,13 +57,13 @@ def rmsprop_block(g, v, u, rho, one_minus_rho, eps, neg_lr):
 
 
 @njit(**exact)
-def adam_block(g, m_sum, v_sum, u, beta_1, beta_2, eps, neg_alpha):
+def adam_block(g, m_sum, v, u, beta_1, beta_2, one_minus_beta_2, eps, neg_alpha):
     for i in range(g.shape[0]):
         gi = g[i]
         mi = m_sum[i] * beta_1 + gi
-        vi = v_sum[i] * beta_2 + gi * gi
+        vi = v[i] * beta_2 + gi * gi * one_minus_beta_2
         m_sum[i] = mi
-        v_sum[i] = vi
+        v[i] = vi
         u[i] = mi / (np.sqrt(vi) + eps) * neg_alpha
 
 
@@ -126,12 +127,12 @@ def rmsprop(g, v, u, rho, one_minus_rho, eps, neg_lr, bounds, sums):
 
 
 @njit(**exact)
-def adam(g, m_sum, v_sum, u, beta_1, beta_2, eps, neg_alpha, bounds, sums):
+def adam(g, m_sum, v, u, beta_1, beta_2, one_minus_beta_2, eps, neg_alpha, bounds, sums):
     for s in range(bounds.shape[0] - 1):
         sg = su = 0.0
         for lo in range(bounds[s], bounds[s + 1], BLOCK):
             hi = min(lo + BLOCK, bounds[s + 1])
-            adam_block(g[lo:hi], m_sum[lo:hi], v_sum[lo:hi], u[lo:hi], beta_1, beta_2, eps, neg_alpha)
+            adam_block(g[lo:hi], m_sum[lo:hi], v[lo:hi], u[lo:hi], beta_1, beta_2, one_minus_beta_2, eps, neg_alpha)
             sg += sumsq(g[lo:hi])
             su += sumsq(u[lo:hi])
         sums[s, 0] = sg

@@ -12,7 +12,7 @@ fast-math, so both paths give bit-identical parameters (the tests check this); o
 of squares, which are reductions, may be reassociated to vectorise, and they are
 accumulated in float64.
 
-The kernels work block by block (``BLOCK`` elements) so each block's sums are taken while it
+The kernels work block by block (``_kernels.BLOCK`` elements) so each block's sums are taken while it
 is still in cache. ``bounds`` splits the flat buffers into segments (each layer's kernel,
 then its other parameters); ``sums[s]`` receives segment ``s``'s sum of squared gradients,
 squared updates and (after ``apply``) squared weights.
@@ -28,9 +28,13 @@ import threading
 
 import numpy as np
 
-BLOCK = 16384
 _lock = threading.Lock()
-_state: dict = {}
+_state: dict = {"cache": True}
+
+
+def cache_on_disk() -> bool:
+    """Whether the kernels are compiled with Numba's on-disk cache (off if no folder is writable)."""
+    return _state["cache"]
 
 
 def kernels():
@@ -100,13 +104,21 @@ def _load():
     except Exception as exc:  # not installed, or broken on this platform
         return None, f"Numba not available ({type(exc).__name__}): NumPy optimizer steps"
     try:
-        namespace = _compile(numba)
+        namespace, note = _compile()
     except Exception as exc:  # a compiler problem must never stop training
-        return None, f"Numba {numba.__version__} failed to compile ({type(exc).__name__}): NumPy optimizer steps"
-    return namespace, f"Numba {numba.__version__}: fused optimizer steps"
+        return None, f"Numba {numba.__version__} failed ({type(exc).__name__}: {exc}): NumPy optimizer steps"
+    return namespace, f"Numba {numba.__version__}: fused optimizer steps{note}"
 
 
-def _compile(numba):
-    from guinn.core import _kernels
+def _compile():
+    import importlib
+    import sys
 
-    return _kernels
+    try:
+        return importlib.import_module("guinn.core._kernels"), ""
+    except RuntimeError as exc:  # Numba found no writable folder for its cache (read-only install)
+        if "cache" not in str(exc).lower():
+            raise
+        _state["cache"] = False
+        sys.modules.pop("guinn.core._kernels", None)
+        return importlib.import_module("guinn.core._kernels"), f" (compiled each session: {exc})"

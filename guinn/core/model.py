@@ -354,15 +354,15 @@ class Sequential:
 
     def _optimizer_step(self) -> float:
         """Write the update and the per-segment sums of squares; return the update's total square."""
-        kernels = fused.kernels()
+        kernels = fused.kernels() if self.optimizer.supports_fused() else None
         if kernels is not None:
             try:
                 self.optimizer.fused_update(kernels, self._grads, self._update, self._bounds, self._sums)
-                self._fused_step = True
+                self._step_kernels = kernels  # apply with the same kernels, even if another thread disables them
                 return float(self._sums[:, 1].sum())
             except Exception as exc:  # e.g. a compiler problem on this platform: keep training on NumPy
                 fused.disable(f"fused step failed ({type(exc).__name__}: {exc})")
-        self._fused_step = False
+        self._step_kernels = None
         update = self.optimizer.compute_update(self._grads, self._update)
         if not self.telemetry:
             return _sq(update)
@@ -373,9 +373,12 @@ class Sequential:
         return float(self._sums[:, 1].sum())
 
     def _apply_update(self) -> None:
-        if self._fused_step:
-            fused.kernels().apply(self._params, self._update, self._bounds, self._sums)
-            return
+        if self._step_kernels is not None:
+            try:
+                self._step_kernels.apply(self._params, self._update, self._bounds, self._sums)
+                return
+            except Exception as exc:  # a dispatch/compile failure happens before any element is touched
+                fused.disable(f"fused apply failed ({type(exc).__name__}: {exc})")
         self._params += self._update
         if self.telemetry:
             for i, w in enumerate(self._watch):

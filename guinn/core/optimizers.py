@@ -45,6 +45,14 @@ class Optimizer:
     def _update(self, g, update, tmp):
         raise NotImplementedError
 
+    def supports_fused(self) -> bool:
+        """True when this class's compiled step is the rule it runs: a subclass that rewrites
+        ``_update`` (a custom optimizer) without its own ``_fused`` trains on NumPy."""
+        def owner(name):
+            return next(cls for cls in type(self).__mro__ if name in cls.__dict__)
+
+        return owner("_fused") is owner("_update") and owner("_fused") is not Optimizer
+
     def fused_update(self, kernels, grads, update, bounds, sums) -> None:
         """``compute_update`` in one compiled pass (see :mod:`guinn.core.fused`), which also puts
         each segment's sum of squared gradients and updates in ``sums[:, 0]`` and ``sums[:, 1]``.
@@ -201,14 +209,15 @@ class Adam(Optimizer):
     m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
     theta <- theta - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
 
-    The state is kept as decayed sums, ``m_sum = m / (1 - b1)`` and ``v_sum = v / (1 - b2)``:
-    then each moment update is one scale and one add (m_sum <- b1 m_sum + g), two whole-buffer
-    passes fewer per step, and the constant factors move into the scalars of the step.
-    :meth:`moments` gives m and v themselves.
+    The first moment is kept as a decayed sum, ``m_sum = m / (1 - b1)``: then its update is one
+    scale and one add (m_sum <- b1 m_sum + g), a pass fewer, and (1 - b1) moves into the step's
+    scalar. ``v`` stays as Keras has it: its float32 range is what lets gradients up to ~1e19
+    train before the step reports an overflow (v / (1 - b2) would run out 30x sooner).
+    :meth:`moments` gives m and v.
     """
 
     name = "adam"
-    slot_names = ("m_sum", "v_sum")
+    slot_names = ("m_sum", "v")
     legacy_slot_names = ("m", "v")  # model files of format version 1 stored m and v
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -218,42 +227,40 @@ class Adam(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, g, update, tmp):
-        t = self.iterations
-        m_sum, v_sum = self.slots["m_sum"], self.slots["v_sum"]
+        m_sum, v = self.slots["m_sum"], self.slots["v"]
         m_sum *= self.beta_1
         m_sum += g
-        v_sum *= self.beta_2
+        v *= self.beta_2
         np.multiply(g, g, out=tmp)
-        v_sum += tmp
-        eps, alpha = self._step_scalars(t)
-        np.sqrt(v_sum, out=tmp)
-        tmp += eps
+        tmp *= 1.0 - self.beta_2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
         np.divide(m_sum, tmp, out=update)
-        update *= -alpha
+        update *= -self._alpha(self.iterations)
         return update
 
-    def _step_scalars(self, t: int) -> tuple[float, float]:
-        """(eps', alpha) with m / (sqrt(v) + eps) = (1 - b1) m_sum / (sqrt(1 - b2) (sqrt(v_sum) + eps')),
-        eps' = eps / sqrt(1 - b2), and the step is -alpha m_sum / (sqrt(v_sum) + eps')."""
-        root = math.sqrt(1.0 - self.beta_2)
-        alpha = (self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-                 * (1.0 - self.beta_1) / root)
-        return self.epsilon / root, alpha
+    def _alpha(self, t: int) -> float:
+        """The step is -alpha m_sum / (sqrt(v) + eps): Keras's bias-corrected rate times (1 - b1)."""
+        return self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t) * (1.0 - self.beta_1)
 
     def _fused(self, k, step, g, u, dt, bounds, sums):
-        eps, alpha = self._step_scalars(step)
-        k.adam(g, self.slots["m_sum"], self.slots["v_sum"], u, dt(self.beta_1), dt(self.beta_2), dt(eps), dt(-alpha),
-               bounds, sums)
+        k.adam(g, self.slots["m_sum"], self.slots["v"], u, dt(self.beta_1), dt(self.beta_2), dt(1.0 - self.beta_2),
+               dt(self.epsilon), dt(-self._alpha(step)), bounds, sums)
 
     def moments(self) -> dict[str, np.ndarray]:
-        """Keras's ``m`` and ``v`` (copies), from the decayed sums the optimizer keeps."""
-        return {"m": self.slots["m_sum"] * (1.0 - self.beta_1), "v": self.slots["v_sum"] * (1.0 - self.beta_2)}
+        """Keras's ``m`` and ``v`` (copies)."""
+        return {"m": self.slots["m_sum"] * (1.0 - self.beta_1), "v": self.slots["v"].copy()}
 
     def _upgrade_slots(self, slots: dict) -> dict:
-        if set(slots) == set(self.legacy_slot_names):
-            return {"m_sum": np.asarray(slots["m"]) / (1.0 - self.beta_1),
-                    "v_sum": np.asarray(slots["v"]) / (1.0 - self.beta_2)}
-        return slots
+        if set(slots) != set(self.legacy_slot_names):
+            return slots
+        with np.errstate(over="ignore"):
+            m_sum = np.asarray(slots["m"]) / (1.0 - self.beta_1)
+        if not np.isfinite(m_sum).all():
+            raise ConfigError("Adam state 'm' is too large to convert to this version's form (m / (1 - beta_1) "
+                              "overflows).")
+        return {"m_sum": m_sum, "v": slots["v"]}
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -3,7 +3,7 @@
 Layout (format ``guinn-model``, version 2)::
 
     tensors   layers.{i}.{param}   parameters of ``model.layers[i]`` (kernel, bias, alpha)
-              optimizer.{slot}     the optimizer's flat state slots (Adam m_sum and v_sum, ...)
+              optimizer.{slot}     the optimizer's flat state slots (Adam m_sum and v, ...)
     metadata  (safetensors metadata is str -> str; every value but the first two is JSON)
               format, format_version, model (Sequential.get_config()), input_shape,
               compile (loss, metrics, optimizer config) or null, optimizer_iterations,
@@ -41,7 +41,7 @@ from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.errors import GuinnError, ModelFileError
 
 FORMAT = "guinn-model"
-# Version 2: Adam's state is its decayed sums m_sum, v_sum (version 1 stored m, v; still read).
+# Version 2: Adam keeps m_sum = m / (1 - beta_1) instead of m (version 1 stored m, v; still read).
 FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
 
@@ -620,11 +620,14 @@ def _restore_training(model: Sequential, fields: dict, tensors: dict, version: i
                     f"tensor 'optimizer.{slot}' must be {model.dtype} of shape ({size},), "
                     f"got {value.dtype} {value.shape}."
                 )
-            if slot in ("accumulator", "velocity", "v", "v_sum") and (value < 0).any():
+            if slot in ("accumulator", "velocity", "v") and (value < 0).any():
                 raise ModelFileError(
                     f"tensor 'optimizer.{slot}' holds negative values; it sums squares."
                 )
-        optimizer.set_state({"iterations": iterations, "slots": slots})
+        try:
+            optimizer.set_state({"iterations": iterations, "slots": slots})
+        except GuinnError as exc:
+            raise ModelFileError(f"optimizer state: {exc}") from None
     model.set_rng_states(_rng_states(fields["rng_states"]))
 
 
