@@ -202,7 +202,7 @@ print(u[0], sums[0, 0])
 """
 
 
-def test_no_writable_cache_folder_still_compiles(tmp_path):
+def test_no_writable_cache_folder_still_compiles(kernels, tmp_path):
     """A read-only install (no folder Numba may cache into) keeps the kernels, compiled per session."""
     import subprocess
     import sys
