@@ -59,6 +59,18 @@ def count_outside(a, low: float, high: float) -> int:
     return int(np.count_nonzero(a < low) + np.count_nonzero(a > high))
 
 
+def sum_of_squares(flat) -> float:
+    """Sum of squares of a 1-D array, accumulated in float64 (one vectorised pass with Numba)."""
+    k = kernels()
+    if k is not None:
+        try:
+            return float(k.sumsq(flat))
+        except Exception as exc:
+            disable(f"sum kernel failed ({type(exc).__name__}: {exc})")
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+        return float(np.dot(flat, flat))
+
+
 def disable(reason: str) -> None:
     """Stop using the kernels for the rest of this process (after a failure), saying why."""
     with _lock:
@@ -92,6 +104,7 @@ def warm_up(dtypes=("float32",)) -> None:
                 opt.fused_update(k, g, u, bounds, sums)
             k.apply(np.zeros(4, dtype), np.zeros(4, dtype), bounds, sums)
             count_outside(np.zeros(4, dtype), 0.0, 1.0)
+            sum_of_squares(np.zeros(4, dtype))
     except Exception as exc:  # same policy as a failing step: keep training, on NumPy
         disable(f"warm-up failed ({type(exc).__name__}: {exc})")
 

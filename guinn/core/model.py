@@ -389,8 +389,9 @@ class Sequential:
 
     def _telemetry(self, epoch, batch, loss, accuracy) -> BatchTelemetry:
         records = []
+        sums = self._sums.tolist()  # plain floats: the arithmetic below is on scalars
         for i, w in enumerate(self._watch):
-            grad_sq, update_sq, weight_sq = self._sums[2 * i]
+            grad_sq, update_sq, weight_sq = sums[2 * i]
             n = w.stop - w.start
             weight_rms = math.sqrt(weight_sq / n)
             extra = w.layer.stats()

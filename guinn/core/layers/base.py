@@ -9,8 +9,11 @@ while training mutates the caches).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from guinn.core import fused
 from guinn.errors import ConfigError
 
 
@@ -132,9 +135,8 @@ def require_flat(layer: Layer, input_shape: tuple) -> int:
 
 
 def rms(a: np.ndarray) -> float:
-    """Root mean square of an array (the scale telemetry plots), computed with one dot product."""
+    """Root mean square of an array (the scale telemetry plots), in one pass."""
     flat = a.reshape(-1)
     if flat.size == 0:
         return 0.0
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        return float(np.sqrt(np.dot(flat, flat) / flat.size))
+    return math.sqrt(fused.sum_of_squares(flat) / flat.size)
