@@ -49,26 +49,30 @@ def kernels():
 def count_outside(a, low: float, high: float) -> int:
     """How many elements of ``a`` are below ``low`` or above ``high`` (NaN counts as neither),
     in one pass instead of NumPy's two comparisons and two counts."""
-    k = kernels()
-    if k is not None:
-        flat = a.reshape(-1)
-        try:
-            return int(k.count_outside(flat, flat.dtype.type(low), flat.dtype.type(high)))
-        except Exception as exc:  # keep going on NumPy, as for the optimizer steps
-            disable(f"count kernel failed ({type(exc).__name__}: {exc})")
-    return int(np.count_nonzero(a < low) + np.count_nonzero(a > high))
+    flat = a.reshape(-1)
+    kind = flat.dtype.type
+    return int(_run("count_outside", lambda: np.count_nonzero(a < low) + np.count_nonzero(a > high),
+                    flat, kind(low), kind(high)))
 
 
 def sum_of_squares(flat) -> float:
     """Sum of squares of a 1-D array, accumulated in float64 (one vectorised pass with Numba)."""
+    def numpy_sum():
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+            return np.dot(flat, flat)
+
+    return float(_run("sumsq", numpy_sum, flat))
+
+
+def _run(kernel: str, fallback, *args):
+    """A kernel's result, or ``fallback()`` when the kernels are off or this one fails."""
     k = kernels()
     if k is not None:
         try:
-            return float(k.sumsq(flat))
-        except Exception as exc:
-            disable(f"sum kernel failed ({type(exc).__name__}: {exc})")
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        return float(np.dot(flat, flat))
+            return getattr(k, kernel)(*args)
+        except Exception as exc:  # keep going on NumPy, as for the optimizer steps
+            disable(f"{kernel} kernel failed ({type(exc).__name__}: {exc})")
+    return fallback()
 
 
 def disable(reason: str) -> None:

@@ -117,6 +117,7 @@ class Sequential:
         # Segments of the flat buffers: each trainable layer's main parameter, then its others.
         self._bounds = np.array([0] + [b for w in self._watch for b in (w.stop, w.end)], dtype=np.int64)
         self._sums = np.zeros((len(self._bounds) - 1, 3))  # per segment: sum g^2, sum update^2, sum weight^2
+        self._largest = float(np.finfo(self.dtype).max)
 
     def _telemetry_views(self) -> list[_Watched]:
         """Where each trainable layer's main parameter (kernel, or PReLU's alpha) and the rest sit."""
@@ -341,7 +342,7 @@ class Sequential:
                 break
         update_sq = self._optimizer_step()
         # NaN fails the comparison; a sum of squares beyond the dtype's range means the update overflowed.
-        if not update_sq <= float(np.finfo(self.dtype).max):
+        if not update_sq <= self._largest:
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
             return None
         self._apply_update()

@@ -9,6 +9,7 @@ inspect per layer and to save, so training can resume exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -48,10 +49,7 @@ class Optimizer:
     def supports_fused(self) -> bool:
         """True when this class's compiled step is the rule it runs: a subclass that rewrites
         ``_update`` (a custom optimizer) without its own ``_fused`` trains on NumPy."""
-        def owner(name):
-            return next(cls for cls in type(self).__mro__ if name in cls.__dict__)
-
-        return owner("_fused") is owner("_update") and owner("_fused") is not Optimizer
+        return _fused_matches_rule(type(self))
 
     def fused_update(self, kernels, grads, update, bounds, sums) -> None:
         """``compute_update`` in one compiled pass (see :mod:`guinn.core.fused`), which also puts
@@ -265,6 +263,14 @@ class Adam(Optimizer):
     def get_config(self):
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+@functools.cache
+def _fused_matches_rule(cls) -> bool:
+    def owner(name):
+        return next(c for c in cls.__mro__ if name in c.__dict__)
+
+    return owner("_fused") is owner("_update") and owner("_fused") is not Optimizer
 
 
 def _scaled_step(g, second_moment, epsilon, learning_rate, tmp, update):
