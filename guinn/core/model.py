@@ -118,6 +118,7 @@ class Sequential:
         self._bounds = np.array([0] + [b for w in self._watch for b in (w.stop, w.end)], dtype=np.int64)
         self._sums = np.zeros((len(self._bounds) - 1, 3))  # per segment: sum g^2, sum update^2, sum weight^2
         self._largest = float(np.finfo(self.dtype).max)
+        self._step_kernels = None  # the fused kernels the last optimizer step ran with, if any
 
     def _telemetry_views(self) -> list[_Watched]:
         """Where each trainable layer's main parameter (kernel, or PReLU's alpha) and the rest sit."""
