@@ -95,23 +95,18 @@ class Sequential:
         self._params = np.zeros(total, dtype=self.dtype)
         self._grads = np.zeros(total, dtype=self.dtype)
         self._update = np.zeros(total, dtype=self.dtype)
-        self._slices: dict[int, slice] = {}
-        views: dict[int, tuple[dict, dict, dict]] = {id(layer): ({}, {}, {}) for layer in self.layers}
+        views: dict[int, tuple[dict, dict]] = {id(layer): ({}, {}) for layer in self.layers}
         offset = 0
         self._param_index = []  # (layer, key, offset, shape): where each parameter sits in the buffers
         for layer, key, shape in specs:
             size = int(np.prod(shape))
             self._param_index.append((layer, key, offset, shape))
-            p, g, u = views[id(layer)]
+            p, g = views[id(layer)]
             p[key] = self._params[offset:offset + size].reshape(shape)
             g[key] = self._grads[offset:offset + size].reshape(shape)
-            u[key] = self._update[offset:offset + size].reshape(shape)
             offset += size
-        self._update_views = {}
         for layer in self.layers:
-            p, g, u = views[id(layer)]
-            layer.bind(p, g)
-            self._update_views[id(layer)] = u
+            layer.bind(*views[id(layer)])
         self.trainable_layers = [layer for layer in self.layers if layer.param_shapes()]
         self._watch = self._telemetry_views()
         # Segments of the flat buffers: each trainable layer's main parameter, then its others.
