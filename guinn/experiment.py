@@ -19,6 +19,7 @@ from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError
+from guinn.io.untrusted import checked_size
 
 FORMAT = "guinn-experiment"
 VERSION = 1
@@ -140,10 +141,8 @@ class Experiment:
     @classmethod
     def load(cls, path) -> Experiment:
         path = Path(path)
+        checked_size(path, "experiment file", MAX_FILE_BYTES, ModelFileError)
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise ModelFileError(f"{path} is {size:,} bytes; experiment files are at most {MAX_FILE_BYTES:,}.")
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None

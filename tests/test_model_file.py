@@ -464,3 +464,17 @@ def test_a_picture_is_not_a_model_file(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     with pytest.raises(ModelFileError, match="not a guinn model file"):
         load_model(path)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("reader", ["model", "experiment", "image"])
+def test_endless_device_files_are_refused_before_reading(reader):
+    """/dev/zero reports size 0 and never ends: a reader must refuse it, not read it forever."""
+    from guinn.errors import DataError
+    from guinn.experiment import Experiment
+    from guinn.io.images import read_image
+
+    read, error = {"model": (load_model, ModelFileError), "experiment": (Experiment.load, ModelFileError),
+                   "image": (read_image, DataError)}[reader]
+    with pytest.raises(error, match="not a regular file"):
+        read("/dev/zero")

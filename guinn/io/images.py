@@ -14,6 +14,7 @@ import numpy as np
 
 from guinn.data.digits import MAX_SIDE, preprocess_digit
 from guinn.errors import DataError
+from guinn.io.untrusted import checked_size
 
 MAX_FILE_BYTES = 50 * 1024**2
 
@@ -21,14 +22,7 @@ MAX_FILE_BYTES = 50 * 1024**2
 def read_image(path) -> np.ndarray:
     """(height, width, 4) uint8 RGBA pixels of an image file; DataError if it cannot be read."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DataError(f"Cannot read image {path}: {exc.strerror or exc}.") from None
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not an image.")
-    if size > MAX_FILE_BYTES:
-        raise DataError(f"Image {path} is {size:,} bytes; at most {MAX_FILE_BYTES:,} are accepted.")
+    checked_size(path, "image", MAX_FILE_BYTES, DataError)
     from PySide6.QtGui import QImage, QImageReader
 
     reader = QImageReader(str(path))

@@ -39,6 +39,7 @@ from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.errors import GuinnError, ModelFileError
+from guinn.io.untrusted import checked_size
 
 FORMAT = "guinn-model"
 # Version 2: Adam keeps m_sum = m / (1 - beta_1) instead of m (version 1 stored m, v; still read).
@@ -230,16 +231,7 @@ _UMASK = _current_umask()
 def load_model(path) -> Sequential:
     """Read a model file written by :func:`save_model`; every malformed file is a ModelFileError."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read model file {path}: {exc.strerror or exc}.") from None
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder, not a model file.")
-    if size > MAX_FILE_BYTES:
-        raise ModelFileError(
-            f"{path} is {size:,} bytes; model files are at most {MAX_FILE_BYTES:,}."
-        )
+    checked_size(path, "model file", MAX_FILE_BYTES, ModelFileError)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -1,0 +1,25 @@
+"""The first check on any file a user hands us: it exists, is a file, and is small enough to read.
+
+Model files, experiment files and pictures are untrusted input. Their size is bounded before
+a byte is read, so a huge or endless file (``/dev/zero``) is refused instead of exhausting
+memory; each reader then validates the content itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def checked_size(path: Path, kind: str, limit: int, error: type[Exception]) -> int:
+    """The size of ``path`` in bytes, or ``error`` saying why it cannot be read as a ``kind``."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise error(f"Cannot read {kind} {path}: {exc.strerror or exc}.") from None
+    if path.is_dir():
+        raise error(f"{path} is a folder, not {'an' if kind[0] in 'aeiou' else 'a'} {kind}.")
+    if not path.is_file():  # a device or a pipe: its size says nothing about what a read returns
+        raise error(f"{path} is not a regular file, so it cannot be read as {kind}.")
+    if size > limit:
+        raise error(f"{path} is {size:,} bytes; {kind}s are at most {limit:,}.")
+    return size
