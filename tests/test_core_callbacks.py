@@ -93,6 +93,23 @@ def test_improvement_resets_patience():
     assert es.best_epoch == 4
 
 
+def test_baseline_never_beaten_still_restores_the_best_epoch_like_keras():
+    # Keras 3: the best epoch is tracked regardless of the baseline; improvements that stay
+    # above it do not reset patience, so the first epoch without improvement stops training.
+    es = EarlyStopping(patience=2, baseline=0.1, restore_best_weights=True)
+    m, history, rec = run([1.0, 0.5, 0.6, 0.05, 0.04], es)
+    assert history.epoch == [0, 1, 2]
+    assert es.stopped_epoch == 2 and es.best_epoch == 1
+    assert_restored(m, rec, es, history, 1)
+
+
+def test_beating_the_baseline_resets_patience():
+    es = EarlyStopping(patience=2, baseline=0.45)
+    _, history, _ = run([1.0, 0.4, 0.5, 0.5, 0.5, 0.1], es)
+    # epoch 1 beats the baseline (wait 0); epochs 2 and 3 fail -> stop after epoch 3
+    assert history.epoch == [0, 1, 2, 3] and es.best_epoch == 1
+
+
 def test_no_stop_while_improving():
     es = EarlyStopping(patience=0)
     _, history, _ = run([1.0, 0.9, 0.8, 0.7], es)

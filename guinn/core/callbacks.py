@@ -83,7 +83,8 @@ class EarlyStopping(Callback):
 
     With ``restore_best_weights`` the best epoch's weights come back however training
     ends -- patience, the epoch budget, a NaN stop or a user's stop request -- and the
-    history says so.
+    history says so. ``baseline`` works as in Keras 3: improvements that do not beat it
+    still count towards ``patience``, and the best epoch is restored even if none does.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
@@ -114,7 +115,9 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = None
-        self.best = self.baseline if self.baseline is not None else (math.inf if self.mode == "min" else -math.inf)
+        # As in Keras 3, the best epoch is tracked from the start; ``baseline`` only decides
+        # whether an improvement also resets the patience count.
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
         self.best_weights = None
         self._warned = False
@@ -131,9 +134,11 @@ class EarlyStopping(Callback):
         if epoch < self.start_from_epoch:
             return
         if math.isfinite(value) and self._improved(value, self.best):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_flat_weights()
+            # Below the baseline an improvement still counts towards patience (Keras 3).
+            self.wait = 0 if self.baseline is None or self._improved(value, self.baseline) else self.wait + 1
             return
         self.wait += 1
         # Keras: ``patience`` epochs without improvement, then stop (patience=0 stops at the first).
