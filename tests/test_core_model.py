@@ -186,3 +186,18 @@ def test_set_floatx_changes_the_default_dtype_of_new_models():
     finally:
         guinn.utils.set_floatx("float32")
     assert Sequential([Dense(2, input_dim=2)]).get_weights()[0].dtype == np.float32
+
+
+def test_multi_output_binary_crossentropy_accuracy_thresholds_each_output():
+    """Keras's binary_accuracy: each sigmoid output is a separate yes/no, not an argmax."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (rng.random((64, 3)) > 0.5).astype(np.float32)
+    model = Sequential(seed=0)
+    model.add(Dense(3, activation="sigmoid", input_dim=4))
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)
+    _, acc = model.evaluate(x, y, verbose=0)
+    expected = np.mean((model.predict(x) > 0.5) == (y > 0.5))
+    assert acc == pytest.approx(expected)
+    assert 0 <= history.history["accuracy"][0] <= 1

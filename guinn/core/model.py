@@ -256,7 +256,7 @@ class Sequential:
         self.stop_training = False
         self.stop_reason = None
         want_acc = "accuracy" in self.metrics
-        labels = _class_index(y) if want_acc else None
+        labels = _class_index(y, self._multilabel()) if want_acc else None
         shuffle_rng, dropout_rng = self._rngs["shuffle"], self._rngs["dropout"]
         xb_full = np.empty((batch_size,) + x.shape[1:], dtype=self.dtype)
         yb_full = np.empty((batch_size,) + y.shape[1:], dtype=self.dtype)
@@ -381,6 +381,10 @@ class Sequential:
             for i, w in enumerate(self._watch):
                 self._sums[2 * i, 2] = _sq(self._params[w.start:w.stop])
 
+    def _multilabel(self) -> bool:
+        """Several sigmoid outputs under binary cross-entropy: each output is its own yes/no."""
+        return self.loss.name == "binary_crossentropy" and self.output_shape[0] > 1
+
     def _penalty(self) -> float:
         return sum(layer.penalty() for layer in self.trainable_layers)
 
@@ -463,7 +467,7 @@ class Sequential:
                 out = self._forward_pure(xb)
                 total_loss += self.loss(yb, out) * len(xb)
             if "accuracy" in self.metrics:
-                correct += _accuracy(out, _class_index(yb)) * len(xb)
+                correct += _accuracy(out, _class_index(yb, self._multilabel())) * len(xb)
         result = {"loss": total_loss / len(x) + self._penalty()}
         if "accuracy" in self.metrics:
             result["accuracy"] = correct / len(x)
@@ -595,11 +599,15 @@ def _unpack_validation(data):
     return data
 
 
-def _class_index(y: np.ndarray) -> np.ndarray:
+def _class_index(y: np.ndarray, multilabel: bool = False) -> np.ndarray:
+    if multilabel:
+        return y > 0.5
     return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5)
 
 
 def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:
+    if labels.ndim == 2:  # multi-label: every output thresholded at 0.5, as Keras's binary_accuracy
+        return float(np.count_nonzero((out > 0.5) == labels) / labels.size)
     predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
     return float(np.count_nonzero(predicted == labels) / len(labels))
 
