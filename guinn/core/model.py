@@ -362,11 +362,11 @@ class Sequential:
         self._step_kernels = None
         update = self.optimizer.compute_update(self._grads, self._update)
         if not self.telemetry:
-            return _sq(update)
+            return fused.sum_of_squares(update)
         b = self._bounds
         for s in range(len(b) - 1):  # per-layer squares serve telemetry and, summed, the finiteness check
-            self._sums[s, 0] = _sq(self._grads[b[s]:b[s + 1]]) if s % 2 == 0 else 0.0
-            self._sums[s, 1] = _sq(update[b[s]:b[s + 1]])
+            self._sums[s, 0] = fused.sum_of_squares(self._grads[b[s]:b[s + 1]]) if s % 2 == 0 else 0.0
+            self._sums[s, 1] = fused.sum_of_squares(update[b[s]:b[s + 1]])
         return float(self._sums[:, 1].sum())
 
     def _apply_update(self) -> None:
@@ -379,7 +379,7 @@ class Sequential:
         self._params += self._update
         if self.telemetry:
             for i, w in enumerate(self._watch):
-                self._sums[2 * i, 2] = _sq(self._params[w.start:w.stop])
+                self._sums[2 * i, 2] = fused.sum_of_squares(self._params[w.start:w.stop])
 
     def _multilabel(self) -> bool:
         """Several sigmoid outputs under binary cross-entropy: each output is its own yes/no."""
@@ -622,9 +622,3 @@ class _Watched(NamedTuple):
     end: int
     following: tuple
 
-
-def _sq(a: np.ndarray) -> float:
-    if not a.size:
-        return 0.0
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        return float(np.dot(a, a))
