@@ -67,7 +67,7 @@ def test_fused_step_is_bit_identical_to_numpy(kernels, name, dtype):
             g[:500] = 0  # rows that get no gradient, as for MNIST's blank border pixels
         want = plain.compute_update(g, np.empty(n, dtype))
         got = np.empty(n, dtype)
-        fast.fused_update(kernels, g, got, bounds, sums)
+        fast.fused_update(kernels, g, got, fused.runs_of(bounds), sums)
         np.testing.assert_array_equal(got, want)
         for slot in plain.slot_names:
             np.testing.assert_array_equal(fast.slots[slot], plain.slots[slot])
@@ -84,7 +84,7 @@ def test_fused_apply_adds_exactly_and_sums_the_weights(kernels, dtype):
     p, u = rng.standard_normal(n).astype(dtype), (rng.standard_normal(n) * 1e-3).astype(dtype)
     want = p + u
     sums = np.zeros((3, 3))
-    kernels.apply(p, u, bounds, sums)
+    kernels.apply(p, u, fused.runs_of(bounds), sums)
     np.testing.assert_array_equal(p, want)
     np.testing.assert_allclose(sums[:, 2], segment_squares(want, bounds), rtol=1e-9)
 
@@ -197,7 +197,7 @@ from guinn.core import fused
 k = fused.kernels()
 print(fused.status())
 g = np.ones(8, np.float32); u = np.empty_like(g); sums = np.zeros((1, 3))
-k.sgd(g, u, np.float32(-0.5), np.array([0, 8]), sums)
+k.sgd(g, u, np.float32(-0.5), fused.runs_of(np.array([0, 8])), sums)
 print(u[0], sums[0, 0])
 """
 

@@ -9,7 +9,6 @@ from numba import njit
 
 from guinn.core.fused import cache_on_disk
 
-BLOCK = 16384  # elements per block: a block's sums are taken while it is still in cache
 exact = dict(nogil=True, error_model="numpy", cache=cache_on_disk())
 
 
@@ -73,81 +72,68 @@ def add_block(p, u):
         p[i] = p[i] + u[i]
 
 
-# -- drivers: block by block, with the sums of squares per segment ----------------------
+# -- drivers: run by run, with the sums of squares per segment ---------------------------
+# ``runs`` rows are (start, stop, segment): stretches of the flat buffers, at most BLOCK long,
+# each belonging to one segment (a layer's kernel, or its other parameters). A run's sums are
+# taken while it is still in cache. The whole model is one list of runs; a part of a split
+# step (guinn.core.split) gets the runs of the units it owns.
 @njit(**exact)
-def sgd(g, u, neg_lr, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sg = su = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            sgd_block(g[lo:hi], u[lo:hi], neg_lr)
-            sg += sumsq(g[lo:hi])
-            su += sumsq(u[lo:hi])
-        sums[s, 0] = sg
-        sums[s, 1] = su
-
-
-@njit(**exact)
-def momentum(g, v, u, momentum_, lr, nesterov, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sg = su = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            momentum_block(g[lo:hi], v[lo:hi], u[lo:hi], momentum_, lr, nesterov)
-            sg += sumsq(g[lo:hi])
-            su += sumsq(u[lo:hi])
-        sums[s, 0] = sg
-        sums[s, 1] = su
+def sgd(g, u, neg_lr, runs, sums):
+    sums[:, :2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        sgd_block(g[lo:hi], u[lo:hi], neg_lr)
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
 
 
 @njit(**exact)
-def adagrad(g, acc, u, eps, neg_lr, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sg = su = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            adagrad_block(g[lo:hi], acc[lo:hi], u[lo:hi], eps, neg_lr)
-            sg += sumsq(g[lo:hi])
-            su += sumsq(u[lo:hi])
-        sums[s, 0] = sg
-        sums[s, 1] = su
+def momentum(g, v, u, momentum_, lr, nesterov, runs, sums):
+    sums[:, :2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        momentum_block(g[lo:hi], v[lo:hi], u[lo:hi], momentum_, lr, nesterov)
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
 
 
 @njit(**exact)
-def rmsprop(g, v, u, rho, one_minus_rho, eps, neg_lr, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sg = su = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            rmsprop_block(g[lo:hi], v[lo:hi], u[lo:hi], rho, one_minus_rho, eps, neg_lr)
-            sg += sumsq(g[lo:hi])
-            su += sumsq(u[lo:hi])
-        sums[s, 0] = sg
-        sums[s, 1] = su
+def adagrad(g, acc, u, eps, neg_lr, runs, sums):
+    sums[:, :2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        adagrad_block(g[lo:hi], acc[lo:hi], u[lo:hi], eps, neg_lr)
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
 
 
 @njit(**exact)
-def adam(g, m_sum, v, u, beta_1, beta_2, one_minus_beta_2, eps, neg_alpha, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sg = su = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            adam_block(g[lo:hi], m_sum[lo:hi], v[lo:hi], u[lo:hi], beta_1, beta_2, one_minus_beta_2, eps, neg_alpha)
-            sg += sumsq(g[lo:hi])
-            su += sumsq(u[lo:hi])
-        sums[s, 0] = sg
-        sums[s, 1] = su
+def rmsprop(g, v, u, rho, one_minus_rho, eps, neg_lr, runs, sums):
+    sums[:, :2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        rmsprop_block(g[lo:hi], v[lo:hi], u[lo:hi], rho, one_minus_rho, eps, neg_lr)
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
 
 
 @njit(**exact)
-def apply(p, u, bounds, sums):
-    for s in range(bounds.shape[0] - 1):
-        sp = 0.0
-        for lo in range(bounds[s], bounds[s + 1], BLOCK):
-            hi = min(lo + BLOCK, bounds[s + 1])
-            add_block(p[lo:hi], u[lo:hi])
-            sp += sumsq(p[lo:hi])
-        sums[s, 2] = sp
+def adam(g, m_sum, v, u, beta_1, beta_2, one_minus_beta_2, eps, neg_alpha, runs, sums):
+    sums[:, :2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        adam_block(g[lo:hi], m_sum[lo:hi], v[lo:hi], u[lo:hi], beta_1, beta_2, one_minus_beta_2, eps, neg_alpha)
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
+
+
+@njit(**exact)
+def apply(p, u, runs, sums):
+    sums[:, 2] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        add_block(p[lo:hi], u[lo:hi])
+        sums[s, 2] += sumsq(p[lo:hi])
 
 
 @njit(**exact)

@@ -12,10 +12,12 @@ fast-math, so both paths give bit-identical parameters (the tests check this); o
 of squares, which are reductions, may be reassociated to vectorise, and they are
 accumulated in float64.
 
-The kernels work block by block (``_kernels.BLOCK`` elements) so each block's sums are taken while it
-is still in cache. ``bounds`` splits the flat buffers into segments (each layer's kernel,
-then its other parameters); ``sums[s]`` receives segment ``s``'s sum of squared gradients,
-squared updates and (after ``apply``) squared weights.
+The kernels walk ``runs``: rows (start, stop, segment), each a stretch of the flat buffers at
+most ``BLOCK`` elements long, so each stretch's sums are taken while it is still in cache.
+Segments are each layer's kernel, then its other parameters (the model's ``bounds``);
+``sums[s]`` receives segment ``s``'s sum of squared gradients, squared updates and (after
+``apply``) squared weights. :func:`runs_of` turns bounds into runs; a split step
+(:mod:`guinn.core.split`) gives each thread the runs of the units it owns.
 
 If Numba is missing or fails to compile, or ``GUINN_JIT=0`` is set, :func:`kernels` returns
 None and the callers use the NumPy code: slower, same results.
@@ -27,6 +29,8 @@ import os
 import threading
 
 import numpy as np
+
+BLOCK = 16384  # elements per run: a run's sums are taken while it is still in cache
 
 _lock = threading.Lock()
 _state: dict = {"cache": True}
@@ -44,6 +48,15 @@ def kernels():
             if "kernels" not in _state:
                 _state["kernels"], _state["reason"] = _load()
     return _state["kernels"]
+
+
+def runs_of(bounds, block: int = BLOCK) -> np.ndarray:
+    """(start, stop, segment) rows covering each segment ``[bounds[s], bounds[s+1])`` in order,
+    at most ``block`` elements each."""
+    rows = [(lo, min(lo + block, int(hi)), s)
+            for s, (start, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+            for lo in range(int(start), int(hi), block)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def count_outside(a, low: float, high: float) -> int:
@@ -98,15 +111,15 @@ def warm_up(dtypes=("float32",)) -> None:
 
     variants = (optimizers.SGD(), optimizers.SGD(momentum=0.9), optimizers.Adagrad(), optimizers.RMSprop(),
                 optimizers.Adam())
-    bounds = np.array([0, 2, 4], dtype=np.int64)
+    runs = runs_of(np.array([0, 2, 4], dtype=np.int64))
     sums = np.zeros((2, 3))
     try:
         for dtype in dtypes:
             for opt in variants:
                 opt.build(4, np.dtype(dtype))
                 g, u = np.zeros(4, dtype), np.zeros(4, dtype)
-                opt.fused_update(k, g, u, bounds, sums)
-            k.apply(np.zeros(4, dtype), np.zeros(4, dtype), bounds, sums)
+                opt.fused_update(k, g, u, runs, sums)
+            k.apply(np.zeros(4, dtype), np.zeros(4, dtype), runs, sums)
             count_outside(np.zeros(4, dtype), 0.0, 1.0)
             sum_of_squares(np.zeros(4, dtype))
     except Exception as exc:  # same policy as a failing step: keep training, on NumPy

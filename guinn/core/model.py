@@ -111,6 +111,7 @@ class Sequential:
         self._watch = self._telemetry_views()
         # Segments of the flat buffers: each trainable layer's main parameter, then its others.
         self._bounds = np.array([0] + [b for w in self._watch for b in (w.stop, w.end)], dtype=np.int64)
+        self._runs = fused.runs_of(self._bounds)  # the same, as the kernels walk them
         self._sums = np.zeros((len(self._bounds) - 1, 3))  # per segment: sum g^2, sum update^2, sum weight^2
         self._largest = float(np.finfo(self.dtype).max)
         self._step_kernels = None  # the fused kernels the last optimizer step ran with, if any
@@ -354,7 +355,7 @@ class Sequential:
         kernels = fused.kernels() if self.optimizer.supports_fused() else None
         if kernels is not None:
             try:
-                self.optimizer.fused_update(kernels, self._grads, self._update, self._bounds, self._sums)
+                self.optimizer.fused_update(kernels, self._grads, self._update, self._runs, self._sums)
                 self._step_kernels = kernels  # apply with the same kernels, even if another thread disables them
                 return float(self._sums[:, 1].sum())
             except Exception as exc:  # e.g. a compiler problem on this platform: keep training on NumPy
@@ -372,7 +373,7 @@ class Sequential:
     def _apply_update(self) -> None:
         if self._step_kernels is not None:
             try:
-                self._step_kernels.apply(self._params, self._update, self._bounds, self._sums)
+                self._step_kernels.apply(self._params, self._update, self._runs, self._sums)
                 return
             except Exception as exc:  # a dispatch/compile failure happens before any element is touched
                 fused.disable(f"fused apply failed ({type(exc).__name__}: {exc})")

@@ -51,15 +51,20 @@ class Optimizer:
         ``_update`` (a custom optimizer) without its own ``_fused`` trains on NumPy."""
         return _fused_matches_rule(type(self))
 
-    def fused_update(self, kernels, grads, update, bounds, sums) -> None:
+    def fused_update(self, kernels, grads, update, runs, sums) -> None:
         """``compute_update`` in one compiled pass (see :mod:`guinn.core.fused`), which also puts
         each segment's sum of squared gradients and updates in ``sums[:, 0]`` and ``sums[:, 1]``.
         Same arithmetic, same results; the step counts only once the kernel has run."""
         step = self.iterations + 1
-        self._fused(kernels, step, grads, update, grads.dtype.type, bounds, sums)
+        self.fused_part(kernels, step, grads, update, runs, sums)
         self.iterations = step
 
-    def _fused(self, k, step, g, u, dt, bounds, sums):
+    def fused_part(self, kernels, step, grads, update, runs, sums) -> None:
+        """Step number ``step`` for the elements in ``runs`` only. A split step
+        (:mod:`guinn.core.split`) runs one part per thread, then counts the step once."""
+        self._fused(kernels, step, grads, update, grads.dtype.type, runs, sums)
+
+    def _fused(self, k, step, g, u, dt, runs, sums):
         raise NotImplementedError
 
     # -- state and config -------------------------------------------------------------
@@ -127,12 +132,12 @@ class SGD(Optimizer):
         np.copyto(update, v)
         return update
 
-    def _fused(self, k, step, g, u, dt, bounds, sums):
+    def _fused(self, k, step, g, u, dt, runs, sums):
         if not self.momentum:
-            k.sgd(g, u, dt(-self.learning_rate), bounds, sums)
+            k.sgd(g, u, dt(-self.learning_rate), runs, sums)
         else:
             k.momentum(g, self.slots["momentum"], u, dt(self.momentum), dt(self.learning_rate), self.nesterov,
-                       bounds, sums)
+                       runs, sums)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -162,8 +167,8 @@ class Adagrad(Optimizer):
         acc += tmp
         return _scaled_step(g, acc, self.epsilon, self.learning_rate, tmp, update)
 
-    def _fused(self, k, step, g, u, dt, bounds, sums):
-        k.adagrad(g, self.slots["accumulator"], u, dt(self.epsilon), dt(-self.learning_rate), bounds, sums)
+    def _fused(self, k, step, g, u, dt, runs, sums):
+        k.adagrad(g, self.slots["accumulator"], u, dt(self.epsilon), dt(-self.learning_rate), runs, sums)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate,
@@ -193,9 +198,9 @@ class RMSprop(Optimizer):
         v += tmp
         return _scaled_step(g, v, self.epsilon, self.learning_rate, tmp, update)
 
-    def _fused(self, k, step, g, u, dt, bounds, sums):
+    def _fused(self, k, step, g, u, dt, runs, sums):
         k.rmsprop(g, self.slots["velocity"], u, dt(self.rho), dt(1.0 - self.rho), dt(self.epsilon),
-                  dt(-self.learning_rate), bounds, sums)
+                  dt(-self.learning_rate), runs, sums)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
@@ -242,9 +247,9 @@ class Adam(Optimizer):
         """The step is -alpha m_sum / (sqrt(v) + eps): Keras's bias-corrected rate times (1 - b1)."""
         return self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t) * (1.0 - self.beta_1)
 
-    def _fused(self, k, step, g, u, dt, bounds, sums):
+    def _fused(self, k, step, g, u, dt, runs, sums):
         k.adam(g, self.slots["m_sum"], self.slots["v"], u, dt(self.beta_1), dt(self.beta_2), dt(1.0 - self.beta_2),
-               dt(self.epsilon), dt(-self._alpha(step)), bounds, sums)
+               dt(self.epsilon), dt(-self._alpha(step)), runs, sums)
 
     def moments(self) -> dict[str, np.ndarray]:
         """Keras's ``m`` and ``v`` (copies)."""
