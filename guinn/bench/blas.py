@@ -8,30 +8,20 @@ import os
 import subprocess
 import sys
 
+from guinn.core import blas_threads
+
 CORE_SCRIPT = "import numpy, guinn.bench.blas as b; print(b.openblas_core() or '?')"
 OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def openblas_core() -> str | None:
     """The kernel family the loaded OpenBLAS runs (e.g. 'Haswell', 'SkylakeX'), or None."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as f:
-            maps = f.read()
-    except OSError:  # not Linux
+    fn = blas_threads.symbol("get_corename")
+    if fn is None:
         return None
-    paths = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and "/" in line})
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                name = fn()
-                return name.decode(errors="replace") if name else None
-    return None
+    fn.restype = ctypes.c_char_p
+    name = fn()
+    return name.decode(errors="replace") if name else None
 
 
 def default_core() -> str | None:

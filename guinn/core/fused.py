@@ -3,9 +3,9 @@
 NumPy runs an optimizer step as a series of whole-buffer operations: Adam is nine passes over
 every parameter, then the model adds the update (one more) and reads the update, weights and
 gradients again for its finiteness check and the per-layer telemetry. Each pass streams
-megabytes through the caches. The kernels here do the same arithmetic in one loop per step
-(and one more to apply it), and sum the squares telemetry needs while the numbers are in
-registers.
+megabytes through the caches. The kernels here do the same arithmetic, apply it and sum the
+squares telemetry needs in one pass, run by run while each is in cache. The update buffer is
+left holding the old weights, so the model can undo a step whose update overflowed.
 
 The element-wise arithmetic is written in exactly the order the NumPy code uses, without
 fast-math, so both paths give bit-identical parameters (the tests check this); only the sums
@@ -31,6 +31,7 @@ import threading
 import numpy as np
 
 BLOCK = 16384  # elements per run: a run's sums are taken while it is still in cache
+SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM = range(5)  # optimizer kinds of _kernels.optimizer_step
 
 _lock = threading.Lock()
 _state: dict = {"cache": True}
@@ -48,6 +49,46 @@ def kernels():
             if "kernels" not in _state:
                 _state["kernels"], _state["reason"] = _load()
     return _state["kernels"]
+
+
+def spin():
+    """The compiled ``wait_for(flags, index, value)`` that split steps hand phases over with
+    (:mod:`guinn.core._spin`), or None when the kernels are off or it cannot be built here."""
+    if "spin" not in _state and kernels() is not None:  # (kernels() takes the lock itself)
+        with _lock:
+            if "spin" not in _state:
+                _state["spin"] = _load_spin()
+    return _state.get("spin")
+
+
+def _load_spin():
+    try:
+        from guinn.core import _spin
+
+        flags = np.ones(1, dtype=np.int64)
+        _spin.wait_for(flags, 0, 1)  # compile now, not in the first training step
+        return _spin.wait_for
+    except Exception:  # e.g. no C library to call (Windows): split steps stay off
+        return None
+
+
+LINE = 64  # bytes per cache line
+
+
+def aligned_full(size: int, value, dtype) -> np.ndarray:
+    """A 1-D array starting on a cache-line boundary. The flat buffers are: then a split step
+    (:mod:`guinn.core.split`) can hand its threads stretches that never share a line."""
+    dtype = np.dtype(dtype)
+    spare = LINE // dtype.itemsize
+    raw = np.full(size + spare, value, dtype=dtype)
+    skip = (-raw.ctypes.data % LINE) // dtype.itemsize
+    return raw[skip:skip + size]
+
+
+def slot_pair(slots, filler):
+    """An optimizer's (up to two) state slots as the two arrays the step kernel takes; a rule
+    with fewer slots gets ``filler`` (never touched) in their place."""
+    return (tuple(slots) + (filler, filler))[:2]
 
 
 def runs_of(bounds, block: int = BLOCK) -> np.ndarray:
@@ -117,11 +158,11 @@ def warm_up(dtypes=("float32",)) -> None:
         for dtype in dtypes:
             for opt in variants:
                 opt.build(4, np.dtype(dtype))
-                g, u = np.zeros(4, dtype), np.zeros(4, dtype)
-                opt.fused_update(k, g, u, runs, sums)
-            k.apply(np.zeros(4, dtype), np.zeros(4, dtype), runs, sums)
+                g, u, p = np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(4, dtype)
+                opt.fused_update(k, g, u, p, runs, sums)
             count_outside(np.zeros(4, dtype), 0.0, 1.0)
             sum_of_squares(np.zeros(4, dtype))
+        spin()
     except Exception as exc:  # same policy as a failing step: keep training, on NumPy
         disable(f"warm-up failed ({type(exc).__name__}: {exc})")
 

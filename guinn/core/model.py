@@ -8,13 +8,14 @@ way it yields the per-layer sums of squares that the finiteness check and teleme
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from typing import NamedTuple
 
 import numpy as np
 
-from guinn.core import backend, fused, losses, optimizers
+from guinn.core import backend, fused, losses, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
@@ -92,9 +93,7 @@ class Sequential:
     def _allocate(self):
         specs = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]
         total = sum(int(np.prod(s)) for _, _, s in specs)
-        self._params = np.zeros(total, dtype=self.dtype)
-        self._grads = np.zeros(total, dtype=self.dtype)
-        self._update = np.zeros(total, dtype=self.dtype)
+        self._params, self._grads, self._update = (fused.aligned_full(total, 0, self.dtype) for _ in range(3))
         views: dict[int, tuple[dict, dict]] = {id(layer): ({}, {}) for layer in self.layers}
         offset = 0
         self._param_index = []  # (layer, key, offset, shape): where each parameter sits in the buffers
@@ -114,7 +113,7 @@ class Sequential:
         self._runs = fused.runs_of(self._bounds)  # the same, as the kernels walk them
         self._sums = np.zeros((len(self._bounds) - 1, 3))  # per segment: sum g^2, sum update^2, sum weight^2
         self._largest = float(np.finfo(self.dtype).max)
-        self._step_kernels = None  # the fused kernels the last optimizer step ran with, if any
+        self._applied = False  # whether the last optimizer step also applied its update
 
     def _telemetry_views(self) -> list[_Watched]:
         """Where each trainable layer's main parameter (kernel, or PReLU's alpha) and the rest sit."""
@@ -245,6 +244,18 @@ class Sequential:
 
     def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                   batch_transform):
+        engine = split.SplitStep.plan(self, batch_size)
+        if engine is None:
+            return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
+                                    initial_epoch, batch_transform, self._train_step, contextlib.nullcontext)
+        with engine:
+            return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
+                                    initial_epoch, batch_transform, engine, engine.whole_blas)
+
+    def _fit_epochs(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
+                    batch_transform, train_step, between_epochs):
+        """The epoch loop; ``train_step`` is the ordinary or the split step, and
+        ``between_epochs()`` the context the validation pass runs in."""
         n = len(x)
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -283,7 +294,7 @@ class Sequential:
                 if batch_transform is not None:
                     xb = self._transformed(batch_transform, xb, shuffle_rng)
                 cb.on_train_batch_begin(batch, {})
-                logs = self._train_step(xb, yb, lb, dropout_rng, epoch, batch)
+                logs = train_step(xb, yb, lb, dropout_rng, epoch, batch)
                 if logs is None:
                     break
                 if first_loss is None:
@@ -307,7 +318,8 @@ class Sequential:
                 if want_acc:
                     epoch_logs["accuracy"] = acc_sum / seen
                 if x_val is not None:
-                    val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
+                    with between_epochs():
+                        val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
                     epoch_logs.update({f"val_{k}": v for k, v in val.items()})
                 cb.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -325,6 +337,21 @@ class Sequential:
         out = xb
         for layer in self.layers:
             out = layer.forward(out, True, dropout_rng)
+        loss, g = self._loss_and_gradient(yb, out, epoch, batch)
+        if g is None:
+            return None
+        for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad), strict=False):
+            g = layer.backward(g, need)
+            if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
+                break
+        if not self._update_is_finite(self._optimizer_step(), epoch, batch):
+            return None
+        self._apply_update()
+        return self._step_logs(out, loss, lb, epoch, batch)
+
+    def _loss_and_gradient(self, yb, out, epoch, batch):
+        """The batch's loss (with the penalty) and dL/d(output); (loss, None) after stopping on a
+        non-finite loss."""
         if self._fused:
             loss, g = self.loss.fused(yb, self.layers[-1].logits, out)
         else:
@@ -332,17 +359,20 @@ class Sequential:
         loss += self._penalty()
         if not math.isfinite(loss):
             self._stop_non_finite(epoch, batch, "the loss became " + ("NaN" if math.isnan(loss) else "infinite"))
-            return None
-        for layer, need in zip(reversed(self.layers), reversed(self._need_input_grad), strict=False):
-            g = layer.backward(g, need)
-            if g is None:  # no layer further down has parameters (e.g. a leading Flatten/Dropout)
-                break
-        update_sq = self._optimizer_step()
+            return loss, None
+        return loss, g
+
+    def _update_is_finite(self, update_sq: float, epoch, batch) -> bool:
+        """Stop (and undo an update the fused step already applied) if the update overflowed."""
         # NaN fails the comparison; a sum of squares beyond the dtype's range means the update overflowed.
         if not update_sq <= self._largest:
+            if self._applied:
+                self._params[...] = self._update  # the old weights, exactly
             self._stop_non_finite(epoch, batch, "the weight update overflowed")
-            return None
-        self._apply_update()
+            return False
+        return True
+
+    def _step_logs(self, out, loss, lb, epoch, batch) -> dict:
         logs = {"loss": loss}
         if lb is not None:
             logs["accuracy"] = _accuracy(out, lb)
@@ -351,16 +381,17 @@ class Sequential:
         return logs
 
     def _optimizer_step(self) -> float:
-        """Write the update and the per-segment sums of squares; return the update's total square."""
+        """Write the update and the per-segment sums of squares; return the update's total square.
+        The fused kernels also apply the update (``_update`` then holds the old weights)."""
         kernels = fused.kernels() if self.optimizer.supports_fused() else None
         if kernels is not None:
             try:
-                self.optimizer.fused_update(kernels, self._grads, self._update, self._runs, self._sums)
-                self._step_kernels = kernels  # apply with the same kernels, even if another thread disables them
+                self.optimizer.fused_update(kernels, self._grads, self._update, self._params, self._runs, self._sums)
+                self._applied = True
                 return float(self._sums[:, 1].sum())
             except Exception as exc:  # e.g. a compiler problem on this platform: keep training on NumPy
                 fused.disable(f"fused step failed ({type(exc).__name__}: {exc})")
-        self._step_kernels = None
+        self._applied = False
         update = self.optimizer.compute_update(self._grads, self._update)
         if not self.telemetry:
             return fused.sum_of_squares(update)
@@ -371,12 +402,8 @@ class Sequential:
         return float(self._sums[:, 1].sum())
 
     def _apply_update(self) -> None:
-        if self._step_kernels is not None:
-            try:
-                self._step_kernels.apply(self._params, self._update, self._runs, self._sums)
-                return
-            except Exception as exc:  # a dispatch/compile failure happens before any element is touched
-                fused.disable(f"fused apply failed ({type(exc).__name__}: {exc})")
+        if self._applied:  # the fused step did it
+            return
         self._params += self._update
         if self.telemetry:
             for i, w in enumerate(self._watch):

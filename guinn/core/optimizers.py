@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from guinn.core import fused
 from guinn.errors import ConfigError, unknown_name
 
 
@@ -33,7 +34,7 @@ class Optimizer:
         if self._tmp is not None and self._tmp.size == size and self._tmp.dtype == dtype:
             return
         self._tmp = np.empty(size, dtype=dtype)
-        self.slots = {name: np.full(size, self._slot_initial(name), dtype=dtype) for name in self.slot_names}
+        self.slots = {name: fused.aligned_full(size, self._slot_initial(name), dtype) for name in self.slot_names}
 
     def _slot_initial(self, name: str) -> float:
         return 0.0
@@ -48,23 +49,29 @@ class Optimizer:
 
     def supports_fused(self) -> bool:
         """True when this class's compiled step is the rule it runs: a subclass that rewrites
-        ``_update`` (a custom optimizer) without its own ``_fused`` trains on NumPy."""
+        ``_update`` (a custom optimizer) without its own ``fused_spec`` trains on NumPy."""
         return _fused_matches_rule(type(self))
 
-    def fused_update(self, kernels, grads, update, runs, sums) -> None:
-        """``compute_update`` in one compiled pass (see :mod:`guinn.core.fused`), which also puts
-        each segment's sum of squared gradients and updates in ``sums[:, 0]`` and ``sums[:, 1]``.
-        Same arithmetic, same results; the step counts only once the kernel has run."""
+    def fused_update(self, kernels, grads, update, params, runs, sums) -> None:
+        """``compute_update`` and ``params += update`` in one compiled pass (see
+        :mod:`guinn.core.fused`), which leaves the old parameters in ``update`` (to undo the
+        step) and puts each segment's sums of squared gradients, updates and new parameters in
+        ``sums``. Same arithmetic, same results; the step counts once the kernel has run."""
         step = self.iterations + 1
-        self.fused_part(kernels, step, grads, update, runs, sums)
+        self.fused_part(kernels, step, grads, update, params, runs, sums)
         self.iterations = step
 
-    def fused_part(self, kernels, step, grads, update, runs, sums) -> None:
+    def fused_part(self, kernels, step, grads, update, params, runs, sums) -> None:
         """Step number ``step`` for the elements in ``runs`` only. A split step
         (:mod:`guinn.core.split`) runs one part per thread, then counts the step once."""
-        self._fused(kernels, step, grads, update, grads.dtype.type, runs, sums)
+        kind, slots, scalars = self.fused_spec(step)
+        kernels.optimizer_step(kind, grads, *fused.slot_pair(slots, update), update, params,
+                               np.array(scalars, dtype=grads.dtype), runs, sums)
 
-    def _fused(self, k, step, g, u, dt, runs, sums):
+    def fused_spec(self, step) -> tuple[int, tuple, tuple]:
+        """(kernel kind, state slots, scalars) of step number ``step`` for
+        ``_kernels.optimizer_step``; the scalars are cast to the parameters' dtype, as the
+        NumPy rule's Python floats are."""
         raise NotImplementedError
 
     # -- state and config -------------------------------------------------------------
@@ -132,12 +139,10 @@ class SGD(Optimizer):
         np.copyto(update, v)
         return update
 
-    def _fused(self, k, step, g, u, dt, runs, sums):
+    def fused_spec(self, step):
         if not self.momentum:
-            k.sgd(g, u, dt(-self.learning_rate), runs, sums)
-        else:
-            k.momentum(g, self.slots["momentum"], u, dt(self.momentum), dt(self.learning_rate), self.nesterov,
-                       runs, sums)
+            return fused.SGD, (), (-self.learning_rate,)
+        return fused.MOMENTUM, (self.slots["momentum"],), (self.momentum, self.learning_rate, float(self.nesterov))
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -167,8 +172,8 @@ class Adagrad(Optimizer):
         acc += tmp
         return _scaled_step(g, acc, self.epsilon, self.learning_rate, tmp, update)
 
-    def _fused(self, k, step, g, u, dt, runs, sums):
-        k.adagrad(g, self.slots["accumulator"], u, dt(self.epsilon), dt(-self.learning_rate), runs, sums)
+    def fused_spec(self, step):
+        return fused.ADAGRAD, (self.slots["accumulator"],), (self.epsilon, -self.learning_rate)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate,
@@ -198,9 +203,8 @@ class RMSprop(Optimizer):
         v += tmp
         return _scaled_step(g, v, self.epsilon, self.learning_rate, tmp, update)
 
-    def _fused(self, k, step, g, u, dt, runs, sums):
-        k.rmsprop(g, self.slots["velocity"], u, dt(self.rho), dt(1.0 - self.rho), dt(self.epsilon),
-                  dt(-self.learning_rate), runs, sums)
+    def fused_spec(self, step):
+        return fused.RMSPROP, (self.slots["velocity"],), (self.rho, 1.0 - self.rho, self.epsilon, -self.learning_rate)
 
     def get_config(self):
         return {"learning_rate": self.learning_rate, "rho": self.rho, "epsilon": self.epsilon}
@@ -247,9 +251,9 @@ class Adam(Optimizer):
         """The step is -alpha m_sum / (sqrt(v) + eps): Keras's bias-corrected rate times (1 - b1)."""
         return self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t) * (1.0 - self.beta_1)
 
-    def _fused(self, k, step, g, u, dt, runs, sums):
-        k.adam(g, self.slots["m_sum"], self.slots["v"], u, dt(self.beta_1), dt(self.beta_2), dt(1.0 - self.beta_2),
-               dt(self.epsilon), dt(-self._alpha(step)), runs, sums)
+    def fused_spec(self, step):
+        return (fused.ADAM, (self.slots["m_sum"], self.slots["v"]),
+                (self.beta_1, self.beta_2, 1.0 - self.beta_2, self.epsilon, -self._alpha(step)))
 
     def moments(self) -> dict[str, np.ndarray]:
         """Keras's ``m`` and ``v`` (copies)."""
@@ -275,7 +279,7 @@ def _fused_matches_rule(cls) -> bool:
     def owner(name):
         return next(c for c in cls.__mro__ if name in c.__dict__)
 
-    return owner("_fused") is owner("_update") and owner("_fused") is not Optimizer
+    return owner("fused_spec") is owner("_update") and owner("fused_spec") is not Optimizer
 
 
 def _scaled_step(g, second_moment, epsilon, learning_rate, tmp, update):

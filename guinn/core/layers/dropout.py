@@ -20,14 +20,19 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self._mask = None
             return x
-        mask = self._buffer("mask", x.shape, x.dtype)
-        rng.random(dtype=x.dtype, out=mask)
-        # mask <- (u >= rate) / (1 - rate), written without temporaries.
+        mask = self.draw_mask(x.shape, x.dtype, rng)
+        out = self._buffer("out", x.shape, x.dtype)
+        return np.multiply(x, mask, out=out)
+
+    def draw_mask(self, shape, dtype, rng) -> np.ndarray:
+        """This batch's mask, (u >= rate) / (1 - rate), written without temporaries (a split
+        step draws it before its threads apply their columns of it)."""
+        mask = self._buffer("mask", shape, dtype)
+        rng.random(dtype=dtype, out=mask)
         np.greater_equal(mask, self.rate, out=mask, casting="unsafe")
         mask *= 1.0 / (1.0 - self.rate)
         self._mask = mask
-        out = self._buffer("out", x.shape, x.dtype)
-        return np.multiply(x, mask, out=out)
+        return mask
 
     def backward(self, g, need_input_grad):
         if self._mask is not None:

@@ -1,0 +1,76 @@
+"""Compiled pieces of a split step (imported through :func:`guinn.core.split.crew_kernels`;
+importing this module imports Numba).
+
+A helper thread runs :func:`loop` from start to end of a ``fit`` without ever taking the GIL:
+it waits for a phase number, runs its part's operations for that phase (matrix products
+through OpenBLAS's CBLAS entry point, the optimizer step), and reports back. The
+calling thread runs its own part through :func:`run_ops`. With Python code in the helper,
+every hand-over of the GIL between the two threads cost ~20 us on a virtual machine, more
+than many of the phases themselves.
+
+An operation is one row of int64s: ``(GEMM, trans_a, trans_b, m, n, k, a, lda, b, ldb, c,
+ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elements), or
+``(STEP,)`` / ``(APPLY,)``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from numba import njit
+
+from guinn.core import _kernels, _spin, blas_threads
+
+GEMM, STEP = 1, 2
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+WIDTH = 12  # int64s per operation
+QUIT = -1  # phase number that ends the helper's loop
+
+
+def gemm_function(dtype):
+    """NumPy's OpenBLAS ``cblas_sgemm``/``cblas_dgemm`` as a typed ctypes function, or None."""
+    name = "cblas_sgemm" if np.dtype(dtype) == np.float32 else "cblas_dgemm"
+    found = blas_threads.symbol_named(name)
+    if found is None:
+        return None
+    fn, full_name = found
+    index = ctypes.c_int64 if full_name.endswith("64_") else ctypes.c_int  # ILP64 builds take 64-bit sizes
+    real = ctypes.c_float if np.dtype(dtype) == np.float32 else ctypes.c_double
+    ptr = ctypes.c_void_p
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, index, index, index, real, ptr, index, ptr, index,
+                   real, ptr, index]
+    fn.restype = None
+    return fn
+
+
+def build(dtype):
+    """(run_ops, loop) compiled for ``dtype``, or None when no CBLAS entry point is found."""
+    gemm = gemm_function(dtype)
+    if gemm is None:
+        return None
+    one, zero = np.dtype(dtype).type(1), np.dtype(dtype).type(0)
+    optimizer_step, wait_for = _kernels.optimizer_step, _spin.wait_for
+
+    @njit(nogil=True, cache=False)  # calls a ctypes function: no disk cache (compiles in ~0.2 s)
+    def run_ops(ops, count, ctrl, params, grads, update, s0, s1, sc, runs, sums):
+        for k in range(count):
+            o = ops[k]
+            if o[0] == GEMM:
+                gemm(ROW_MAJOR, o[1], o[2], o[3], o[4], o[5], one, o[6], o[7], o[8], o[9], zero, o[10], o[11])
+            elif o[0] == STEP:
+                optimizer_step(ctrl[1], grads, s0, s1, update, params, sc, runs, sums)
+
+    @njit(nogil=True, cache=False)
+    def loop(go, done, slot, ctrl, ops, counts, params, grads, update, s0, s1, sc, runs, sums):
+        seq = 0
+        while True:
+            seq += 1
+            wait_for(go, slot, seq)
+            phase = ctrl[0]
+            if phase == QUIT:
+                return
+            run_ops(ops[phase], counts[phase], ctrl, params, grads, update, s0, s1, sc, runs, sums)
+            done[slot] = seq
+
+    return run_ops, loop

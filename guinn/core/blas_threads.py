@@ -1,0 +1,80 @@
+"""How many threads NumPy's OpenBLAS uses, read and set at run time (no new dependency).
+
+A split training step (:mod:`guinn.core.split`) runs its own threads, each calling the BLAS on
+its share of the units; OpenBLAS must then run each call on the calling thread alone. Only
+OpenBLAS is handled: with another BLAS (MKL, Accelerate) :func:`controls` returns None and
+training keeps the ordinary step. :func:`symbol_named` finds the CBLAS entry points the
+split step's compiled helper calls directly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+
+PREFIXES = ("scipy_openblas_", "openblas_")
+SUFFIXES = ("64_", "")
+
+
+def openblas_libraries() -> list[str]:
+    """Paths of the OpenBLAS libraries mapped into this process (Linux), e.g. NumPy's."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            maps = f.read()
+    except OSError:  # not Linux
+        return []
+    return sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and "/" in line})
+
+
+def symbol(name: str):
+    """OpenBLAS's ``<prefix>name<suffix>`` (e.g. ``scipy_openblas_get_num_threads64_``), or None."""
+    found = _first([f"{p}{name}{s}" for p in PREFIXES for s in SUFFIXES])
+    return found[0] if found else None
+
+
+def symbol_named(name: str):
+    """(function, exported name) of a CBLAS entry point such as ``cblas_sgemm`` in NumPy's
+    OpenBLAS (``scipy_cblas_sgemm64_`` in NumPy's own wheels), or None."""
+    return _first([f"scipy_{name}64_", f"scipy_{name}", name])
+
+
+def _first(names):
+    for path in openblas_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for full in names:
+            fn = getattr(lib, full, None)
+            if fn is not None:
+                return fn, full
+    return None
+
+
+@functools.cache
+def controls():
+    """(get_num_threads, set_num_threads) of NumPy's OpenBLAS, or None if they cannot be found."""
+    import numpy  # noqa: F401  (loads the BLAS, so its library is mapped)
+
+    get, put = symbol("get_num_threads"), symbol("set_num_threads")
+    if get is None or put is None:
+        return None
+    get.restype, get.argtypes = ctypes.c_int, []
+    put.restype, put.argtypes = None, [ctypes.c_int]
+    return get, put
+
+
+def count() -> int:
+    """Threads the BLAS runs a matrix product on (1 when it cannot be told)."""
+    c = controls()
+    return max(1, int(c[0]())) if c else 1
+
+
+def set_count(threads: int) -> int:
+    """Make OpenBLAS run each call on ``threads`` threads; returns the count it had."""
+    c = controls()
+    if c is None:
+        return 1
+    before = c[0]()
+    c[1](threads)
+    return before

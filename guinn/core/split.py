@@ -1,0 +1,354 @@
+"""Training steps split between threads: each thread owns a share of every hidden layer's units.
+
+On a small machine NumPy's OpenBLAS speeds a batch-100 matrix product up only about 1.5x with
+its second thread, and afterwards the other core holds part of every weight matrix in its
+cache: the optimizer, on the first core, then pulls those lines across (measured: the update
+and apply took 0.5 ms per reference step instead of 0.2). A split step instead gives each of
+``parts`` threads a fixed slice of the units (columns) of every hidden Dense layer and runs
+the BLAS single-threaded on each:
+
+- forward, each thread multiplies the previous layer by its columns of the weights; the
+  calling thread then adds the bias and applies the activation (and dropout) to the layer;
+- the layers after the split ones (the output layer, the loss) run on the calling thread;
+- backward, each thread computes the gradient of its columns' weights and its share of the
+  signal for the layer below, a partial product the calling thread adds up in a fixed order;
+- each thread runs the optimizer on (and applies it to) the weights it owns, still in its
+  core's cache; if the update overflowed, the calling thread undoes it.
+
+The helper threads run compiled code only (:mod:`guinn.core._crew`) and never take the GIL.
+Results agree with the ordinary step to float rounding (the partial products are added in
+another order); a split run is deterministic and does not depend on timing. A model is split when the fused kernels are on, NumPy's OpenBLAS can be
+told its thread count and uses at least two threads, the optimizer has a kernel, and it
+starts with Dense layers (element-wise activation, optionally followed by Dropout) wide
+enough to share. ``GUINN_SPLIT=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+
+import numpy as np
+
+from guinn.core import blas_threads, fused
+from guinn.core.layers import Dense, Dropout
+from guinn.core.layers.base import rms
+
+MIN_UNITS = 64  # fewest units a thread may own in a split layer: narrower layers are not worth a hand-over
+MIN_ROWS = 16  # smaller batches (e.g. an epoch's remainder) take the ordinary step
+PARTS: int | None = None  # threads per step; None = as many as NumPy's OpenBLAS uses
+PAD = 8  # int64 slots per hand-over flag: each thread's flag on its own cache line
+
+_compiled: dict = {}
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    return os.environ.get("GUINN_SPLIT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def parts_wanted() -> int:
+    return PARTS if PARTS is not None else blas_threads.count()
+
+
+def crew_kernels(dtype):
+    """The compiled (run_ops, loop) for ``dtype``, built once per process; None if unavailable."""
+    key = np.dtype(dtype).name
+    if key not in _compiled:
+        with _lock:
+            if key not in _compiled:
+                _compiled[key] = _build(dtype)
+    return _compiled[key]
+
+
+def _build(dtype):
+    if fused.kernels() is None or fused.spin() is None:
+        return None
+    try:
+        from guinn.core import _crew
+
+        return _crew.build(dtype)
+    except Exception:  # no C library or CBLAS entry point here: the ordinary step it is
+        return None
+
+
+class _Group:
+    """One split layer (a Dense) and the Dropout layers right after it."""
+
+    def __init__(self, dense: Dense, dropouts: list[Dropout], parts: int, first: bool):
+        self.dense, self.first = dense, first
+        self.idle = [d for d in dropouts if d.rate == 0]  # identities, as in Dropout.forward
+        self.dropouts = [d for d in dropouts if d.rate > 0]
+        self.size = 1 + len(dropouts)  # layers this group stands for
+        units = dense.units
+        edges = [round(units * p / parts / 16) * 16 for p in range(parts)] + [units]  # cache-line aligned
+        self.cols = [(edges[p], edges[p + 1]) for p in range(parts)]
+        self.linear = dense.activation.name == "linear"
+
+    def allocate(self, rows: int, parts: int, dtype) -> None:
+        n_in, units = self.dense.input_shape[0], self.dense.units
+        self.z = np.empty((rows, units), dtype)
+        self.a = self.z if self.linear else np.empty((rows, units), dtype)
+        self.dropped = [np.empty((rows, units), dtype) for _ in self.dropouts]
+        self.signal = np.empty((rows, units), dtype)  # dL/d(output), then dL/dz, in place
+        self.partials = [] if self.first else [np.empty((rows, n_in), dtype) for _ in range(parts)]
+
+    def output(self, n):
+        return (self.dropped[-1] if self.dropouts else self.a)[:n]
+
+    def finish_forward(self, n, rng):
+        """Bias, activation, telemetry and dropout for the whole layer, as ``Dense.forward`` and
+        ``Dropout.forward`` do them."""
+        dense = self.dense
+        z = self.z[:n]
+        if dense.use_bias:
+            z += dense.params["bias"]
+        a = z if self.linear else dense.activation.forward(z, self.a[:n], dense.alpha)
+        if dense.collect_stats:
+            dense._sat = dense.activation.saturation(a, dense.alpha)
+        for d in self.idle:
+            d._mask = None
+        for d, buf in zip(self.dropouts, self.dropped, strict=True):
+            a = np.multiply(a, d.draw_mask(a.shape, a.dtype, rng), out=buf[:n])
+
+    def finish_backward(self, n):
+        """dL/dz in ``signal`` from dL/d(output) there, the bias gradient and telemetry."""
+        dense = self.dense
+        g = self.signal[:n]
+        for d in reversed(self.dropouts):
+            g *= d._mask
+        dz = g if self.linear else dense.activation.backward(self.a[:n], g, dense.alpha)
+        if dz is not g:
+            np.copyto(g, dz)
+        if dense.collect_stats:
+            dense._delta_rms = rms(g)
+        if dense.use_bias:
+            np.sum(g, axis=0, out=dense.grads["bias"])
+
+
+class SplitStep:
+    """The split version of ``Sequential._train_step`` for one ``fit`` call. A context
+    manager: entering starts the helper threads and sets OpenBLAS to one thread per call;
+    leaving stops them and restores the thread count."""
+
+    def __init__(self, model, groups: list[_Group], parts: int, compiled):
+        self.model, self.groups, self.parts = model, groups, parts
+        self.run_ops, self.loop = compiled
+        self.wait = fused.spin()
+        self.suffix = model.layers[sum(g.size for g in groups):]
+        k = len(groups)
+        self.step_phase = 2 * k  # after every matrix product (and the regularizer gradients)
+        self.ops = np.zeros((parts, 2 * k + 1, 3, 12), dtype=np.int64)
+        self.counts = np.zeros((parts, 2 * k + 1), dtype=np.int64)
+        self.ctrl = np.zeros(2, dtype=np.int64)  # phase number, optimizer kind
+        self.go = np.zeros(parts * PAD, dtype=np.int64)
+        self.done = np.zeros(parts * PAD, dtype=np.int64)
+        self.seq = 0
+        self.rows = 0  # batch rows the buffers hold
+        self.programmed = 0  # batch rows self.ops is written for
+        self.runs = _part_runs(model, groups, parts)
+        self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
+        kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
+        self.ctrl[1] = kind
+        self.slots = fused.slot_pair(slots, model._update)
+        self.scalars = np.zeros(8, dtype=model.dtype)
+        self.threads: list[threading.Thread] = []
+        self._blas_threads = 1
+
+    @classmethod
+    def plan(cls, model, batch_size: int) -> SplitStep | None:
+        """A split step for this model, or None when it would not pay or cannot be done here."""
+        parts = parts_wanted()
+        if (parts < 2 or not enabled() or batch_size < MIN_ROWS or not model.optimizer.supports_fused()
+                or blas_threads.controls() is None or fused.kernels() is None):
+            return None
+        groups = _split_groups(model.layers, parts)
+        compiled = crew_kernels(model.dtype) if groups else None
+        return cls(model, groups, parts, compiled) if compiled else None
+
+    def __enter__(self):
+        self._blas_threads = blas_threads.set_count(1)
+        m = self.model
+        for p in range(1, self.parts):
+            args = (self.go, self.done, p * PAD, self.ctrl, self.ops[p], self.counts[p], m._params, m._grads,
+                    m._update, *self.slots, self.scalars, self.runs[p], self.sums[p])
+            thread = threading.Thread(target=self.loop, args=args, name=f"guinn-split-{p}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def __exit__(self, *exc):
+        self.ctrl[0] = -1  # _crew.QUIT
+        self._signal()
+        for thread in self.threads:
+            thread.join()
+        self.threads = []
+        blas_threads.set_count(self._blas_threads)
+
+    @contextlib.contextmanager
+    def whole_blas(self):
+        """OpenBLAS back at its own thread count, e.g. for the validation pass between epochs."""
+        blas_threads.set_count(self._blas_threads)
+        try:
+            yield
+        finally:
+            blas_threads.set_count(1)
+
+    # -- the step ---------------------------------------------------------------------------
+    def __call__(self, xb, yb, lb, dropout_rng, epoch, batch):
+        model, groups, n = self.model, self.groups, len(xb)
+        if n < MIN_ROWS:
+            return model._train_step(xb, yb, lb, dropout_rng, epoch, batch)
+        xb = np.ascontiguousarray(xb, dtype=model.dtype)  # the helpers read it by address
+        if n > self.rows:
+            for group in groups:
+                group.allocate(n, self.parts, model.dtype)
+            self.rows, self.programmed = n, 0
+        if n != self.programmed:
+            self._program(n)
+        for p in range(self.parts):  # the batch's address, where the first layer reads it
+            self.ops[p, 0, 0, 6] = self.ops[p, len(groups) * 2 - 1, 0, 6] = xb.ctypes.data
+        for i, group in enumerate(groups):
+            self._phase(i)
+            group.finish_forward(n, dropout_rng)
+        out = groups[-1].output(n)
+        for layer in self.suffix:
+            out = layer.forward(out, True, dropout_rng)
+        loss, g = model._loss_and_gradient(yb, out, epoch, batch)
+        if g is None:
+            return None
+        for layer in reversed(self.suffix):
+            g = layer.backward(g, True)
+        np.copyto(groups[-1].signal[:n], g)
+        groups[-1].finish_backward(n)
+        _, _, scalars = model.optimizer.fused_spec(model.optimizer.iterations + 1)
+        self.scalars[:len(scalars)] = scalars
+        for i in range(len(groups) - 1, -1, -1):
+            self._phase(2 * len(groups) - 1 - i)
+            group = groups[i]
+            if group.dense.kernel_regularizer:
+                group.dense.kernel_regularizer.add_gradient(group.dense.params["kernel"], group.dense.grads["kernel"])
+            if i:
+                below = groups[i - 1].signal[:n]
+                np.add(group.partials[0][:n], group.partials[1][:n], out=below)
+                for extra in group.partials[2:]:
+                    below += extra[:n]
+                groups[i - 1].finish_backward(n)
+        return model._step_logs(out, loss, lb, epoch, batch) if self._finish(epoch, batch) else None
+
+    def _finish(self, epoch, batch) -> bool:
+        """The optimizer phase (which applies the update), then the finiteness check."""
+        model, optimizer = self.model, self.model.optimizer
+        step = optimizer.iterations + 1
+        self._phase(self.step_phase)
+        optimizer.iterations = step
+        model._applied = True
+        model._sums[...] = sum(self.sums)
+        return model._update_is_finite(float(model._sums[:, 1].sum()), epoch, batch)
+
+    def _signal(self):
+        self.seq += 1
+        for p in range(1, self.parts):
+            self.go[p * PAD] = self.seq
+
+    def _phase(self, phase: int) -> None:
+        """Every part's operations for ``phase``: the helpers' in their threads, part 0's here."""
+        m = self.model
+        self.ctrl[0] = phase
+        self._signal()
+        self.run_ops(self.ops[0, phase], self.counts[0, phase], self.ctrl, m._params, m._grads, m._update,
+                     *self.slots, self.scalars, self.runs[0], self.sums[0])
+        for p in range(1, self.parts):
+            self.wait(self.done, p * PAD, self.seq)
+
+    def _program(self, n: int) -> None:
+        """Write each part's operations for batches of ``n`` rows (addresses stay valid: the
+        buffers live as long as this step, the weights as long as the model)."""
+        from guinn.core._crew import GEMM, NO_TRANS, STEP, TRANS
+
+        k = len(self.groups)
+        self.counts[...] = 0
+        for p in range(self.parts):
+            def put(phase, *op):
+                self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (12 - len(op))
+                self.counts[p, phase] += 1
+
+            for i, group in enumerate(self.groups):
+                dense = group.dense
+                n_in, units = dense.input_shape[0], dense.units
+                lo, hi = group.cols[p]
+                size = dense.params["kernel"].itemsize
+                x = 0 if group.first else self.groups[i - 1].output(n).ctypes.data  # the batch: set per step
+                kernel = dense.params["kernel"].ctypes.data + lo * size
+                signal = group.signal.ctypes.data + lo * size
+                put(i, GEMM, NO_TRANS, NO_TRANS, n, hi - lo, n_in, x, n_in, kernel, units,
+                    group.z.ctypes.data + lo * size, units)
+                back = 2 * k - 1 - i
+                put(back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
+                    dense.grads["kernel"].ctypes.data + lo * size, units)
+                if not group.first:
+                    put(back, GEMM, NO_TRANS, TRANS, n, n_in, hi - lo, signal, units, kernel, units,
+                        group.partials[p].ctypes.data, n_in)
+            put(self.step_phase, STEP)
+        self.programmed = n
+
+
+def _split_groups(layers, parts) -> list[_Group]:
+    """The leading Dense layers (each with its Dropouts) worth splitting; never the last layer."""
+    groups: list[_Group] = []
+    i = 0
+    while i < len(layers) - 1:
+        dense = layers[i]
+        if (type(dense) is not Dense or dense.activation.name == "softmax" or dense.units < parts * MIN_UNITS
+                or dense.input_shape is None):
+            break
+        j = i + 1
+        while j < len(layers) - 1 and type(layers[j]) is Dropout:
+            j += 1
+        if j >= len(layers):
+            break
+        groups.append(_Group(dense, list(layers[i + 1:j]), parts, first=not groups))
+        i = j
+    return groups
+
+
+def _part_runs(model, groups, parts) -> list[np.ndarray]:
+    """Each part's runs for the optimizer: an equal contiguous share of every split layer's
+    kernel and bias, then of the remaining (unsplit) parameters.
+
+    Contiguous, not the part's own columns: a row's columns are runs of a few hundred
+    elements, and the per-run overhead made the step as slow as doing it all on one thread.
+    Shares meet on a cache line (the flat buffers start on one), so no line is written by
+    two threads at once.
+    """
+    segment_of = {}  # (layer, key) -> segment number in model._bounds
+    for k, w in enumerate(model._watch):
+        segment_of[id(w.layer), "main"] = 2 * k
+        segment_of[id(w.layer), "rest"] = 2 * k + 1
+    offsets = {(id(layer), key): (offset, shape) for layer, key, offset, shape in model._param_index}
+    line = fused.LINE // model.dtype.itemsize
+    rows: list[list[tuple[int, int, int]]] = [[] for _ in range(parts)]
+
+    def share(start, length, segment):
+        edges = [start] + [min(start + length, round((start + length * q / parts) / line) * line)
+                           for q in range(1, parts)] + [start + length]
+        for p in range(parts):
+            if edges[p + 1] > edges[p]:
+                rows[p].append((edges[p], edges[p + 1], segment))
+
+    split_ids = set()
+    for group in groups:
+        dense = group.dense
+        split_ids.add(id(dense))
+        k_off, (n_in, units) = offsets[id(dense), "kernel"]
+        share(k_off, n_in * units, segment_of[id(dense), "main"])
+        if dense.use_bias:
+            share(offsets[id(dense), "bias"][0], units, segment_of[id(dense), "rest"])
+    rest = [tuple(int(v) for v in r) for r in fused.runs_of(model._bounds)
+            if id(model._watch[r[2] // 2].layer) not in split_ids]
+    each = math.ceil(len(rest) / parts) if rest else 0
+    for p in range(parts):
+        rows[p] += rest[p * each:(p + 1) * each]
+    return [np.array(r, dtype=np.int64).reshape(-1, 3) for r in rows]
