@@ -245,17 +245,13 @@ class Sequential:
     def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                   batch_transform):
         engine = split.SplitStep.plan(self, batch_size)
-        if engine is None:
+        with engine or contextlib.nullcontext():
             return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                                    initial_epoch, batch_transform, self._train_step, contextlib.nullcontext)
-        with engine:
-            return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                                    initial_epoch, batch_transform, engine, engine.whole_blas)
+                                    initial_epoch, batch_transform, engine or self._train_step)
 
     def _fit_epochs(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
-                    batch_transform, train_step, between_epochs):
-        """The epoch loop; ``train_step`` is the ordinary or the split step, and
-        ``between_epochs()`` the context the validation pass runs in."""
+                    batch_transform, train_step):
+        """The epoch loop; ``train_step`` is the ordinary or the split step (guinn.core.split)."""
         n = len(x)
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -318,8 +314,7 @@ class Sequential:
                 if want_acc:
                     epoch_logs["accuracy"] = acc_sum / seen
                 if x_val is not None:
-                    with between_epochs():
-                        val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
+                    val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
                     epoch_logs.update({f"val_{k}": v for k, v in val.items()})
                 cb.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:

@@ -25,7 +25,6 @@ enough to share. ``GUINN_SPLIT=0`` turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -186,15 +185,6 @@ class SplitStep:
             thread.join()
         self.threads = []
         blas_threads.set_count(self._blas_threads)
-
-    @contextlib.contextmanager
-    def whole_blas(self):
-        """OpenBLAS back at its own thread count, e.g. for the validation pass between epochs."""
-        blas_threads.set_count(self._blas_threads)
-        try:
-            yield
-        finally:
-            blas_threads.set_count(1)
 
     # -- the step ---------------------------------------------------------------------------
     def __call__(self, xb, yb, lb, dropout_rng, epoch, batch):

@@ -1,0 +1,153 @@
+"""Split training steps (guinn.core.split) train the same model as the ordinary step."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from guinn.core import blas_threads, fused, split
+from guinn.layers import Dense, Dropout, PReLU
+from guinn.models import Sequential
+from guinn.optimizers import SGD, Adagrad, Adam, RMSprop
+
+
+@pytest.fixture
+def parts(monkeypatch):
+    """Split in two whatever this machine's core count (results must not depend on it)."""
+    if fused.kernels() is None:
+        pytest.skip(f"no fused kernels here ({fused.status()})")
+    assert blas_threads.controls() is not None, "NumPy's OpenBLAS thread count cannot be set"
+    monkeypatch.setattr(split, "PARTS", 2)
+    monkeypatch.delenv("GUINN_SPLIT", raising=False)
+    return 2
+
+
+def data(n=200, features=24, classes=3, dtype="float64", seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(dtype)
+    y = np.eye(classes, dtype=dtype)[rng.integers(0, classes, n)]
+    return x, y
+
+
+def model(optimizer=None, dtype="float64", regularizer=None, dropout=0.2, seed=3):
+    m = Sequential(seed=seed, dtype=dtype)
+    m.add(Dense(160, activation="sigmoid", input_dim=24, kernel_regularizer=regularizer))
+    m.add(Dropout(dropout))
+    m.add(Dense(130, activation="relu", kernel_regularizer=regularizer))
+    m.add(Dense(3, activation="softmax"))
+    m.compile(optimizer=optimizer or Adam(learning_rate=0.01), loss="categorical_crossentropy",
+              metrics=["accuracy"])
+    return m
+
+
+def train(make, split_on, monkeypatch, epochs=3, batch_size=32, **kwargs):
+    monkeypatch.setenv("GUINN_SPLIT", "1" if split_on else "0")
+    m = make()
+    x, y = data(dtype=m.dtype.name)
+    assert (split.SplitStep.plan(m, batch_size) is not None) == split_on
+    seen = []
+    from guinn.callbacks import LambdaCallback
+
+    m.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+          callbacks=[LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(logs))], **kwargs)
+    return m, seen
+
+
+OPTIMIZERS = {
+    "sgd": lambda: SGD(learning_rate=0.05),
+    "momentum": lambda: SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "adagrad": lambda: Adagrad(learning_rate=0.05),
+    "rmsprop": lambda: RMSprop(learning_rate=0.005),
+    "adam": lambda: Adam(learning_rate=0.01),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_split_training_matches_the_ordinary_step(parts, name, monkeypatch):
+    """Same data, seed and dropout masks: only the order of a few float64 additions differs."""
+    split_model, split_logs = train(lambda: model(OPTIMIZERS[name]()), True, monkeypatch)
+    plain_model, plain_logs = train(lambda: model(OPTIMIZERS[name]()), False, monkeypatch)
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
+                               atol=1e-12)
+    assert split_model.optimizer.iterations == plain_model.optimizer.iterations == 3 * 7
+    for a, b in zip(split_logs, plain_logs, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        assert a["accuracy"] == b["accuracy"]
+        for la, lb in zip(a["telemetry"].layers, b["telemetry"].layers, strict=True):
+            for field in ("grad_rms", "delta_rms", "weight_rms", "update_ratio", "saturation"):
+                assert getattr(la, field) == pytest.approx(getattr(lb, field), rel=1e-7, nan_ok=True), field
+
+
+def test_split_training_matches_in_float32_with_l1_l2(parts, monkeypatch):
+    make = lambda: model(dtype="float32", regularizer="l1_l2")  # noqa: E731
+    split_model, _ = train(make, True, monkeypatch)
+    plain_model, _ = train(make, False, monkeypatch)
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_split_training_is_deterministic_and_three_parts_agree(parts, monkeypatch):
+    first, _ = train(model, True, monkeypatch)
+    again, _ = train(model, True, monkeypatch)
+    np.testing.assert_array_equal(first.get_flat_weights(), again.get_flat_weights())
+    monkeypatch.setattr(split, "PARTS", 3)
+    monkeypatch.setattr(split, "MIN_UNITS", 32)  # let 130 units go three ways
+    three, _ = train(model, True, monkeypatch)
+    np.testing.assert_allclose(three.get_flat_weights(), first.get_flat_weights(), rtol=1e-9, atol=1e-12)
+
+
+def test_the_helper_threads_stop_and_blas_threads_come_back(parts, monkeypatch):
+    before = blas_threads.count()
+
+    def boom(batch, logs):
+        assert blas_threads.count() == 1  # each thread calls the BLAS on its own
+        assert any(t.name.startswith("guinn-split") for t in threading.enumerate())
+        if batch == 3:
+            raise KeyboardInterrupt  # e.g. Ctrl+C in a script, mid-epoch
+
+    from guinn.callbacks import LambdaCallback
+
+    m = model()
+    x, y = data()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[LambdaCallback(on_train_batch_end=boom)])
+    assert not any(t.name.startswith("guinn-split") for t in threading.enumerate())
+    assert blas_threads.count() == before
+    m.fit(x, y, batch_size=32, epochs=1, verbose=0)  # and the next fit splits again
+    assert not any(t.name.startswith("guinn-split") for t in threading.enumerate())
+
+
+def test_an_overflowing_split_step_is_undone_exactly(parts, monkeypatch):
+    monkeypatch.setenv("GUINN_SPLIT", "1")
+    m = model(SGD(learning_rate=1e300), dropout=0.0)
+    start = m.get_flat_weights()
+    x, y = data()
+    x *= 1e10  # gradients ~1e10 times a learning rate of 1e300: the update overflows float64
+    m.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert "overflowed" in m.stop_reason
+    np.testing.assert_array_equal(m.get_flat_weights(), start)
+
+
+def test_what_gets_split(parts):
+    def layers(*items):
+        m = Sequential(seed=0)
+        for item in items:
+            m.add(item)
+        m.build((24,))
+        return [g.dense.units for g in split._split_groups(m.layers, 2)]
+
+    assert layers(Dense(200, "tanh", input_dim=24), Dense(150, "relu"), Dense(2, "softmax")) == [200, 150]
+    assert layers(Dense(200, "tanh", input_dim=24), Dense(100, "relu"), Dense(300), Dense(2)) == [200]  # too narrow
+    assert layers(Dense(200, "softmax", input_dim=24), Dense(2)) == []  # softmax needs every unit
+    assert layers(Dense(200, input_dim=24), PReLU(), Dense(200), Dense(2)) == [200]  # stops at other layers
+    assert layers(Dense(200, input_dim=24)) == []  # the output layer is never split
+
+
+def test_guinn_split_0_and_small_batches_keep_the_ordinary_step(parts, monkeypatch):
+    m = model()
+    assert split.SplitStep.plan(m, 32) is not None
+    assert split.SplitStep.plan(m, split.MIN_ROWS - 1) is None
+    monkeypatch.setenv("GUINN_SPLIT", "0")
+    assert split.SplitStep.plan(m, 32) is None
