@@ -6,6 +6,7 @@ compare like with like on whatever machine runs it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -30,11 +31,26 @@ from guinn.bench.workloads import (
 
 
 def machine() -> str:
-    from guinn.core import fused
+    from guinn.core import fused, split
 
+    parts = split.parts_wanted()
+    steps = (f"split over {parts} threads where the model allows (GUINN_SPLIT=0 turns it off)"
+             if parts > 1 and split.enabled() and split.crew_kernels(np.float32) else "ordinary (not split)")
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, NumPy {np.__version__}, BLAS {blas.describe()}; optimizer steps: "
-            f"{fused.status()}")
+            f"{fused.status()}; training steps: {steps}")
+
+
+@contextlib.contextmanager
+def ordinary_steps():
+    """Training without split steps (as GUINN_SPLIT=0), for comparison."""
+    from guinn.core import split
+
+    saved, split.PARTS = split.PARTS, 1
+    try:
+        yield
+    finally:
+        split.PARTS = saved
 
 
 def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
@@ -80,12 +96,16 @@ def report_breakdown(x, yo, steps=100) -> dict:
     """Where a reference step's time goes, and what 0.8 of the floor would leave for the rest."""
     parts = step_breakdown(x, yo, steps=steps, **workload_args(REFERENCE))
     floor, step = parts["floor"], parts["step"]
-    outside = step - parts["forward_backward"] - parts["optimizer"]
-    print(f"{'  one step (fixed batch, no telemetry)':<34} {step:.2f} ms = forward+backward "
-          f"{parts['forward_backward']:.2f} (matrix products alone {floor:.2f}) + optimizer update and "
-          f"apply {parts['optimizer']:.2f} + the rest {outside:.2f}; floor/step {floor / step:.2f}. "
-          f"0.8 of the floor leaves {floor / 0.8 - floor:.2f} ms for everything but the matrix products.",
-          flush=True)
+    outside = step - parts["products"] - parts["optimizer"]
+    if parts["split"] > 1:
+        how = (f"split over {parts['split']} threads: phases with the matrix products {parts['products']:.2f} "
+               f"(alone, NumPy's own threads take {floor:.2f}) + optimizer and apply {parts['optimizer']:.2f} + "
+               f"the calling thread's own work (activations, output layer, loss) {outside:.2f}")
+    else:
+        how = (f"forward+backward {parts['products']:.2f} (matrix products alone {floor:.2f}) + optimizer update "
+               f"and apply {parts['optimizer']:.2f} + the rest {outside:.2f}")
+    print(f"{'  one step (fixed batch, no telemetry)':<34} {step:.2f} ms, {how}; floor/step {floor / step:.2f}. "
+          f"0.8 of the floor leaves {floor / 0.8 - floor:.2f} ms for everything but the matrix products.", flush=True)
     return parts
 
 
@@ -124,6 +144,10 @@ def run(samples=20000, repeats=5, memory=True, extra=True) -> dict:
     x, yo, yi = mnist_arrays(samples)
     results = {"reference": compare("784-500-500-10 sigmoid, batch 100", REFERENCE, samples, repeats, with_torch,
                                     x, yo, yi)}
+    if extra:
+        with ordinary_steps():
+            results["reference_ordinary"] = compare("  same, ordinary step (not split)", REFERENCE, samples, repeats,
+                                                    False, x, yo, yi)
     steps = max(1, min(100, samples // REFERENCE["batch_size"]))
     results["telemetry_cost"] = report_telemetry_cost(x, yo, block_steps=min(20, steps))
     results["step_ms"] = report_breakdown(x, yo, steps=steps)

@@ -35,10 +35,20 @@ def guinn_model(widths, activation, telemetry=True, seed=0):
     return model
 
 
+SETTLE_SECONDS = 0.5
+
+
+def settle() -> None:
+    """Let the previous contender's BLAS or OpenMP worker threads go to sleep: they spin on the
+    cores for up to ~0.1 s after their last call, and would slow whatever is timed next."""
+    time.sleep(SETTLE_SECONDS)
+
+
 def time_guinn(x, y_onehot, widths, activation, batch_size, epochs=1, telemetry=True) -> float:
     """Seconds for ``epochs`` of ``model.fit`` (model built and compiled beforehand)."""
     model = guinn_model(widths, activation, telemetry)
     model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)
+    settle()
     start = time.perf_counter()
     model.fit(x, y_onehot, batch_size=batch_size, epochs=epochs, verbose=0)
     return time.perf_counter() - start
@@ -82,6 +92,7 @@ def time_torch(x, y_int, widths, activation, batch_size, epochs=1) -> float:
                 loss.item()  # guinn reports every batch's loss; so does this loop
 
     run(1, xt[:batch_size * 2], yt[:batch_size * 2])
+    settle()
     start = time.perf_counter()
     run(epochs, xt, yt)
     return time.perf_counter() - start
@@ -97,6 +108,7 @@ def time_gemm_floor(n_samples, widths, batch_size) -> float:
     acts[0][...] = rng.random((batch_size, widths[0]), dtype=np.float32)
     deltas[-1][...] = rng.random((batch_size, widths[-1]), dtype=np.float32)
     steps = n_samples // batch_size
+    settle()
     start = time.perf_counter()
     for _ in range(steps):
         for i, w in enumerate(ws):
@@ -135,21 +147,57 @@ def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_
     return statistics.median(ratios) - 1
 
 
-def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps=100) -> dict[str, float]:
+def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps=100) -> dict:
     """Milliseconds per training step, split into the parts the GEMM-floor ratio depends on.
 
-    Each part is the best of ``repeats`` timings of ``steps`` calls on one fixed batch
-    (telemetry off): the forward and backward pass through the layers (which contains the
-    matrix products), the optimizer's update, and the whole step; plus the floor itself.
+    Each part is the best of ``repeats`` timings of ``steps`` steps on one fixed batch
+    (telemetry off), taken as training runs them. With a split step (guinn.core.split):
+    the phases holding the matrix products (run on every thread), the optimizer phase, and
+    the whole step; the rest is the calling thread's own work (activations, output layer,
+    loss). Without: the forward and backward pass through the layers, the optimizer, and the
+    whole step.
     """
+    import collections
+
     import numpy as np
+
+    from guinn.core import split
 
     model = guinn_model(widths, activation, telemetry=False)
     model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)
     xb, yb = np.ascontiguousarray(x[:batch_size]), np.ascontiguousarray(y_onehot[:batch_size])
     labels = yb.argmax(axis=1)
     rng = np.random.default_rng(0)
+    floor = min(time_gemm_floor(steps * batch_size, widths, batch_size) for _ in range(repeats)) / steps * 1e3
+    engine = split.SplitStep.plan(model, batch_size)
+    if engine is None:
+        return {"floor": floor, "split": 1, **_ordinary_parts(model, xb, yb, labels, rng, repeats, steps)}
+    with engine:
+        phase_seconds: dict = collections.defaultdict(float)
+        run_phase = engine._phase
 
+        def timed_phase(phase):
+            began = time.perf_counter()
+            run_phase(phase)
+            phase_seconds[phase] += time.perf_counter() - began
+
+        engine._phase = timed_phase
+        best = None
+        for _ in range(repeats):
+            phase_seconds.clear()
+            began = time.perf_counter()
+            for _ in range(steps):
+                engine(xb, yb, labels, rng, 0, 0)
+            took = time.perf_counter() - began
+            if best is None or took < best[0]:
+                best = (took, dict(phase_seconds))
+    took, phases = best
+    optimizer = phases.pop(engine.step_phase, 0.0)
+    return {"floor": floor, "split": engine.parts, "products": sum(phases.values()) / steps * 1e3,
+            "optimizer": optimizer / steps * 1e3, "step": took / steps * 1e3}
+
+
+def _ordinary_parts(model, xb, yb, labels, rng, repeats, steps) -> dict:
     def forward_backward():
         out = xb
         for layer in model.layers:
@@ -175,6 +223,4 @@ def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps
             best = min(best, (time.perf_counter() - began) / steps)
         return best * 1e3
 
-    floor = min(time_gemm_floor(steps * batch_size, widths, batch_size) for _ in range(repeats)) / steps * 1e3
-    return {"floor": floor, "forward_backward": best_ms(forward_backward),
-            "optimizer": best_ms(optimizer_update), "step": best_ms(whole_step)}
+    return {"products": best_ms(forward_backward), "optimizer": best_ms(optimizer_update), "step": best_ms(whole_step)}
