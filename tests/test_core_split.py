@@ -149,5 +149,29 @@ def test_guinn_split_0_and_small_batches_keep_the_ordinary_step(parts, monkeypat
     m = model()
     assert split.SplitStep.plan(m, 32) is not None
     assert split.SplitStep.plan(m, split.MIN_ROWS - 1) is None
+    assert split.SplitStep.plan(m, split.MAX_ROWS + 1) is None
     monkeypatch.setenv("GUINN_SPLIT", "0")
     assert split.SplitStep.plan(m, 32) is None
+
+
+def test_a_second_fit_during_a_split_fit_takes_ordinary_steps(parts, monkeypatch):
+    """E.g. a callback that trains a probe model: no deadlock, no second crew, same results."""
+    from guinn.callbacks import LambdaCallback
+
+    inner_weights = []
+    before = blas_threads.count()
+
+    def train_inner(batch, logs):
+        if batch == 0:
+            m = model(seed=9)
+            m.fit(*data(seed=1), batch_size=32, epochs=1, verbose=0)
+            inner_weights.append(m.get_flat_weights())
+            assert sum(t.name.startswith("guinn-split") for t in threading.enumerate()) == 1
+
+    outer = model()
+    outer.fit(*data(), batch_size=32, epochs=1, verbose=0, callbacks=[LambdaCallback(on_train_batch_end=train_inner)])
+    monkeypatch.setenv("GUINN_SPLIT", "0")
+    alone = model(seed=9)
+    alone.fit(*data(seed=1), batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_array_equal(inner_weights[0], alone.get_flat_weights())
+    assert blas_threads.count() == before and not any(t.name.startswith("guinn-split") for t in threading.enumerate())

@@ -162,7 +162,10 @@ def warm_up(dtypes=("float32",)) -> None:
                 opt.fused_update(k, g, u, p, runs, sums)
             count_outside(np.zeros(4, dtype), 0.0, 1.0)
             sum_of_squares(np.zeros(4, dtype))
-        spin()
+        from guinn.core import split
+
+        for dtype in dtypes:
+            split.crew_kernels(dtype)
     except Exception as exc:  # same policy as a failing step: keep training, on NumPy
         disable(f"warm-up failed ({type(exc).__name__}: {exc})")
 
