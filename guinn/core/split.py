@@ -1,24 +1,26 @@
 """Training steps split between threads: each thread owns a share of every hidden layer's units.
 
-On a small machine NumPy's OpenBLAS speeds a batch-100 matrix product up only about 1.5x with
-its second thread, and afterwards the other core holds part of every weight matrix in its
-cache: the optimizer, on the first core, then pulls those lines across (measured: the update
-and apply took 0.5 ms per reference step instead of 0.2). A split step instead gives each of
-``parts`` threads a fixed slice of the units (columns) of every hidden Dense layer and runs
-the BLAS single-threaded on each:
+On a two-core machine NumPy's OpenBLAS made a batch-100 matrix product only about 1.5x
+faster with its second thread, and everything else in a step (the optimizer above all, a
+memory-bound pass over every weight) ran on one core. A split step instead gives each of
+``parts`` threads a fixed slice of the units (columns) of every split hidden Dense layer and
+runs the BLAS single-threaded on each:
 
 - forward, each thread multiplies the previous layer by its columns of the weights; the
   calling thread then adds the bias and applies the activation (and dropout) to the layer;
 - the layers after the split ones (the output layer, the loss) run on the calling thread;
 - backward, each thread computes the gradient of its columns' weights and its share of the
   signal for the layer below, a partial product the calling thread adds up in a fixed order;
-- each thread runs the optimizer on (and applies it to) the weights it owns, still in its
-  core's cache; if the update overflowed, the calling thread undoes it.
+- each thread runs the optimizer on (and applies it to) an equal share of the weights; if
+  the update overflowed, the calling thread undoes it.
 
 The helper threads run compiled code only (:mod:`guinn.core._crew`) and never take the GIL.
 Results agree with the ordinary step to float rounding (the partial products are added in
-another order); a split run is deterministic and does not depend on timing. A model is split when the fused kernels are on, NumPy's OpenBLAS can be
-told its thread count and uses at least two threads, the optimizer has a kernel, and it
+another order); a split run is deterministic and does not depend on timing.
+
+A model is split when the fused kernels are on, NumPy's OpenBLAS can be told its thread
+count and uses two threads (what it was measured on: with more cores, OpenBLAS's own threads
+keep the work), the optimizer has a kernel, the batch has 16 to 512 rows, and the model
 starts with Dense layers (element-wise activation, optionally followed by Dropout) wide
 enough to share. ``GUINN_SPLIT=0`` turns it off.
 """
@@ -40,7 +42,8 @@ MIN_ROWS = 16  # smaller batches (e.g. an epoch's remainder) take the ordinary s
 # Larger batches too: their big products suit OpenBLAS's own threads, while a split step's
 # activations run on one thread (measured on 784-500-500-10: split ahead at 32-500 rows, behind at 1000).
 MAX_ROWS = 512
-PARTS: int | None = None  # threads per step; None = as many as NumPy's OpenBLAS uses
+PARTS: int | None = None  # threads per step; None = as many as NumPy's OpenBLAS uses, if at most MAX_PARTS
+MAX_PARTS = 2  # measured on two cores only; with more, OpenBLAS's own threads keep the work
 PAD = 8  # int64 slots per hand-over flag: each thread's flag on its own cache line
 
 _compiled: dict = {}
@@ -53,7 +56,10 @@ def enabled() -> bool:
 
 
 def parts_wanted() -> int:
-    return PARTS if PARTS is not None else blas_threads.count()
+    if PARTS is not None:
+        return PARTS
+    threads = blas_threads.count()
+    return threads if threads <= MAX_PARTS else 1
 
 
 def crew_kernels(dtype):
