@@ -175,3 +175,58 @@ def test_a_second_fit_during_a_split_fit_takes_ordinary_steps(parts, monkeypatch
     alone.fit(*data(seed=1), batch_size=32, epochs=1, verbose=0)
     np.testing.assert_array_equal(inner_weights[0], alone.get_flat_weights())
     assert blas_threads.count() == before and not any(t.name.startswith("guinn-split") for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("change", ["reset_weights", "compile"])
+def test_a_callback_that_resets_or_recompiles_keeps_results_right(parts, change, monkeypatch):
+    """The helpers hold the optimizer's state arrays: new ones mean ordinary steps from then on."""
+    from guinn.callbacks import LambdaCallback
+
+    def act(epoch, logs, m):
+        if epoch == 0:
+            if change == "reset_weights":
+                m.reset_weights()
+            else:
+                m.compile(optimizer=SGD(learning_rate=0.05), loss="categorical_crossentropy", metrics=["accuracy"])
+
+    results = []
+    for on in (True, False):
+        monkeypatch.setenv("GUINN_SPLIT", "1" if on else "0")
+        m = model()
+        m.fit(*data(), batch_size=32, epochs=3, verbose=0,
+              callbacks=[LambdaCallback(on_epoch_end=lambda e, logs, m=m: act(e, logs, m))])
+        results.append((m.get_flat_weights(), {k: v.copy() for k, v in m.optimizer.slots.items()}))
+    (split_w, split_slots), (plain_w, plain_slots) = results
+    np.testing.assert_allclose(split_w, plain_w, rtol=1e-9, atol=1e-12)
+    for key in plain_slots:
+        np.testing.assert_allclose(split_slots[key], plain_slots[key], rtol=1e-9, atol=1e-15)
+
+
+def test_narrow_layers_split_without_overlapping_optimizer_runs(parts, monkeypatch):
+    monkeypatch.setattr(split, "MIN_UNITS", 1)
+
+    def narrow():
+        m = Sequential(seed=1, dtype="float64")
+        m.add(Dense(2, activation="tanh", input_dim=24))
+        m.add(Dense(2, activation="relu"))  # its 4 weights start mid cache line, at 50
+        m.add(Dense(3, activation="softmax"))
+        m.compile(optimizer=Adam(learning_rate=0.01), loss="categorical_crossentropy")
+        return m
+
+    split_model, _ = train(narrow, True, monkeypatch)
+    plain_model, _ = train(narrow, False, monkeypatch)
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9, atol=1e-12)
+    monkeypatch.setenv("GUINN_SPLIT", "1")
+    runs = split.SplitStep.plan(split_model, 32).runs
+    covered = np.zeros(split_model.count_params(), dtype=int)
+    for part in runs:
+        for lo, hi, _ in part:
+            covered[lo:hi] += 1
+    assert (covered == 1).all()  # every weight stepped exactly once
+
+
+def test_no_split_when_numba_runs_as_python(parts, monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    assert split._build(np.float32) is None

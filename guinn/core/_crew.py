@@ -35,7 +35,10 @@ def gemm_function(dtype):
     if found is None:
         return None
     fn, full_name = found
-    index = ctypes.c_int64 if full_name.endswith("64_") else ctypes.c_int  # ILP64 builds take 64-bit sizes
+    wide = blas_threads.int64_sizes()
+    if wide != full_name.endswith("64_"):  # the name and the build disagree: do not guess
+        return None
+    index = ctypes.c_int64 if wide else ctypes.c_int
     real = ctypes.c_float if np.dtype(dtype) == np.float32 else ctypes.c_double
     ptr = ctypes.c_void_p
     fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, index, index, index, real, ptr, index, ptr, index,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 
 PREFIXES = ("scipy_openblas_", "openblas_")
 SUFFIXES = ("64_", "")
@@ -23,11 +24,35 @@ def openblas_libraries() -> list[str]:
             maps = f.read()
     except OSError:  # not Linux
         return []
-    return sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and "/" in line})
+    paths = set()
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)  # address, perms, offset, device, inode, path (may hold spaces)
+        if len(fields) == 6 and "openblas" in fields[5].lower() and "/" in fields[5]:
+            paths.add(fields[5].strip())
+    return sorted(paths)
+
+
+@functools.cache
+def library():
+    """NumPy's OpenBLAS (a ctypes handle), or None. Another OpenBLAS may be loaded too (SciPy
+    ships its own): NumPy's is the one under NumPy's folder, or the only one there is; when
+    that cannot be told, None, and training keeps the ordinary step."""
+    import numpy  # loads the BLAS, so its library is mapped
+
+    paths = openblas_libraries()
+    home = os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))
+    own = [p for p in paths if os.path.basename(p).lower().startswith("lib") and "numpy" in p[len(home):].lower()]
+    chosen = own if own else paths
+    if len(chosen) != 1:
+        return None
+    try:
+        return ctypes.CDLL(chosen[0])
+    except OSError:
+        return None
 
 
 def symbol(name: str):
-    """OpenBLAS's ``<prefix>name<suffix>`` (e.g. ``scipy_openblas_get_num_threads64_``), or None."""
+    """NumPy's OpenBLAS's ``<prefix>name<suffix>`` (e.g. ``scipy_openblas_get_num_threads64_``), or None."""
     found = _first([f"{p}{name}{s}" for p in PREFIXES for s in SUFFIXES])
     return found[0] if found else None
 
@@ -35,27 +60,30 @@ def symbol(name: str):
 def symbol_named(name: str):
     """(function, exported name) of a CBLAS entry point such as ``cblas_sgemm`` in NumPy's
     OpenBLAS (``scipy_cblas_sgemm64_`` in NumPy's own wheels), or None."""
-    return _first([f"scipy_{name}64_", f"scipy_{name}", name])
+    return _first([f"scipy_{name}64_", f"scipy_{name}", f"{name}64_", name])
+
+
+def int64_sizes() -> bool:
+    """Whether NumPy's OpenBLAS takes 64-bit sizes (ILP64), from its build configuration."""
+    config = symbol("get_config")
+    if config is None:
+        return False
+    config.restype, config.argtypes = ctypes.c_char_p, []
+    return b"USE64BITINT" in (config() or b"")
 
 
 def _first(names):
-    for path in openblas_libraries():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for full in names:
-            fn = getattr(lib, full, None)
-            if fn is not None:
-                return fn, full
+    lib = library()
+    for full in names if lib is not None else ():
+        fn = getattr(lib, full, None)
+        if fn is not None:
+            return fn, full
     return None
 
 
 @functools.cache
 def controls():
     """(get_num_threads, set_num_threads) of NumPy's OpenBLAS, or None if they cannot be found."""
-    import numpy  # noqa: F401  (loads the BLAS, so its library is mapped)
-
     get, put = symbol("get_num_threads"), symbol("set_num_threads")
     if get is None or put is None:
         return None

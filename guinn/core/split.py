@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import threading
 
 import numpy as np
@@ -73,9 +74,14 @@ def crew_kernels(dtype):
 
 
 def _build(dtype):
-    if fused.kernels() is None or fused.spin() is None:
+    # The hand-over flags are plain stores and loads: ordered on x86 only, not on ARM.
+    if platform.machine().lower() not in ("x86_64", "amd64") or fused.kernels() is None or fused.spin() is None:
         return None
     try:
+        import numba
+
+        if numba.config.DISABLE_JIT:  # the "compiled" helpers would be Python, passing objects to C
+            return None
         from guinn.core import _crew
 
         return _crew.build(dtype)
@@ -159,9 +165,10 @@ class SplitStep:
         self.programmed = 0  # batch rows self.ops is written for
         self.runs = _part_runs(model, groups, parts)
         self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
+        self.optimizer = model.optimizer
         kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
         self.ctrl[1] = kind
-        self.slots = fused.slot_pair(slots, model._update)
+        self.slots = fused.slot_pair(slots, model._update)  # the helpers hold these arrays for the fit
         self.scalars = np.zeros(8, dtype=model.dtype)
         self.threads: list[threading.Thread] = []
         self._blas_threads = 1
@@ -184,12 +191,16 @@ class SplitStep:
             return self
         self._blas_threads = blas_threads.set_count(1)
         m = self.model
-        for p in range(1, self.parts):
-            args = (self.go, self.done, p * PAD, self.ctrl, self.ops[p], self.counts[p], m._params, m._grads,
-                    m._update, *self.slots, self.scalars, self.runs[p], self.sums[p])
-            thread = threading.Thread(target=self.loop, args=args, name=f"guinn-split-{p}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        try:
+            for p in range(1, self.parts):
+                args = (self.go, self.done, p * PAD, self.ctrl, self.ops[p], self.counts[p], m._params, m._grads,
+                        m._update, *self.slots, self.scalars, self.runs[p], self.sums[p])
+                thread = threading.Thread(target=self.loop, args=args, name=f"guinn-split-{p}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -207,7 +218,8 @@ class SplitStep:
     # -- the step ---------------------------------------------------------------------------
     def __call__(self, xb, yb, lb, dropout_rng, epoch, batch):
         model, groups, n = self.model, self.groups, len(xb)
-        if n < MIN_ROWS or not self.active:
+        scalars = self._scalars_if_unchanged()
+        if n < MIN_ROWS or not self.active or scalars is None:
             return model._train_step(xb, yb, lb, dropout_rng, epoch, batch)
         xb = np.ascontiguousarray(xb, dtype=model.dtype)  # the helpers read it by address
         if n > self.rows:
@@ -231,7 +243,6 @@ class SplitStep:
             g = layer.backward(g, True)
         np.copyto(groups[-1].signal[:n], g)
         groups[-1].finish_backward(n)
-        _, _, scalars = model.optimizer.fused_spec(model.optimizer.iterations + 1)
         self.scalars[:len(scalars)] = scalars
         for i in range(len(groups) - 1, -1, -1):
             self._phase(2 * len(groups) - 1 - i)
@@ -245,6 +256,19 @@ class SplitStep:
                     below += extra[:n]
                 groups[i - 1].finish_backward(n)
         return model._step_logs(out, loss, lb, epoch, batch) if self._finish(epoch, batch) else None
+
+    def _scalars_if_unchanged(self):
+        """This step's optimizer scalars, or None when the optimizer or its state arrays are no
+        longer the ones the helpers hold (a callback compiled a new optimizer or reset the
+        weights): the rest of the fit then takes the ordinary step."""
+        optimizer = self.model.optimizer
+        if optimizer is not self.optimizer or not optimizer.supports_fused():
+            return None
+        kind, slots, scalars = optimizer.fused_spec(optimizer.iterations + 1)
+        held = fused.slot_pair(slots, self.model._update)
+        if kind != self.ctrl[1] or any(a is not b for a, b in zip(held, self.slots, strict=True)):
+            return None
+        return scalars
 
     def _finish(self, epoch, batch) -> bool:
         """The optimizer phase (which applies the update), then the finiteness check."""
@@ -340,8 +364,10 @@ def _part_runs(model, groups, parts) -> list[np.ndarray]:
     rows: list[list[tuple[int, int, int]]] = [[] for _ in range(parts)]
 
     def share(start, length, segment):
-        edges = [start] + [min(start + length, round((start + length * q / parts) / line) * line)
-                           for q in range(1, parts)] + [start + length]
+        edges = [start]
+        for q in range(1, parts):  # on a cache line, inside the segment, never going back
+            edges.append(min(start + length, max(edges[-1], round((start + length * q / parts) / line) * line)))
+        edges.append(start + length)
         for p in range(parts):
             if edges[p + 1] > edges[p]:
                 rows[p].append((edges[p], edges[p + 1], segment))
