@@ -302,11 +302,11 @@ class SplitStep:
 
         k = len(self.groups)
         self.counts[...] = 0
-        for p in range(self.parts):
-            def put(phase, *op):
-                self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (12 - len(op))
-                self.counts[p, phase] += 1
+        def put(p, phase, *op):
+            self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (12 - len(op))
+            self.counts[p, phase] += 1
 
+        for p in range(self.parts):
             for i, group in enumerate(self.groups):
                 dense = group.dense
                 n_in, units = dense.input_shape[0], dense.units
@@ -315,15 +315,15 @@ class SplitStep:
                 x = 0 if group.first else self.groups[i - 1].output(n).ctypes.data  # the batch: set per step
                 kernel = dense.params["kernel"].ctypes.data + lo * size
                 signal = group.signal.ctypes.data + lo * size
-                put(i, GEMM, NO_TRANS, NO_TRANS, n, hi - lo, n_in, x, n_in, kernel, units,
+                put(p, i, GEMM, NO_TRANS, NO_TRANS, n, hi - lo, n_in, x, n_in, kernel, units,
                     group.z.ctypes.data + lo * size, units)
                 back = 2 * k - 1 - i
-                put(back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
+                put(p, back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
                     dense.grads["kernel"].ctypes.data + lo * size, units)
                 if not group.first:
-                    put(back, GEMM, NO_TRANS, TRANS, n, n_in, hi - lo, signal, units, kernel, units,
+                    put(p, back, GEMM, NO_TRANS, TRANS, n, n_in, hi - lo, signal, units, kernel, units,
                         group.partials[p].ctypes.data, n_in)
-            put(self.step_phase, STEP)
+            put(p, self.step_phase, STEP)
         self.programmed = n
 
 
