@@ -76,4 +76,16 @@ def build(dtype):
             run_ops(ops[phase], counts[phase], ctrl, params, grads, update, s0, s1, sc, runs, sums)
             done[slot] = seq
 
+    _compile_now(run_ops, loop, np.dtype(dtype))
     return run_ops, loop
+
+
+def _compile_now(run_ops, loop, dtype):
+    """Call both once with arrays of the types training passes (nothing to do, a loop told to
+    quit), so the compiler runs here (e.g. in the app's warm-up thread), not in the first step."""
+    ops, counts = np.zeros((1, 1, WIDTH), np.int64), np.zeros(1, np.int64)  # one part's: phases x ops
+    flat = np.zeros(4, dtype)
+    runs, sums = np.zeros((0, 3), np.int64), np.zeros((1, 3))
+    ctrl, flags = np.array([QUIT, 0], np.int64), np.ones(1, np.int64)
+    run_ops(ops[0], 0, ctrl, flat, flat, flat, flat, flat, flat, runs, sums)
+    loop(flags, flags.copy(), 0, ctrl, ops, counts, flat, flat, flat, flat, flat, flat, runs, sums)
