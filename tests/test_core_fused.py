@@ -188,7 +188,7 @@ from guinn.core import fused
 k = fused.kernels()
 print(fused.status())
 g = np.ones(8, np.float32); u = np.empty_like(g); p = np.zeros_like(g); sums = np.zeros((1, 3))
-k.sgd(g, u, p, np.float32(-0.5), fused.runs_of(np.array([0, 8])), sums)
+k.optimizer_step(fused.SGD, g, u, u, u, p, np.array([-0.5], np.float32), fused.runs_of(np.array([0, 8])), sums)
 print(p[0], sums[0, 0])
 """
 

@@ -75,87 +75,35 @@ def add_block(p, u):
         u[i] = old
 
 
-# -- drivers: run by run, with the sums of squares per segment ---------------------------
+# -- the driver: run by run, with the sums of squares per segment ------------------------
 # ``runs`` rows are (start, stop, segment): stretches of the flat buffers, at most BLOCK long,
 # each belonging to one segment (a layer's kernel, or its other parameters). Each run is
 # updated, applied (its update buffer then keeps the old weights, to undo a refused step)
 # and summed while it is still in cache. The whole model is one list of runs; a part of a
-# split step (guinn.core.split) gets the runs of the weights it owns.
-@njit(**exact)
-def sgd(g, u, p, neg_lr, runs, sums):
-    sums[:, :] = 0.0
-    for r in range(runs.shape[0]):
-        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
-        sgd_block(g[lo:hi], u[lo:hi], neg_lr)
-        sums[s, 0] += sumsq(g[lo:hi])
-        sums[s, 1] += sumsq(u[lo:hi])
-        add_block(p[lo:hi], u[lo:hi])
-        sums[s, 2] += sumsq(p[lo:hi])
-
-
-@njit(**exact)
-def momentum(g, v, u, p, momentum_, lr, nesterov, runs, sums):
-    sums[:, :] = 0.0
-    for r in range(runs.shape[0]):
-        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
-        momentum_block(g[lo:hi], v[lo:hi], u[lo:hi], momentum_, lr, nesterov)
-        sums[s, 0] += sumsq(g[lo:hi])
-        sums[s, 1] += sumsq(u[lo:hi])
-        add_block(p[lo:hi], u[lo:hi])
-        sums[s, 2] += sumsq(p[lo:hi])
-
-
-@njit(**exact)
-def adagrad(g, acc, u, p, eps, neg_lr, runs, sums):
-    sums[:, :] = 0.0
-    for r in range(runs.shape[0]):
-        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
-        adagrad_block(g[lo:hi], acc[lo:hi], u[lo:hi], eps, neg_lr)
-        sums[s, 0] += sumsq(g[lo:hi])
-        sums[s, 1] += sumsq(u[lo:hi])
-        add_block(p[lo:hi], u[lo:hi])
-        sums[s, 2] += sumsq(p[lo:hi])
-
-
-@njit(**exact)
-def rmsprop(g, v, u, p, rho, one_minus_rho, eps, neg_lr, runs, sums):
-    sums[:, :] = 0.0
-    for r in range(runs.shape[0]):
-        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
-        rmsprop_block(g[lo:hi], v[lo:hi], u[lo:hi], rho, one_minus_rho, eps, neg_lr)
-        sums[s, 0] += sumsq(g[lo:hi])
-        sums[s, 1] += sumsq(u[lo:hi])
-        add_block(p[lo:hi], u[lo:hi])
-        sums[s, 2] += sumsq(p[lo:hi])
-
-
-@njit(**exact)
-def adam(g, m_sum, v, u, p, beta_1, beta_2, one_minus_beta_2, eps, neg_alpha, runs, sums):
-    sums[:, :] = 0.0
-    for r in range(runs.shape[0]):
-        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
-        adam_block(g[lo:hi], m_sum[lo:hi], v[lo:hi], u[lo:hi], beta_1, beta_2, one_minus_beta_2, eps, neg_alpha)
-        sums[s, 0] += sumsq(g[lo:hi])
-        sums[s, 1] += sumsq(u[lo:hi])
-        add_block(p[lo:hi], u[lo:hi])
-        sums[s, 2] += sumsq(p[lo:hi])
-
-
+# split step (guinn.core.split) gets the runs of the weights it owns. The rule is chosen per
+# run, so each body above stays its own loop, vectorised on its own.
 @njit(**exact)
 def optimizer_step(kind, g, s0, s1, u, p, sc, runs, sums):
     """One step of optimizer ``kind`` (fused.SGD...ADAM) with state slots ``s0``, ``s1`` and
     scalars ``sc`` (in the parameters' dtype), as ``Optimizer.fused_spec`` describes it,
     applied to the parameters ``p``; ``u`` is left holding the old parameters."""
-    if kind == 0:
-        sgd(g, u, p, sc[0], runs, sums)
-    elif kind == 1:
-        momentum(g, s0, u, p, sc[0], sc[1], sc[2] != 0, runs, sums)
-    elif kind == 2:
-        adagrad(g, s0, u, p, sc[0], sc[1], runs, sums)
-    elif kind == 3:
-        rmsprop(g, s0, u, p, sc[0], sc[1], sc[2], sc[3], runs, sums)
-    else:
-        adam(g, s0, s1, u, p, sc[0], sc[1], sc[2], sc[3], sc[4], runs, sums)
+    sums[:, :] = 0.0
+    for r in range(runs.shape[0]):
+        lo, hi, s = runs[r, 0], runs[r, 1], runs[r, 2]
+        if kind == 0:
+            sgd_block(g[lo:hi], u[lo:hi], sc[0])
+        elif kind == 1:
+            momentum_block(g[lo:hi], s0[lo:hi], u[lo:hi], sc[0], sc[1], sc[2] != 0)
+        elif kind == 2:
+            adagrad_block(g[lo:hi], s0[lo:hi], u[lo:hi], sc[0], sc[1])
+        elif kind == 3:
+            rmsprop_block(g[lo:hi], s0[lo:hi], u[lo:hi], sc[0], sc[1], sc[2], sc[3])
+        else:
+            adam_block(g[lo:hi], s0[lo:hi], s1[lo:hi], u[lo:hi], sc[0], sc[1], sc[2], sc[3], sc[4])
+        sums[s, 0] += sumsq(g[lo:hi])
+        sums[s, 1] += sumsq(u[lo:hi])
+        add_block(p[lo:hi], u[lo:hi])
+        sums[s, 2] += sumsq(p[lo:hi])
 
 
 @njit(**exact)
