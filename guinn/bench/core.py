@@ -20,6 +20,7 @@ from guinn.bench import blas
 from guinn.bench.workloads import (
     DEEP_NARROW,
     REFERENCE,
+    guinn_model,
     mnist_arrays,
     step_breakdown,
     telemetry_cost,
@@ -54,13 +55,26 @@ def ordinary_steps():
 
 
 def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
-    """Alternate guinn / torch / floor and print medians."""
+    """Alternate guinn / guinn with ordinary steps / torch / floor and print ratios of medians.
+
+    The ordinary-step run (split steps off, as GUINN_SPLIT=0) is only timed when the
+    workload's steps would be split here, so its ratio pairs with the split one.
+    """
+    from guinn.core import split
+
+    args = workload_args(workload)
+    probe = guinn_model(workload["widths"], workload["activation"])
+    splits = split.SplitStep.plan(probe, workload["batch_size"]) is not None
     times: dict[str, list[float]] = {"guinn": [], "floor": []}
+    if splits:
+        times["ordinary"] = []
     if with_torch:
         times["torch"] = []
-    args = workload_args(workload)
     for _ in range(repeats):
         times["guinn"].append(time_guinn(x, yo, **args))
+        if splits:
+            with ordinary_steps():
+                times["ordinary"].append(time_guinn(x, yo, **args))
         if with_torch:
             times["torch"].append(time_torch(x, yi, **args))
         times["floor"].append(time_gemm_floor(samples, workload["widths"], workload["batch_size"]))
@@ -71,6 +85,9 @@ def compare(name, workload, samples, repeats, with_torch, x, yo, yi):
                  f"{_spread(times['torch'], times['guinn'])}")
     line += (f"  floor {rate['floor']:>8,.0f}/s  guinn/floor {rate['guinn'] / rate['floor']:.2f}"
              f"{_spread(times['floor'], times['guinn'])}")
+    if splits:
+        line += (f"  [split step; ordinary step: guinn/floor {rate['ordinary'] / rate['floor']:.2f}"
+                 f"{_spread(times['floor'], times['ordinary'])}]")
     print(line, flush=True)
     return rate
 
@@ -139,15 +156,11 @@ def run(samples=20000, repeats=5, memory=True, extra=True) -> dict:
         print(f"PyTorch {torch.__version__} on the CPU with {torch.get_num_threads()} threads")
     else:
         print("PyTorch is not installed: the guinn/torch ratios are skipped (pip install torch to compare).")
-    print(f"Each figure: median of {repeats} alternating repeats, {samples:,} MNIST samples (one epoch) each; "
-          "in brackets, the lowest and highest ratio of a single repeat.\n")
+    print(f"Each ratio: of the medians of {repeats} alternating repeats, {samples:,} MNIST samples (one epoch) "
+          "each, every timing after a 0.5 s pause; in brackets, the lowest and highest ratio of a single repeat.\n")
     x, yo, yi = mnist_arrays(samples)
     results = {"reference": compare("784-500-500-10 sigmoid, batch 100", REFERENCE, samples, repeats, with_torch,
                                     x, yo, yi)}
-    if extra:
-        with ordinary_steps():
-            results["reference_ordinary"] = compare("  same, ordinary step (not split)", REFERENCE, samples, repeats,
-                                                    False, x, yo, yi)
     steps = max(1, min(100, samples // REFERENCE["batch_size"]))
     results["telemetry_cost"] = report_telemetry_cost(x, yo, block_steps=min(20, steps))
     results["step_ms"] = report_breakdown(x, yo, steps=steps)
