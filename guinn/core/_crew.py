@@ -10,7 +10,7 @@ than many of the phases themselves.
 
 An operation is one row of int64s: ``(GEMM, trans_a, trans_b, m, n, k, a, lda, b, ldb, c,
 ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elements), or
-``(STEP,)`` / ``(APPLY,)``.
+``(STEP,)``: the optimizer step on this part's runs, applied.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One-pass optimizer steps, compiled with Numba when it is installed.
 
-NumPy runs an optimizer step as a series of whole-buffer operations: Adam is nine passes over
+NumPy runs an optimizer step as a series of whole-buffer operations: Adam is ten passes over
 every parameter, then the model adds the update (one more) and reads the update, weights and
 gradients again for its finiteness check and the per-layer telemetry. Each pass streams
 megabytes through the caches. The kernels here do the same arithmetic, apply it and sum the
@@ -8,16 +8,17 @@ squares telemetry needs in one pass, run by run while each is in cache. The upda
 left holding the old weights, so the model can undo a step whose update overflowed.
 
 The element-wise arithmetic is written in exactly the order the NumPy code uses, without
-fast-math, so both paths give bit-identical parameters (the tests check this); only the sums
+fast-math, so both paths give bit-identical parameters for the same step (the tests check
+this; a split step, guinn.core.split, agrees with either to float rounding); only the sums
 of squares, which are reductions, may be reassociated to vectorise, and they are
 accumulated in float64.
 
 The kernels walk ``runs``: rows (start, stop, segment), each a stretch of the flat buffers at
 most ``BLOCK`` elements long, so each stretch's sums are taken while it is still in cache.
 Segments are each layer's kernel, then its other parameters (the model's ``bounds``);
-``sums[s]`` receives segment ``s``'s sum of squared gradients, squared updates and (after
-``apply``) squared weights. :func:`runs_of` turns bounds into runs; a split step
-(:mod:`guinn.core.split`) gives each thread the runs of the units it owns.
+``sums[s]`` receives segment ``s``'s sum of squared gradients, squared updates and squared
+weights after the update. :func:`runs_of` turns bounds into runs; a split step
+(:mod:`guinn.core.split`) gives each thread the runs of an equal share of the weights.
 
 If Numba is missing or fails to compile, or ``GUINN_JIT=0`` is set, :func:`kernels` returns
 None and the callers use the NumPy code: slower, same results.

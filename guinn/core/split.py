@@ -18,11 +18,12 @@ The helper threads run compiled code only (:mod:`guinn.core._crew`) and never ta
 Results agree with the ordinary step to float rounding (the partial products are added in
 another order); a split run is deterministic and does not depend on timing.
 
-A model is split when the fused kernels are on, NumPy's OpenBLAS can be told its thread
-count and uses two threads (what it was measured on: with more cores, OpenBLAS's own threads
-keep the work), the optimizer has a kernel, the batch has 16 to 512 rows, and the model
-starts with Dense layers (element-wise activation, optionally followed by Dropout) wide
-enough to share. ``GUINN_SPLIT=0`` turns it off.
+A model is split on Linux x86-64 when the fused kernels are on, NumPy's OpenBLAS can be told
+its thread count and uses two threads (what it was measured on: with more cores, OpenBLAS's
+own threads keep the work), the optimizer has a kernel, the batch has 16 to 512 rows, and
+the model starts with Dense layers (element-wise activation, optionally followed by Dropout)
+wide enough to share; splitting stops at the first layer that is not. ``GUINN_SPLIT=0``
+turns it off.
 """
 
 from __future__ import annotations
