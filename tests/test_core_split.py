@@ -230,3 +230,25 @@ def test_no_split_when_numba_runs_as_python(parts, monkeypatch):
 
     monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
     assert split._build(np.float32) is None
+
+
+def test_the_next_shuffled_batch_is_fetched_by_a_helper(parts, monkeypatch):
+    """Steps train on rows a helper copied during the previous step: same weights as the
+    ordinary step's own gathering, shuffled or not."""
+    fetched, served = [], []
+    fetch, take = split.SplitStep._fetch_next, split.SplitStep.take
+    monkeypatch.setattr(split.SplitStep, "_fetch_next", lambda self: (fetched.append(1), fetch(self))[1])
+
+    def spy_take(self, x, rows, out):
+        got = take(self, x, rows, out)
+        served.append(got is not out)
+        np.testing.assert_array_equal(got, x[rows])
+        return got
+
+    monkeypatch.setattr(split.SplitStep, "take", spy_take)
+    for shuffle in (True, False):
+        split_model, _ = train(model, True, monkeypatch, shuffle=shuffle)
+        plain_model, _ = train(model, False, monkeypatch, shuffle=shuffle)
+        np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
+                                   atol=1e-12)
+    assert len(fetched) == 3 * 6 and sum(served) == 3 * 6  # every batch but each epoch's first

@@ -247,11 +247,12 @@ class Sequential:
         engine = split.SplitStep.plan(self, batch_size)
         with engine or contextlib.nullcontext():
             return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                                    initial_epoch, batch_transform, engine or self._train_step)
+                                    initial_epoch, batch_transform, engine)
 
     def _fit_epochs(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
-                    batch_transform, train_step):
-        """The epoch loop; ``train_step`` is the ordinary or the split step (guinn.core.split)."""
+                    batch_transform, engine):
+        """The epoch loop, with the ordinary step or a split one (``engine``, guinn.core.split)."""
+        train_step = engine or self._train_step
         n = len(x)
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -284,7 +285,12 @@ class Sequential:
                     lb = labels[start:stop] if want_acc else None
                 else:
                     idx = order[start:stop]
-                    xb = np.take(x, idx, axis=0, out=xb_full[: len(idx)])
+                    if engine is not None:  # it may have fetched these rows already
+                        xb = engine.take(x, idx, xb_full[: len(idx)])
+                        if stop < n:
+                            engine.upcoming(x, order[stop:stop + batch_size])
+                    else:
+                        xb = np.take(x, idx, axis=0, out=xb_full[: len(idx)])
                     yb = np.take(y, idx, axis=0, out=yb_full[: len(idx)])
                     lb = labels[idx] if want_acc else None
                 if batch_transform is not None:
