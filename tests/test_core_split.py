@@ -252,3 +252,40 @@ def test_the_next_shuffled_batch_is_fetched_by_a_helper(parts, monkeypatch):
         np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
                                    atol=1e-12)
     assert len(fetched) == 3 * 6 and sum(served) == 3 * 6  # every batch but each epoch's first
+
+
+def test_the_threads_tanh_is_within_4e_7(parts):
+    """Float32 split layers take tanh (and sigmoid through it) from Eigen's rational
+    approximation, as TensorFlow's CPU kernels do; NumPy's own float32 tanh is within 6e-8."""
+    from guinn.core import _crew
+
+    x = np.concatenate([np.linspace(-20, 20, 400_001), [0.0, 1e-30, -3e-4, 4e-4, np.inf, -np.inf]]).astype(np.float32)
+    out = np.empty_like(x)
+    _crew.tanh32_array(x, out)
+    assert np.abs(out.astype(np.float64) - np.tanh(x.astype(np.float64))).max() < 4e-7
+    assert out[-6] == 0 and out[-5] == np.float32(1e-30) and out[-2:].tolist() == [1.0, -1.0]
+    nan = np.array([np.nan], np.float32)
+    _crew.tanh32_array(nan, out[:1])
+    assert np.isnan(out[0])  # a diverged layer stays visibly diverged
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear", "leaky_relu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_each_activation_splits_like_the_ordinary_step(parts, activation, dtype, monkeypatch):
+    def make():
+        m = Sequential(seed=5, dtype=dtype)
+        m.add(Dense(150, activation=activation, input_dim=24))
+        m.add(Dropout(0.25))
+        m.add(Dense(140, activation=activation))
+        m.add(Dense(3, activation="softmax"))
+        m.compile(optimizer=Adam(learning_rate=0.005), loss="categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    split_model, split_logs = train(make, True, monkeypatch)
+    plain_model, plain_logs = train(make, False, monkeypatch)
+    tight = dtype == "float64"  # float32 sigmoid/tanh come from the approximation above
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(),
+                               rtol=1e-9 if tight else 1e-4, atol=1e-12 if tight else 1e-5)
+    for a, b in zip(split_logs, plain_logs, strict=True):
+        for la, lb in zip(a["telemetry"].layers[:2], b["telemetry"].layers[:2], strict=True):
+            assert la.saturation == pytest.approx(lb.saturation, abs=1e-9 if tight else 2e-3, nan_ok=True)

@@ -39,6 +39,8 @@ from guinn.core import blas_threads, fused
 from guinn.core.layers import Dense, Dropout
 from guinn.core.layers.base import rms
 
+# Activations a thread applies to its own columns (guinn.core._crew's FORWARD operation), by number.
+THREAD_ACTIVATIONS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
 MIN_UNITS = 64  # fewest units a thread may own in a split layer: narrower layers are not worth a hand-over
 MIN_ROWS = 16  # smaller batches (e.g. an epoch's remainder) take the ordinary step
 # Larger batches too: their big products suit OpenBLAS's own threads, while a split step's
@@ -102,6 +104,9 @@ class _Group:
         edges = [round(units * p / parts / 16) * 16 for p in range(parts)] + [units]  # cache-line aligned
         self.cols = [(edges[p], edges[p + 1]) for p in range(parts)]
         self.linear = dense.activation.name == "linear"
+        # the threads finish their own columns (bias, activation, dropout) unless the activation
+        # is one they do not have (leaky ReLU) or several masks apply; then this thread does it
+        self.kind = THREAD_ACTIVATIONS.get(dense.activation.name) if len(self.dropouts) <= 1 else None
 
     def allocate(self, rows: int, parts: int, dtype) -> None:
         n_in, units = self.dense.input_shape[0], self.dense.units
@@ -167,6 +172,7 @@ class SplitStep:
         self.programmed = 0  # batch rows self.ops is written for
         self.runs = _part_runs(model, groups, parts)
         self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
+        self.stats = [np.zeros(len(groups)) for _ in range(parts)]  # per group: saturated units counted
         self.optimizer = model.optimizer
         kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
         self.ctrl[0] = kind
@@ -199,7 +205,7 @@ class SplitStep:
         try:
             for p in range(1, self.parts):
                 args = (self.go, self.done, p * PAD, self.ctrl, self.ops[p], self.counts[p], m._params, m._grads,
-                        m._update, *self.slots, self.scalars, self.runs[p], self.sums[p])
+                        m._update, *self.slots, self.scalars, self.runs[p], self.sums[p], self.stats[p])
                 thread = threading.Thread(target=self.loop, args=args, name=f"guinn-split-{p}", daemon=True)
                 thread.start()
                 self.threads.append(thread)
@@ -235,8 +241,19 @@ class SplitStep:
         for p in range(self.parts):  # the batch's address, where the first layer reads it
             self.ops[p, 0, 0, 6] = self.ops[p, len(groups) * 2 - 1, 0, 6] = xb.ctypes.data
         for i, group in enumerate(groups):
+            if group.kind is None:
+                self._phase(i)
+                group.finish_forward(n, dropout_rng)
+                continue
+            for d in group.idle:
+                d._mask = None
+            if group.dropouts:  # drawn here, in the order the ordinary step draws it
+                mask = group.dropouts[0].draw_mask((n, group.dense.units), model.dtype, dropout_rng)
+                self.ops[:, i, 1, 9] = mask.ctypes.data
             self._phase(i)
-            group.finish_forward(n, dropout_rng)
+            if group.dense.collect_stats:
+                group.dense._sat = (math.nan if group.linear else
+                                    sum(s[i] for s in self.stats) / (n * group.dense.units))
         if self._next is not None:  # while this thread runs the output layer and the loss
             self._fetch_next()
         out = groups[-1].output(n)
@@ -332,14 +349,14 @@ class SplitStep:
         m = self.model
         self._hand_over(phase)
         self.run_ops(self.ops[0, phase], self.counts[0, phase], self.ctrl, m._params, m._grads, m._update,
-                     *self.slots, self.scalars, self.runs[0], self.sums[0])
+                     *self.slots, self.scalars, self.runs[0], self.sums[0], self.stats[0])
         for p in range(1, self.parts):
             self.wait(self.done, p * PAD, self.seq)
 
     def _program(self, n: int) -> None:
         """Write each part's operations for batches of ``n`` rows (addresses stay valid: the
         buffers live as long as this step, the weights as long as the model)."""
-        from guinn.core._crew import GEMM, NO_TRANS, STEP, TRANS
+        from guinn.core._crew import FORWARD, GEMM, NO_TRANS, STEP, TRANS
 
         k = len(self.groups)
         self.counts[...] = 0
@@ -358,6 +375,11 @@ class SplitStep:
                 signal = group.signal.ctypes.data + lo * size
                 put(p, i, GEMM, NO_TRANS, NO_TRANS, n, hi - lo, n_in, x, n_in, kernel, units,
                     group.z.ctypes.data + lo * size, units)
+                if group.kind is not None:
+                    bias = dense.params["bias"].ctypes.data if dense.use_bias else 0
+                    dropped = group.dropped[0].ctypes.data if group.dropouts else 0
+                    put(p, i, FORWARD, group.kind, n, units, lo, hi, group.z.ctypes.data, group.a.ctypes.data, bias,
+                        0, dropped, i)  # the mask: set each step
                 back = 2 * k - 1 - i
                 put(p, back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
                     dense.grads["kernel"].ctypes.data + lo * size, units)
