@@ -6,9 +6,12 @@ memory-bound pass over every weight) ran on one core. A split step instead gives
 ``parts`` threads a fixed slice of the units (columns) of every split hidden Dense layer and
 runs the BLAS single-threaded on each:
 
-- forward, each thread multiplies the previous layer by its columns of the weights; the
-  calling thread then adds the bias and applies the activation (and dropout) to the layer;
-- the layers after the split ones (the output layer, the loss) run on the calling thread;
+- forward, each thread multiplies the previous layer by its columns of the weights, then adds
+  their bias and applies the activation and the dropout mask (the calling thread draws the
+  masks, in the ordinary step's order); float32 tanh and sigmoid use Eigen's rational tanh
+  there (within 4e-7; :mod:`guinn.core._crew`), float64 libm's;
+- the layers after the split ones (the output layer, the loss) run on the calling thread,
+  while a helper fetches the next shuffled batch;
 - backward, each thread computes the gradient of its columns' weights and its share of the
   signal for the layer below, a partial product the calling thread adds up in a fixed order;
 - each thread runs the optimizer on (and applies it to) an equal share of the weights; if
@@ -16,7 +19,8 @@ runs the BLAS single-threaded on each:
 
 The helper threads run compiled code only (:mod:`guinn.core._crew`) and never take the GIL.
 Results agree with the ordinary step to float rounding (the partial products are added in
-another order); a split run is deterministic and does not depend on timing.
+another order, and float32 sigmoid/tanh come from the approximation); a split run is
+deterministic and does not depend on timing.
 
 A model is split on Linux x86-64 when the fused kernels are on, NumPy's OpenBLAS can be told
 its thread count and uses two threads (what it was measured on: with more cores, OpenBLAS's
