@@ -48,7 +48,7 @@ _P13, _P11, _P9, _P7, _P5, _P3, _P1 = (np.float32(c) for c in TANH_P)
 _Q6, _Q4, _Q2, _Q0 = (np.float32(c) for c in TANH_Q)
 
 
-@njit(inline="always", cache=False)
+@njit(cache=True)
 def tanh32(x0):
     """tanh of a float32 by Eigen's rational approximation (odd 13th / even 6th degree)."""
     x = min(max(x0, -_C), _C)
@@ -65,7 +65,7 @@ def tanh32(x0):
     return x0 if (abs(x0) < _T or x0 != x0) else p / q  # tiny: tanh(x) = x; NaN stays NaN
 
 
-@njit(cache=False)
+@njit(cache=True)
 def tanh32_array(x, out):
     """:func:`tanh32` over an array (for the tests)."""
     for i in range(x.shape[0]):
@@ -100,68 +100,78 @@ def gemm_function(dtype):
     return fn
 
 
+CONSTANTS = 8  # scalars[8:14]: 0.5, 1, 0 and the saturation bounds, in the parameters' dtype
+
+
+def constants() -> tuple:
+    """What a split step puts in ``scalars[CONSTANTS:]`` (the operations' float constants)."""
+    return (0.5, 1.0, 0.0, SIGMOID_SATURATION, 1 - SIGMOID_SATURATION, TANH_SATURATION)
+
+
+# The next operations call no ctypes function, so they go to Numba's disk cache. They take
+# the element type, and their constants in it, from ``sc``, the step's scalars.
+@njit(nogil=True, cache=True)
+def gather(o, sc):
+    length, count = o[2], o[4]
+    rows = carray(_address(o[3]), (count,), np.int64)
+    out = carray(_address(o[5]), (count, length), sc.dtype)
+    for i in range(count):
+        out[i] = carray(_address(o[1] + rows[i] * length * sc.itemsize), (length,), sc.dtype)
+
+
+@njit(cache=True)
+def _tanh(x0, approximate):
+    return tanh32(x0) if approximate else np.tanh(x0)
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def forward(o, stats, sc):
+    kind, n, units, lo, hi = o[1], o[2], o[3], o[4], o[5]
+    half, one, zero = sc[CONSTANTS], sc[CONSTANTS + 1], sc[CONSTANTS + 2]
+    low, high, edge = sc[CONSTANTS + 3], sc[CONSTANTS + 4], sc[CONSTANTS + 5]
+    approximate = sc.itemsize == 4  # float32: Eigen's tanh; float64: libm's
+    z = carray(_address(o[6]), (n, units), sc.dtype)
+    a = carray(_address(o[7]), (n, units), sc.dtype)
+    counted = 0
+    for r in range(n):
+        zr, ar = z[r, lo:hi], a[r, lo:hi]
+        if o[8]:  # z += bias
+            b = carray(_address(o[8]), (units,), sc.dtype)[lo:hi]
+            for j in range(zr.shape[0]):
+                zr[j] = zr[j] + b[j]
+        if kind == 1:  # sigmoid as (tanh(z / 2) + 1) / 2, in _sigmoid's order; saturated outside [0.02, 0.98]
+            for j in range(zr.shape[0]):
+                ar[j] = (_tanh(zr[j] * half, approximate) + one) * half
+            for j in range(zr.shape[0]):
+                counted += (ar[j] < low) | (ar[j] > high)
+        elif kind == 2:  # tanh; saturated beyond +-0.98
+            for j in range(zr.shape[0]):
+                ar[j] = _tanh(zr[j], approximate)
+            for j in range(zr.shape[0]):
+                counted += (ar[j] < -edge) | (ar[j] > edge)
+        elif kind == 3:  # relu as np.maximum(z, 0), NaN kept; dead at or below zero
+            for j in range(zr.shape[0]):
+                x = zr[j]
+                ar[j] = x if (x >= zero or x != x) else zero
+            for j in range(zr.shape[0]):
+                counted += ar[j] <= zero
+        if o[9]:  # dropout: the mask drawn for this step
+            m = carray(_address(o[9]), (n, units), sc.dtype)[r, lo:hi]
+            d = carray(_address(o[10]), (n, units), sc.dtype)[r, lo:hi]
+            for j in range(zr.shape[0]):
+                d[j] = ar[j] * m[j]
+    stats[o[11]] = counted
+
+
 def build(dtype):
     """(run_ops, loop) compiled for ``dtype``, or None when no CBLAS entry point is found."""
     gemm = gemm_function(dtype)
     if gemm is None:
         return None
-    dt = np.dtype(dtype).type
-    one, zero, itemsize = dt(1), dt(0), np.dtype(dtype).itemsize
+    one, zero = np.dtype(dtype).type(1), np.dtype(dtype).type(0)
     optimizer_step, wait_for = _kernels.optimizer_step, _spin.wait_for
 
-    @njit(nogil=True, cache=False)
-    def gather(o):
-        length, count = o[2], o[4]
-        rows = carray(_address(o[3]), (count,), np.int64)
-        out = carray(_address(o[5]), (count, length), dt)
-        for i in range(count):
-            out[i] = carray(_address(o[1] + rows[i] * length * itemsize), (length,), dt)
-
-    half = dt(0.5)
-    exact_tanh = dt is np.float64
-    low, high = dt(SIGMOID_SATURATION), dt(1 - SIGMOID_SATURATION)
-    tanh_edge = dt(TANH_SATURATION)
-
-    @njit(inline="always")
-    def tanh(x0):
-        return np.tanh(x0) if exact_tanh else tanh32(x0)
-
-    @njit(nogil=True, cache=False, error_model="numpy")
-    def forward(o, stats):
-        kind, n, units, lo, hi = o[1], o[2], o[3], o[4], o[5]
-        z = carray(_address(o[6]), (n, units), dt)
-        a = carray(_address(o[7]), (n, units), dt)
-        counted = 0
-        for r in range(n):
-            zr, ar = z[r, lo:hi], a[r, lo:hi]
-            if o[8]:  # z += bias
-                b = carray(_address(o[8]), (units,), dt)[lo:hi]
-                for j in range(zr.shape[0]):
-                    zr[j] = zr[j] + b[j]
-            if kind == 1:  # sigmoid as (tanh(z / 2) + 1) / 2, in _sigmoid's order; saturated outside [0.02, 0.98]
-                for j in range(zr.shape[0]):
-                    ar[j] = (tanh(zr[j] * half) + one) * half
-                for j in range(zr.shape[0]):
-                    counted += (ar[j] < low) | (ar[j] > high)
-            elif kind == 2:  # tanh; saturated beyond +-0.98
-                for j in range(zr.shape[0]):
-                    ar[j] = tanh(zr[j])
-                for j in range(zr.shape[0]):
-                    counted += (ar[j] < -tanh_edge) | (ar[j] > tanh_edge)
-            elif kind == 3:  # relu as np.maximum(z, 0), NaN kept; dead at or below zero
-                for j in range(zr.shape[0]):
-                    x = zr[j]
-                    ar[j] = x if (x >= zero or x != x) else zero
-                for j in range(zr.shape[0]):
-                    counted += ar[j] <= zero
-            if o[9]:  # dropout: the mask drawn for this step
-                m = carray(_address(o[9]), (n, units), dt)[r, lo:hi]
-                d = carray(_address(o[10]), (n, units), dt)[r, lo:hi]
-                for j in range(zr.shape[0]):
-                    d[j] = ar[j] * m[j]
-        stats[o[11]] = counted
-
-    @njit(nogil=True, cache=False)  # calls a ctypes function: no disk cache (compiles in ~0.2 s)
+    @njit(nogil=True, cache=False)  # calls a ctypes function: no disk cache
     def run_ops(ops, count, ctrl, params, grads, update, s0, s1, sc, runs, sums, stats):
         for k in range(count):
             o = ops[k]
@@ -170,9 +180,9 @@ def build(dtype):
             elif o[0] == STEP:
                 optimizer_step(ctrl[KIND], grads, s0, s1, update, params, sc, runs, sums)
             elif o[0] == GATHER:
-                gather(o)
+                gather(o, sc)
             elif o[0] == FORWARD:
-                forward(o, stats)
+                forward(o, stats, sc)
 
     @njit(nogil=True, cache=False)
     def loop(go, done, slot, ctrl, ops, counts, params, grads, update, s0, s1, sc, runs, sums, stats):
@@ -194,7 +204,7 @@ def _compile_now(run_ops, loop, dtype):
     """Call both once with arrays of the types training passes (nothing to do, a loop told to
     quit), so the compiler runs here (e.g. in the app's warm-up thread), not in the first step."""
     ops, counts = np.zeros((1, 1, WIDTH), np.int64), np.zeros(1, np.int64)  # one part's: phases x ops
-    flat = np.zeros(4, dtype)
+    flat = np.zeros(CONSTANTS + len(constants()), dtype)
     runs, sums = np.zeros((0, 3), np.int64), np.zeros((1, 3))
     ctrl, flags, stats = np.array([0, 0, QUIT, QUIT], np.int64), np.ones(1, np.int64), np.zeros(1)
     run_ops(ops[0], 0, ctrl, flat, flat, flat, flat, flat, flat, runs, sums, stats)

@@ -181,7 +181,10 @@ class SplitStep:
         kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
         self.ctrl[0] = kind
         self.slots = fused.slot_pair(slots, model._update)  # the helpers hold these arrays for the fit
-        self.scalars = np.zeros(8, dtype=model.dtype)
+        from guinn.core._crew import CONSTANTS, constants
+
+        self.scalars = np.zeros(CONSTANTS + len(constants()), dtype=model.dtype)  # the optimizer's, then constants
+        self.scalars[CONSTANTS:] = constants()
         self.threads: list[threading.Thread] = []
         self._blas_threads = 1
         self.active = False
