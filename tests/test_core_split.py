@@ -289,3 +289,34 @@ def test_each_activation_splits_like_the_ordinary_step(parts, activation, dtype,
     for a, b in zip(split_logs, plain_logs, strict=True):
         for la, lb in zip(a["telemetry"].layers[:2], b["telemetry"].layers[:2], strict=True):
             assert la.saturation == pytest.approx(lb.saturation, abs=1e-9 if tight else 2e-3, nan_ok=True)
+
+
+def test_a_fetch_in_flight_keeps_its_rows_alive_when_training_stops(parts, monkeypatch):
+    """A non-finite loss ends the fit right after the next batch's fetch was handed over: the
+    epoch's order (read by address) must outlive the fetch, which the exit then waits for."""
+    import weakref
+
+    seen = {}
+    upcoming, leave = split.SplitStep.upcoming, split.SplitStep.__exit__
+
+    def spy_upcoming(self, x, rows):
+        seen["order"] = weakref.ref(rows.base)
+        return upcoming(self, x, rows)
+
+    def spy_exit(self, *exc):
+        seen["alive_at_exit"] = self._fetched is not None and seen["order"]() is not None
+        return leave(self, *exc)
+
+    monkeypatch.setattr(split.SplitStep, "upcoming", spy_upcoming)
+    monkeypatch.setattr(split.SplitStep, "__exit__", spy_exit)
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((256, 300)) * 1e20).astype(np.float32)
+    m = Sequential(seed=1, dtype="float32")
+    m.add(Dense(128, activation="relu", input_dim=300))
+    m.add(Dense(1))
+    m.compile(optimizer=SGD(learning_rate=0.01), loss="mse")
+    with np.errstate(over="ignore", invalid="ignore"):
+        m.fit(x, rng.standard_normal((256, 1)).astype(np.float32), batch_size=64, epochs=1, verbose=0)
+    assert "infinite" in m.stop_reason or "NaN" in m.stop_reason
+    assert seen["alive_at_exit"]
+    assert not any(t.name.startswith("guinn-split") for t in threading.enumerate())

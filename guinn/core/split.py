@@ -224,6 +224,7 @@ class SplitStep:
     def __exit__(self, *exc):
         if not self.active:
             return
+        self._settle()
         self._hand_over(-1)  # _crew.QUIT
         for thread in self.threads:
             thread.join()
@@ -297,22 +298,31 @@ class SplitStep:
 
     def take(self, x, rows, out):
         """``np.take(x, rows, axis=0, out=out)``, or the same rows already fetched."""
-        fetched, self._fetched = self._fetched, None
-        if fetched is not None:
-            buffer, key, seq = fetched
-            if key == (id(x), rows.ctypes.data, len(rows)):
-                for p in range(1, self.parts):
-                    self.wait(self.done, p * PAD, seq)
-                return buffer[:len(rows)]
+        fetched = self._settle()
+        if fetched is not None and fetched[1] == (id(x), rows.ctypes.data, len(rows)):
+            return fetched[0][:len(rows)]
         return np.take(x, rows, axis=0, out=out)
+
+    def _settle(self):
+        """Wait for a fetch in flight; (buffer, which rows) or None. Until then ``_fetched`` keeps
+        the arrays it reads by address alive (the epoch's order may be gone by the time the fit
+        ends, e.g. after a non-finite loss)."""
+        fetched, self._fetched = self._fetched, None
+        if fetched is None:
+            return None
+        buffer, key, seq, _source, _rows = fetched
+        for p in range(1, self.parts):
+            self.wait(self.done, p * PAD, seq)
+        return buffer, key
 
     def _fetch_next(self) -> None:
         from guinn.core._crew import GATHER
 
         (x, rows), self._next = self._next, None
+        self._settle()
         if len(rows) > self.rows:
             return
-        if not self._batches or self._batches[0].shape[1] != x.shape[1]:
+        if not self._batches or self._batches[0].shape[1] != x.shape[1] or len(self._batches[0]) < len(rows):
             self._batches = [np.empty((self.rows, x.shape[1]), self.model.dtype) for _ in range(2)]
         self._batches.reverse()  # the other buffer than the one this step read
         buffer = self._batches[0]
@@ -320,7 +330,7 @@ class SplitStep:
                                                  buffer.ctypes.data)
         self.counts[1, self.gather_phase] = 1
         self._hand_over(self.gather_phase)  # not waited for: the caller goes on meanwhile
-        self._fetched = (buffer, (id(x), rows.ctypes.data, len(rows)), self.seq)
+        self._fetched = (buffer, (id(x), rows.ctypes.data, len(rows)), self.seq, x, rows)
 
     def _scalars_if_unchanged(self):
         """This step's optimizer scalars, or None when the optimizer or its state arrays are no
