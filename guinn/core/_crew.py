@@ -3,7 +3,8 @@ importing this module imports Numba).
 
 A helper thread runs :func:`loop` from start to end of a ``fit`` without ever taking the GIL:
 it waits for a phase number, runs its part's operations for that phase (matrix products
-through OpenBLAS's CBLAS entry point, the optimizer step), and reports back. The
+through OpenBLAS's CBLAS entry point, element-wise work on its columns, the optimizer step,
+fetching the next batch), and reports back. The
 calling thread runs its own part through :func:`run_ops`. With Python code in the helper,
 every hand-over of the GIL between the two threads cost ~20 us on a virtual machine, more
 than many of the phases themselves.
@@ -12,8 +13,9 @@ An operation is one row of int64s: ``(GEMM, trans_a, trans_b, m, n, k, a, lda, b
 ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elements);
 ``(STEP,)``: the optimizer step on this part's runs, applied; ``(GATHER, x, row length,
 indices, count, out)``: rows ``x[indices]`` into ``out``, the next shuffled batch, fetched
-while the caller finishes the step; ``(FORWARD, kind, n, units, lo, hi, z, a, bias, mask,
-dropped, slot)``: bias, activation, saturation count and dropout for columns [lo, hi).
+while the caller runs the output layer and the loss; ``(FORWARD, kind, n, units, lo, hi, z,
+a, bias, mask, dropped, slot)``: bias, activation (kind as ``split.THREAD_ACTIVATIONS``
+numbers them), saturation count and dropout for columns [lo, hi).
 """
 
 from __future__ import annotations

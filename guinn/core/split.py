@@ -161,14 +161,17 @@ class SplitStep:
     def __init__(self, model, groups: list[_Group], parts: int, compiled):
         self.model, self.groups, self.parts = model, groups, parts
         self.run_ops, self.loop = compiled
+        from guinn.core import _crew  # (imports Numba; compiled is not None, so it is loaded already)
+
+        self.crew = _crew
         self.wait = fused.spin()
         self.suffix = model.layers[sum(g.size for g in groups):]
         k = len(groups)
         self.step_phase = 2 * k  # after every matrix product (and the regularizer gradients)
         self.gather_phase = 2 * k + 1  # the first helper fetches the next shuffled batch
-        self.ops = np.zeros((parts, 2 * k + 2, 3, 12), dtype=np.int64)
+        self.ops = np.zeros((parts, 2 * k + 2, 3, _crew.WIDTH), dtype=np.int64)
         self.counts = np.zeros((parts, 2 * k + 2), dtype=np.int64)
-        self.ctrl = np.zeros(4, dtype=np.int64)  # optimizer kind, -, phases of even and odd hand-overs
+        self.ctrl = np.zeros(4, dtype=np.int64)  # laid out as _crew.KIND and _crew.PHASES say
         self.go = np.zeros(parts * PAD, dtype=np.int64)
         self.done = np.zeros(parts * PAD, dtype=np.int64)
         self.seq = 0
@@ -179,17 +182,15 @@ class SplitStep:
         self.stats = [np.zeros(len(groups)) for _ in range(parts)]  # per group: saturated units counted
         self.optimizer = model.optimizer
         kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
-        self.ctrl[0] = kind
+        self.ctrl[_crew.KIND] = kind
         self.slots = fused.slot_pair(slots, model._update)  # the helpers hold these arrays for the fit
-        from guinn.core._crew import CONSTANTS, constants
-
-        self.scalars = np.zeros(CONSTANTS + len(constants()), dtype=model.dtype)  # the optimizer's, then constants
-        self.scalars[CONSTANTS:] = constants()
+        self.scalars = np.zeros(_crew.CONSTANTS + len(_crew.constants()), dtype=model.dtype)  # optimizer's, constants
+        self.scalars[_crew.CONSTANTS:] = _crew.constants()
         self.threads: list[threading.Thread] = []
         self._blas_threads = 1
         self.active = False
-        self._next = None  # (x, indices) of the next batch, to fetch at the end of this step
-        self._fetched = None  # (buffer, which rows, hand-over number) of a batch being fetched
+        self._next = None  # (x, indices) of the next batch, to fetch during this step
+        self._fetched = None  # a batch being fetched: (buffer, which rows, hand-over number, x, indices)
         self._batches: list[np.ndarray] = []  # two buffers: one in use, one being filled
 
     @classmethod
@@ -225,7 +226,7 @@ class SplitStep:
         if not self.active:
             return
         self._settle()
-        self._hand_over(-1)  # _crew.QUIT
+        self._hand_over(self.crew.QUIT)
         for thread in self.threads:
             thread.join()
         self.threads = []
@@ -316,8 +317,6 @@ class SplitStep:
         return buffer, key
 
     def _fetch_next(self) -> None:
-        from guinn.core._crew import GATHER
-
         (x, rows), self._next = self._next, None
         self._settle()
         if len(rows) > self.rows:
@@ -326,8 +325,8 @@ class SplitStep:
             self._batches = [np.empty((self.rows, x.shape[1]), self.model.dtype) for _ in range(2)]
         self._batches.reverse()  # the other buffer than the one this step read
         buffer = self._batches[0]
-        self.ops[1, self.gather_phase, 0, :6] = (GATHER, x.ctypes.data, x.shape[1], rows.ctypes.data, len(rows),
-                                                 buffer.ctypes.data)
+        self.ops[1, self.gather_phase, 0, :6] = (self.crew.GATHER, x.ctypes.data, x.shape[1], rows.ctypes.data,
+                                                 len(rows), buffer.ctypes.data)
         self.counts[1, self.gather_phase] = 1
         self._hand_over(self.gather_phase)  # not waited for: the caller goes on meanwhile
         self._fetched = (buffer, (id(x), rows.ctypes.data, len(rows)), self.seq, x, rows)
@@ -341,7 +340,7 @@ class SplitStep:
             return None
         kind, slots, scalars = optimizer.fused_spec(optimizer.iterations + 1)
         held = fused.slot_pair(slots, self.model._update)
-        if kind != self.ctrl[0] or any(a is not b for a, b in zip(held, self.slots, strict=True)):
+        if kind != self.ctrl[self.crew.KIND] or any(a is not b for a, b in zip(held, self.slots, strict=True)):
             return None
         return scalars
 
@@ -357,7 +356,7 @@ class SplitStep:
 
     def _hand_over(self, phase):
         self.seq += 1
-        self.ctrl[2 + self.seq % 2] = phase  # before the flag the helpers wait on
+        self.ctrl[self.crew.PHASES + self.seq % 2] = phase  # before the flag the helpers wait on
         for p in range(1, self.parts):
             self.go[p * PAD] = self.seq
 
@@ -373,12 +372,13 @@ class SplitStep:
     def _program(self, n: int) -> None:
         """Write each part's operations for batches of ``n`` rows (addresses stay valid: the
         buffers live as long as this step, the weights as long as the model)."""
-        from guinn.core._crew import FORWARD, GEMM, NO_TRANS, STEP, TRANS
-
+        c = self.crew
+        GEMM, FORWARD, STEP, NO_TRANS, TRANS = c.GEMM, c.FORWARD, c.STEP, c.NO_TRANS, c.TRANS
         k = len(self.groups)
         self.counts[...] = 0
+
         def put(p, phase, *op):
-            self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (12 - len(op))
+            self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (c.WIDTH - len(op))
             self.counts[p, phase] += 1
 
         for p in range(self.parts):
