@@ -291,6 +291,37 @@ def test_each_activation_splits_like_the_ordinary_step(parts, activation, dtype,
             assert la.saturation == pytest.approx(lb.saturation, abs=1e-9 if tight else 2e-3, nan_ok=True)
 
 
+@pytest.mark.parametrize("first, second", [("leaky_relu", "sigmoid"), ("tanh", "leaky_relu"),
+                                           ("two masks", "relu"), ("relu", "two masks")])
+def test_threads_and_the_calling_thread_share_the_backward_pass(parts, first, second, monkeypatch):
+    """A layer whose dL/dz the threads finish next to one the calling thread finishes (leaky
+    ReLU, or two dropout masks): the partial products reach both kinds, in both orders."""
+    def add(m, activation, **kwargs):
+        m.add(Dense(140, activation="sigmoid" if activation == "two masks" else activation, **kwargs))
+        for rate in (0.2, 0.1) if activation == "two masks" else (0.15,):
+            m.add(Dropout(rate))
+
+    def make():
+        m = Sequential(seed=7, dtype="float64")
+        add(m, first, input_dim=24)
+        add(m, second)
+        m.add(Dense(3, activation="softmax"))
+        m.compile(optimizer=Adam(learning_rate=0.005), loss="categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    split_model, split_logs = train(make, True, monkeypatch)
+    plain_model, plain_logs = train(make, False, monkeypatch)
+    monkeypatch.setenv("GUINN_SPLIT", "1")
+    kinds = [g.kind is None for g in split.SplitStep.plan(make(), 32).groups]
+    assert kinds == [first in ("leaky_relu", "two masks"), second in ("leaky_relu", "two masks")]
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
+                               atol=1e-12)
+    for a, b in zip(split_logs, plain_logs, strict=True):
+        for la, lb in zip(a["telemetry"].layers, b["telemetry"].layers, strict=True):
+            assert la.delta_rms == pytest.approx(lb.delta_rms, rel=1e-9)
+            assert la.grad_rms == pytest.approx(lb.grad_rms, rel=1e-7)
+
+
 def test_a_fetch_in_flight_keeps_its_rows_alive_when_training_stops(parts, monkeypatch):
     """A non-finite loss ends the fit right after the next batch's fetch was handed over: the
     epoch's order (read by address) must outlive the fetch, which the exit then waits for."""

@@ -15,7 +15,11 @@ ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elem
 indices, count, out)``: rows ``x[indices]`` into ``out``, the next shuffled batch, fetched
 while the caller runs the output layer and the loss; ``(FORWARD, kind, n, units, lo, hi, z,
 a, bias, mask, dropped, slot)``: bias, activation (kind as ``split.THREAD_ACTIVATIONS``
-numbers them), saturation count and dropout for columns [lo, hi).
+numbers them), saturation count and dropout for columns [lo, hi); ``(BACKWARD, kind, n, units,
+lo, hi, signal, a, bias_grad, mask, partials, slot, parts, stride)``: for the same columns,
+dL/d(output) as the sum of the layer above's partial products (unless ``partials`` is 0: then
+``signal`` holds it), times the dropout mask and the activation's slope, into ``signal`` (now
+dL/dz); the bias gradient and the sum of squares of dL/dz (telemetry).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from numba.extending import intrinsic
 from guinn.core import _kernels, _spin, blas_threads
 from guinn.core.activations import SIGMOID_SATURATION, TANH_SATURATION
 
-GEMM, STEP, GATHER, FORWARD = 1, 2, 3, 4
+GEMM, STEP, GATHER, FORWARD, BACKWARD = 1, 2, 3, 4, 5
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
-WIDTH = 12  # int64s per operation
+WIDTH = 14  # int64s per operation
 QUIT = -1  # phase number that ends the helper's loop
 # ctrl: [optimizer kind, -, phase of even hand-overs, phase of odd ones]. Two slots because
 # the caller may hand over a phase while a helper still gathers the next batch (the previous
@@ -165,6 +169,48 @@ def forward(o, stats, sc):
     stats[o[11]] = counted
 
 
+@njit(nogil=True, cache=True, error_model="numpy")
+def backward(o, stats, sc):
+    kind, n, units, lo, hi = o[1], o[2], o[3], o[4], o[5]
+    one, zero = sc[CONSTANTS + 1], sc[CONSTANTS + 2]
+    s = carray(_address(o[6]), (n, units), sc.dtype)
+    a = carray(_address(o[7]), (n, units), sc.dtype)
+    if o[8]:
+        b = carray(_address(o[8]), (units,), sc.dtype)[lo:hi]
+        b[:] = zero
+    total = 0.0
+    for r in range(n):
+        sr, ar = s[r, lo:hi], a[r, lo:hi]
+        if o[10]:  # the partial products, added in part order (as the calling thread did)
+            p0 = carray(_address(o[10]), (n, units), sc.dtype)[r, lo:hi]
+            p1 = carray(_address(o[10] + o[13] * sc.itemsize), (n, units), sc.dtype)[r, lo:hi]
+            for j in range(sr.shape[0]):
+                sr[j] = p0[j] + p1[j]
+            for q in range(2, o[12]):
+                pq = carray(_address(o[10] + q * o[13] * sc.itemsize), (n, units), sc.dtype)[r, lo:hi]
+                for j in range(sr.shape[0]):
+                    sr[j] += pq[j]
+        if o[9]:  # dropout
+            m = carray(_address(o[9]), (n, units), sc.dtype)[r, lo:hi]
+            for j in range(sr.shape[0]):
+                sr[j] *= m[j]
+        if kind == 1:  # sigmoid: g * a * (1 - a), in _sigmoid_back's order
+            for j in range(sr.shape[0]):
+                x = sr[j] * ar[j]
+                sr[j] = x * (one - ar[j])
+        elif kind == 2:  # tanh: g * (1 - a * a)
+            for j in range(sr.shape[0]):
+                sr[j] = sr[j] * (one - ar[j] * ar[j])
+        elif kind == 3:  # relu: g * (a > 0)
+            for j in range(sr.shape[0]):
+                sr[j] = sr[j] * (one if ar[j] > zero else zero)
+        if o[8]:  # the bias gradient, summed row by row as np.sum(axis=0) does
+            for j in range(sr.shape[0]):
+                b[j] += sr[j]
+        total += _kernels.sumsq(sr)
+    stats[o[11]] = total
+
+
 def build(dtype):
     """(run_ops, loop) compiled for ``dtype``, or None when no CBLAS entry point is found."""
     gemm = gemm_function(dtype)
@@ -185,6 +231,8 @@ def build(dtype):
                 gather(o, sc)
             elif o[0] == FORWARD:
                 forward(o, stats, sc)
+            elif o[0] == BACKWARD:
+                backward(o, stats, sc)
 
     @njit(nogil=True, cache=False)
     def loop(go, done, slot, ctrl, ops, counts, params, grads, update, s0, s1, sc, runs, sums, stats):

@@ -12,8 +12,11 @@ runs the BLAS single-threaded on each:
   there (within 4e-7; :mod:`guinn.core._crew`), float64 libm's;
 - the layers after the split ones (the output layer, the loss) run on the calling thread,
   while a helper fetches the next shuffled batch;
-- backward, each thread computes the gradient of its columns' weights and its share of the
-  signal for the layer below, a partial product the calling thread adds up in a fixed order;
+- backward, each thread finishes dL/dz of its columns (adding up the layer above's partial
+  products in a fixed order, then dropout mask, activation slope and bias gradient), computes
+  the gradient of its columns' weights and its partial product of the signal for the layer
+  below (leaky ReLU layers and layers with several masks leave the element-wise part to the
+  calling thread);
 - each thread runs the optimizer on (and applies it to) an equal share of the weights; if
   the update overflowed, the calling thread undoes it.
 
@@ -118,7 +121,8 @@ class _Group:
         self.a = self.z if self.linear else np.empty((rows, units), dtype)
         self.dropped = [np.empty((rows, units), dtype) for _ in self.dropouts]
         self.signal = np.empty((rows, units), dtype)  # dL/d(output), then dL/dz, in place
-        self.partials = [] if self.first else [np.empty((rows, n_in), dtype) for _ in range(parts)]
+        # each part's product for the layer below, one block: a thread adds its columns of all
+        self.partials = None if self.first else np.empty((parts, rows, n_in), dtype)
 
     def output(self, n):
         return (self.dropped[-1] if self.dropouts else self.a)[:n]
@@ -177,9 +181,11 @@ class SplitStep:
         self.seq = 0
         self.rows = 0  # batch rows the buffers hold
         self.programmed = 0  # batch rows self.ops is written for
+        self.reads_batch: list[tuple[int, int]] = []  # (phase, operation) of the products that read the batch
         self.runs = _part_runs(model, groups, parts)
         self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
-        self.stats = [np.zeros(len(groups)) for _ in range(parts)]  # per group: saturated units counted
+        # per group: saturated units counted, then (after all groups) the sum of squares of dL/dz
+        self.stats = [np.zeros(2 * len(groups)) for _ in range(parts)]
         self.optimizer = model.optimizer
         kind, slots, _ = model.optimizer.fused_spec(model.optimizer.iterations + 1)
         self.ctrl[_crew.KIND] = kind
@@ -247,8 +253,8 @@ class SplitStep:
             self.rows, self.programmed = n, 0
         if n != self.programmed:
             self._program(n)
-        for p in range(self.parts):  # the batch's address, where the first layer reads it
-            self.ops[p, 0, 0, 6] = self.ops[p, len(groups) * 2 - 1, 0, 6] = xb.ctypes.data
+        for phase, op in self.reads_batch:  # the batch's address, where the first layer reads it
+            self.ops[:, phase, op, 6] = xb.ctypes.data
         for i, group in enumerate(groups):
             if group.kind is None:
                 self._phase(i)
@@ -258,7 +264,7 @@ class SplitStep:
                 d._mask = None
             if group.dropouts:  # drawn here, in the order the ordinary step draws it
                 mask = group.dropouts[0].draw_mask((n, group.dense.units), model.dtype, dropout_rng)
-                self.ops[:, i, 1, 9] = mask.ctypes.data
+                self.ops[:, i, 1, 9] = self.ops[:, 2 * len(groups) - 1 - i, 0, 9] = mask.ctypes.data
             self._phase(i)
             if group.dense.collect_stats:
                 group.dense._sat = (math.nan if group.linear else
@@ -274,16 +280,21 @@ class SplitStep:
         for layer in reversed(self.suffix):
             g = layer.backward(g, True)
         np.copyto(groups[-1].signal[:n], g)
-        groups[-1].finish_backward(n)
+        if groups[-1].kind is None:
+            groups[-1].finish_backward(n)
         self.scalars[:len(scalars)] = scalars
-        for i in range(len(groups) - 1, -1, -1):
-            self._phase(2 * len(groups) - 1 - i)
+        k = len(groups)
+        for i in range(k - 1, -1, -1):
+            self._phase(2 * k - 1 - i)  # the threads finish dL/dz of their columns first, where they can
             group = groups[i]
-            if group.dense.kernel_regularizer:
-                group.dense.kernel_regularizer.add_gradient(group.dense.params["kernel"], group.dense.grads["kernel"])
-            if i:
+            dense = group.dense
+            if group.kind is not None and dense.collect_stats:
+                dense._delta_rms = math.sqrt(sum(s[k + i] for s in self.stats) / (n * dense.units))
+            if dense.kernel_regularizer:
+                dense.kernel_regularizer.add_gradient(dense.params["kernel"], dense.grads["kernel"])
+            if i and groups[i - 1].kind is None:
                 below = groups[i - 1].signal[:n]
-                np.add(group.partials[0][:n], group.partials[1][:n], out=below)
+                np.add(group.partials[0, :n], group.partials[1, :n], out=below)
                 for extra in group.partials[2:]:
                     below += extra[:n]
                 groups[i - 1].finish_backward(n)
@@ -373,11 +384,14 @@ class SplitStep:
         """Write each part's operations for batches of ``n`` rows (addresses stay valid: the
         buffers live as long as this step, the weights as long as the model)."""
         c = self.crew
-        GEMM, FORWARD, STEP, NO_TRANS, TRANS = c.GEMM, c.FORWARD, c.STEP, c.NO_TRANS, c.TRANS
+        GEMM, FORWARD, BACKWARD, STEP, NO_TRANS, TRANS = c.GEMM, c.FORWARD, c.BACKWARD, c.STEP, c.NO_TRANS, c.TRANS
         k = len(self.groups)
         self.counts[...] = 0
+        self.reads_batch = []
 
         def put(p, phase, *op):
+            if p == 0 and op[0] == GEMM and op[6] == 0:  # reads the batch (every part alike): set each step
+                self.reads_batch.append((phase, int(self.counts[p, phase])))
             self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (c.WIDTH - len(op))
             self.counts[p, phase] += 1
 
@@ -387,7 +401,7 @@ class SplitStep:
                 n_in, units = dense.input_shape[0], dense.units
                 lo, hi = group.cols[p]
                 size = dense.params["kernel"].itemsize
-                x = 0 if group.first else self.groups[i - 1].output(n).ctypes.data  # the batch: set per step
+                x = 0 if group.first else self.groups[i - 1].output(n).ctypes.data
                 kernel = dense.params["kernel"].ctypes.data + lo * size
                 signal = group.signal.ctypes.data + lo * size
                 put(p, i, GEMM, NO_TRANS, NO_TRANS, n, hi - lo, n_in, x, n_in, kernel, units,
@@ -398,6 +412,12 @@ class SplitStep:
                     put(p, i, FORWARD, group.kind, n, units, lo, hi, group.z.ctypes.data, group.a.ctypes.data, bias,
                         0, dropped, i)  # the mask: set each step
                 back = 2 * k - 1 - i
+                if group.kind is not None:
+                    above = self.groups[i + 1].partials if i + 1 < k else None
+                    put(p, back, BACKWARD, group.kind, n, units, lo, hi, group.signal.ctypes.data,
+                        group.a.ctypes.data, dense.grads["bias"].ctypes.data if dense.use_bias else 0,
+                        0, 0 if above is None else above.ctypes.data, k + i,  # the mask: set each step
+                        self.parts, 0 if above is None else above.strides[0] // above.itemsize)
                 put(p, back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
                     dense.grads["kernel"].ctypes.data + lo * size, units)
                 if not group.first:
