@@ -322,6 +322,33 @@ def test_threads_and_the_calling_thread_share_the_backward_pass(parts, first, se
             assert la.grad_rms == pytest.approx(lb.grad_rms, rel=1e-7)
 
 
+@pytest.mark.parametrize("loss, activation", [("mse", "linear"), ("binary_crossentropy", "sigmoid"),
+                                              ("categorical_crossentropy", "softmax")])
+def test_the_output_layers_products_run_in_the_threads(parts, loss, activation, monkeypatch):
+    """The output Dense after the split layers (here with dropout before it and an L2 penalty):
+    partial logits, the kernel gradient's rows and the signal's columns in the threads."""
+    def make():
+        m = Sequential(seed=11, dtype="float64")
+        m.add(Dense(140, activation="tanh", input_dim=24))
+        m.add(Dense(130, activation="relu"))
+        m.add(Dropout(0.3))
+        m.add(Dense(3, activation=activation, kernel_regularizer="l2"))
+        m.compile(optimizer=Adam(learning_rate=0.005), loss=loss, metrics=["accuracy"])
+        return m
+
+    monkeypatch.setenv("GUINN_SPLIT", "1")
+    assert split.SplitStep.plan(make(), 32).tail is not None
+    split_model, split_logs = train(make, True, monkeypatch)
+    plain_model, plain_logs = train(make, False, monkeypatch)
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
+                               atol=1e-12)
+    for a, b in zip(split_logs, plain_logs, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        out_a, out_b = a["telemetry"].layers[-1], b["telemetry"].layers[-1]
+        for field in ("grad_rms", "delta_rms", "weight_rms", "update_ratio", "saturation"):
+            assert getattr(out_a, field) == pytest.approx(getattr(out_b, field), rel=1e-7, nan_ok=True), field
+
+
 def test_a_fetch_in_flight_keeps_its_rows_alive_when_training_stops(parts, monkeypatch):
     """A non-finite loss ends the fit right after the next batch's fetch was handed over: the
     epoch's order (read by address) must outlive the fetch, which the exit then waits for."""

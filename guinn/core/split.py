@@ -11,7 +11,8 @@ runs the BLAS single-threaded on each:
   masks, in the ordinary step's order); float32 tanh and sigmoid use Eigen's rational tanh
   there (within 4e-7; :mod:`guinn.core._crew`), float64 libm's;
 - the layers after the split ones (the output layer, the loss) run on the calling thread,
-  while a helper fetches the next shuffled batch;
+  while a helper fetches the next shuffled batch; when that is a single Dense, its matrix
+  products run in the threads, each for the last split layer's columns it owns;
 - backward, each thread finishes dL/dz of its columns (adding up the layer above's partial
   products in a fixed order, then dropout mask, activation slope and bias gradient), computes
   the gradient of its columns' weights and its partial product of the signal for the layer
@@ -157,6 +158,30 @@ class _Group:
             np.sum(g, axis=0, out=dense.grads["bias"])
 
 
+class _Tail:
+    """The output Dense right after the split layers. Its matrix products run in the threads'
+    phases, each thread for the last split layer's columns it owns: a partial product of the
+    logits (forward), then the rows of the kernel gradient and the columns of the signal for
+    the split layer (backward). The calling thread keeps the rest (bias, activation, loss)."""
+
+    def __init__(self, dense: Dense):
+        self.dense = dense
+
+    def allocate(self, rows: int, parts: int, dtype) -> None:
+        self.partials = np.empty((parts, rows, self.dense.units), dtype)
+        self.dz = np.empty((rows, self.dense.units), dtype)  # where the threads read dL/dz
+
+    def forward(self, x, n):
+        z = self.dense.product_buffer(n)
+        np.add(self.partials[0, :n], self.partials[1, :n], out=z)
+        for extra in self.partials[2:]:
+            z += extra[:n]
+        return self.dense.finish_forward(x, z)
+
+    def backward(self, g, n):
+        np.copyto(self.dz[:n], self.dense.start_backward(g))
+
+
 class SplitStep:
     """The split version of ``Sequential._train_step`` for one ``fit`` call. A context
     manager: entering starts the helper threads and sets OpenBLAS to one thread per call;
@@ -170,10 +195,12 @@ class SplitStep:
         self.crew = _crew
         self.wait = fused.spin()
         self.suffix = model.layers[sum(g.size for g in groups):]
+        last = self.suffix[0] if len(self.suffix) == 1 else None
+        self.tail = _Tail(last) if type(last) is Dense and groups[-1].kind is not None else None
         k = len(groups)
         self.step_phase = 2 * k  # after every matrix product (and the regularizer gradients)
         self.gather_phase = 2 * k + 1  # the first helper fetches the next shuffled batch
-        self.ops = np.zeros((parts, 2 * k + 2, 3, _crew.WIDTH), dtype=np.int64)
+        self.ops = np.zeros((parts, 2 * k + 2, 5, _crew.WIDTH), dtype=np.int64)
         self.counts = np.zeros((parts, 2 * k + 2), dtype=np.int64)
         self.ctrl = np.zeros(4, dtype=np.int64)  # laid out as _crew.KIND and _crew.PHASES say
         self.go = np.zeros(parts * PAD, dtype=np.int64)
@@ -182,6 +209,8 @@ class SplitStep:
         self.rows = 0  # batch rows the buffers hold
         self.programmed = 0  # batch rows self.ops is written for
         self.reads_batch: list[tuple[int, int]] = []  # (phase, operation) of the products that read the batch
+        self.reads_mask: list[list[tuple[int, int]]] = [[] for _ in groups]  # and of the operations that read
+        # each group's dropout mask
         self.runs = _part_runs(model, groups, parts)
         self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
         # per group: saturated units counted, then (after all groups) the sum of squares of dL/dz
@@ -248,7 +277,7 @@ class SplitStep:
             return model._train_step(xb, yb, lb, dropout_rng, epoch, batch)
         xb = np.ascontiguousarray(xb, dtype=model.dtype)  # the helpers read it by address
         if n > self.rows:
-            for group in groups:
+            for group in groups + ([self.tail] if self.tail else []):
                 group.allocate(n, self.parts, model.dtype)
             self.rows, self.programmed = n, 0
         if n != self.programmed:
@@ -264,7 +293,8 @@ class SplitStep:
                 d._mask = None
             if group.dropouts:  # drawn here, in the order the ordinary step draws it
                 mask = group.dropouts[0].draw_mask((n, group.dense.units), model.dtype, dropout_rng)
-                self.ops[:, i, 1, 9] = self.ops[:, 2 * len(groups) - 1 - i, 0, 9] = mask.ctypes.data
+                for phase, op in self.reads_mask[i]:
+                    self.ops[:, phase, op, 9] = mask.ctypes.data
             self._phase(i)
             if group.dense.collect_stats:
                 group.dense._sat = (math.nan if group.linear else
@@ -272,16 +302,22 @@ class SplitStep:
         if self._next is not None:  # while this thread runs the output layer and the loss
             self._fetch_next()
         out = groups[-1].output(n)
-        for layer in self.suffix:
-            out = layer.forward(out, True, dropout_rng)
+        if self.tail:
+            out = self.tail.forward(out, n)
+        else:
+            for layer in self.suffix:
+                out = layer.forward(out, True, dropout_rng)
         loss, g = model._loss_and_gradient(yb, out, epoch, batch)
         if g is None:
             return None
-        for layer in reversed(self.suffix):
-            g = layer.backward(g, True)
-        np.copyto(groups[-1].signal[:n], g)
-        if groups[-1].kind is None:
-            groups[-1].finish_backward(n)
+        if self.tail:  # the threads take it from here
+            self.tail.backward(g, n)
+        else:
+            for layer in reversed(self.suffix):
+                g = layer.backward(g, True)
+            np.copyto(groups[-1].signal[:n], g)
+            if groups[-1].kind is None:
+                groups[-1].finish_backward(n)
         self.scalars[:len(scalars)] = scalars
         k = len(groups)
         for i in range(k - 1, -1, -1):
@@ -290,8 +326,9 @@ class SplitStep:
             dense = group.dense
             if group.kind is not None and dense.collect_stats:
                 dense._delta_rms = math.sqrt(sum(s[k + i] for s in self.stats) / (n * dense.units))
-            if dense.kernel_regularizer:
-                dense.kernel_regularizer.add_gradient(dense.params["kernel"], dense.grads["kernel"])
+            dense.finish_backward()
+            if self.tail and i == k - 1:
+                self.tail.dense.finish_backward()
             if i and groups[i - 1].kind is None:
                 below = groups[i - 1].signal[:n]
                 np.add(group.partials[0, :n], group.partials[1, :n], out=below)
@@ -388,10 +425,13 @@ class SplitStep:
         k = len(self.groups)
         self.counts[...] = 0
         self.reads_batch = []
+        self.reads_mask = [[] for _ in self.groups]
 
-        def put(p, phase, *op):
+        def put(p, phase, *op, mask_of=None):
             if p == 0 and op[0] == GEMM and op[6] == 0:  # reads the batch (every part alike): set each step
                 self.reads_batch.append((phase, int(self.counts[p, phase])))
+            if p == 0 and mask_of is not None:  # reads a dropout mask: set each step
+                self.reads_mask[mask_of].append((phase, int(self.counts[p, phase])))
             self.ops[p, phase, self.counts[p, phase]] = op + (0,) * (c.WIDTH - len(op))
             self.counts[p, phase] += 1
 
@@ -410,14 +450,24 @@ class SplitStep:
                     bias = dense.params["bias"].ctypes.data if dense.use_bias else 0
                     dropped = group.dropped[0].ctypes.data if group.dropouts else 0
                     put(p, i, FORWARD, group.kind, n, units, lo, hi, group.z.ctypes.data, group.a.ctypes.data, bias,
-                        0, dropped, i)  # the mask: set each step
+                        0, dropped, i, mask_of=i)
                 back = 2 * k - 1 - i
+                if self.tail and i == k - 1:  # the output layer's products, by this part's columns (its rows)
+                    t = self.tail
+                    outputs, t_input = t.dense.units, group.output(n).ctypes.data + lo * size
+                    t_kernel = t.dense.params["kernel"].ctypes.data + lo * outputs * size
+                    put(p, i, GEMM, NO_TRANS, NO_TRANS, n, outputs, hi - lo, t_input, units, t_kernel, outputs,
+                        t.partials[p].ctypes.data, outputs)
+                    put(p, back, GEMM, TRANS, NO_TRANS, hi - lo, outputs, n, t_input, units, t.dz.ctypes.data,
+                        outputs, t.dense.grads["kernel"].ctypes.data + lo * outputs * size, outputs)
+                    put(p, back, GEMM, NO_TRANS, TRANS, n, hi - lo, outputs, t.dz.ctypes.data, outputs, t_kernel,
+                        outputs, signal, units)
                 if group.kind is not None:
                     above = self.groups[i + 1].partials if i + 1 < k else None
                     put(p, back, BACKWARD, group.kind, n, units, lo, hi, group.signal.ctypes.data,
                         group.a.ctypes.data, dense.grads["bias"].ctypes.data if dense.use_bias else 0,
-                        0, 0 if above is None else above.ctypes.data, k + i,  # the mask: set each step
-                        self.parts, 0 if above is None else above.strides[0] // above.itemsize)
+                        0, 0 if above is None else above.ctypes.data, k + i,
+                        self.parts, 0 if above is None else above.strides[0] // above.itemsize, mask_of=i)
                 put(p, back, GEMM, TRANS, NO_TRANS, n_in, hi - lo, n, x, n_in, signal, units,
                     dense.grads["kernel"].ctypes.data + lo * size, units)
                 if not group.first:

@@ -65,15 +65,22 @@ class Dense(Layer):
 
     # -- forward / backward ----------------------------------------------------------
     def forward(self, x, training, rng):
-        n, dtype = x.shape[0], self.params["kernel"].dtype
-        z = self._buffer("z", (n, self.units), dtype)
+        z = self.product_buffer(x.shape[0])
         np.matmul(x, self.params["kernel"], out=z)
+        return self.finish_forward(x, z)
+
+    def product_buffer(self, n) -> np.ndarray:
+        return self._buffer("z", (n, self.units), self.params["kernel"].dtype)
+
+    def finish_forward(self, x, z):
+        """Bias, activation and telemetry once ``z`` holds x W (a split step computes that
+        product in parts on several threads; guinn.core.split)."""
         if self.use_bias:
             z += self.params["bias"]
         if self.activation.name == "linear":
             a = z
         else:
-            a = self.activation.forward(z, self._buffer("a", z.shape, dtype), self.alpha)
+            a = self.activation.forward(z, self._buffer("a", z.shape, z.dtype), self.alpha)
         self._x, self._z, self._a = x, z, a
         if self.collect_stats:
             self._sat = self.activation.saturation(a, self.alpha)
@@ -85,19 +92,28 @@ class Dense(Layer):
         return self._z
 
     def backward(self, g, need_input_grad):
-        dz = g if self.fused_output else self.activation.backward(self._a, g, self.alpha)
-        if self.collect_stats:
-            self._delta_rms = rms(dz)
+        dz = self.start_backward(g)
         kernel = self.params["kernel"]
         np.matmul(self._x.T, dz, out=self.grads["kernel"])
-        if self.use_bias:
-            np.sum(dz, axis=0, out=self.grads["bias"])
-        if self.kernel_regularizer:
-            self.kernel_regularizer.add_gradient(kernel, self.grads["kernel"])
+        self.finish_backward()
         if not need_input_grad:
             return None
         dx = self._buffer("dx", self._x.shape, dz.dtype)
         return np.matmul(dz, kernel.T, out=dx)
+
+    def start_backward(self, g):
+        """dL/dz from dL/da, its telemetry and the bias gradient: everything before the products."""
+        dz = g if self.fused_output else self.activation.backward(self._a, g, self.alpha)
+        if self.collect_stats:
+            self._delta_rms = rms(dz)
+        if self.use_bias:
+            np.sum(dz, axis=0, out=self.grads["bias"])
+        return dz
+
+    def finish_backward(self):
+        """The regularizer's share of the kernel gradient, once the products have written it."""
+        if self.kernel_regularizer:
+            self.kernel_regularizer.add_gradient(self.params["kernel"], self.grads["kernel"])
 
     def call(self, x):
         z = x @ self.params["kernel"]
