@@ -322,22 +322,25 @@ def test_threads_and_the_calling_thread_share_the_backward_pass(parts, first, se
             assert la.grad_rms == pytest.approx(lb.grad_rms, rel=1e-7)
 
 
-@pytest.mark.parametrize("loss, activation", [("mse", "linear"), ("binary_crossentropy", "sigmoid"),
-                                              ("categorical_crossentropy", "softmax")])
-def test_the_output_layers_products_run_in_the_threads(parts, loss, activation, monkeypatch):
+@pytest.mark.parametrize("loss, activation, use_bias", [
+    ("mse", "linear", True), ("binary_crossentropy", "sigmoid", True),
+    ("categorical_crossentropy", "softmax", True), ("categorical_crossentropy", "softmax", False)])
+def test_the_output_layers_products_run_in_the_threads(parts, loss, activation, use_bias, monkeypatch):
     """The output Dense after the split layers (here with dropout before it and an L2 penalty):
-    partial logits, the kernel gradient's rows and the signal's columns in the threads."""
+    partial logits, the kernel gradient's rows and the signal's columns in the threads; under
+    softmax + cross-entropy, bias to dL/dz in one compiled pass."""
     def make():
         m = Sequential(seed=11, dtype="float64")
         m.add(Dense(140, activation="tanh", input_dim=24))
         m.add(Dense(130, activation="relu"))
         m.add(Dropout(0.3))
-        m.add(Dense(3, activation=activation, kernel_regularizer="l2"))
+        m.add(Dense(3, activation=activation, kernel_regularizer="l2", use_bias=use_bias))
         m.compile(optimizer=Adam(learning_rate=0.005), loss=loss, metrics=["accuracy"])
         return m
 
     monkeypatch.setenv("GUINN_SPLIT", "1")
-    assert split.SplitStep.plan(make(), 32).tail is not None
+    tail = split.SplitStep.plan(make(), 32).tail
+    assert tail is not None and tail.softmax_crossentropy == (activation == "softmax")
     split_model, split_logs = train(make, True, monkeypatch)
     plain_model, plain_logs = train(make, False, monkeypatch)
     np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,

@@ -357,11 +357,16 @@ class Sequential:
             loss, g = self.loss.fused(yb, self.layers[-1].logits, out)
         else:
             loss, g = self.loss(yb, out), self.loss.gradient(yb, out)
+        loss = self._penalised(loss, epoch, batch)
+        return (math.nan, None) if loss is None else (loss, g)
+
+    def _penalised(self, loss, epoch, batch) -> float | None:
+        """The batch's loss plus the regularizers' penalty; None after stopping on a non-finite one."""
         loss += self._penalty()
         if not math.isfinite(loss):
             self._stop_non_finite(epoch, batch, "the loss became " + ("NaN" if math.isnan(loss) else "infinite"))
-            return loss, None
-        return loss, g
+            return None
+        return loss
 
     def _update_is_finite(self, update_sq: float, epoch, batch) -> bool:
         """Stop (and undo an update the fused step already applied) if the update overflowed."""

@@ -164,12 +164,16 @@ class _Tail:
     logits (forward), then the rows of the kernel gradient and the columns of the signal for
     the split layer (backward). The calling thread keeps the rest (bias, activation, loss)."""
 
-    def __init__(self, dense: Dense):
+    def __init__(self, dense: Dense, softmax_crossentropy: bool):
         self.dense = dense
+        self.softmax_crossentropy = softmax_crossentropy  # then one compiled pass does bias to dL/dz
+        self.none = np.zeros(0, dense.params["kernel"].dtype)
 
     def allocate(self, rows: int, parts: int, dtype) -> None:
         self.partials = np.empty((parts, rows, self.dense.units), dtype)
         self.dz = np.empty((rows, self.dense.units), dtype)  # where the threads read dL/dz
+        if self.softmax_crossentropy:
+            self.z, self.probs = np.empty((rows, self.dense.units), dtype), np.empty((rows, self.dense.units), dtype)
 
     def forward(self, x, n):
         z = self.dense.product_buffer(n)
@@ -180,6 +184,22 @@ class _Tail:
 
     def backward(self, g, n):
         np.copyto(self.dz[:n], self.dense.start_backward(g))
+
+    def fused_loss(self, crew, x, n, y):
+        """(probabilities, loss) of the batch, with dL/dz where the threads read it, the bias
+        gradient and the layer's telemetry, as ``forward``, the loss's ``fused`` and ``backward``
+        would leave them."""
+        dense = self.dense
+        bias = dense.params["bias"] if dense.use_bias else self.none
+        bias_grad = dense.grads["bias"] if dense.use_bias else self.none
+        scale = np.array([1.0 / n], dense.params["kernel"].dtype)
+        z, probs = self.z[:n], self.probs[:n]
+        loss, squares = crew.softmax_crossentropy(self.partials, n, bias, y, scale, z, probs, self.dz[:n], bias_grad)
+        dense._x, dense._z, dense._a = x, z, probs
+        if dense.collect_stats:
+            dense._sat = dense.activation.saturation(probs, dense.alpha)
+            dense._delta_rms = math.sqrt(squares / probs.size)
+        return probs, loss
 
 
 class SplitStep:
@@ -196,7 +216,9 @@ class SplitStep:
         self.wait = fused.spin()
         self.suffix = model.layers[sum(g.size for g in groups):]
         last = self.suffix[0] if len(self.suffix) == 1 else None
-        self.tail = _Tail(last) if type(last) is Dense and groups[-1].kind is not None else None
+        self.tail = None
+        if type(last) is Dense and groups[-1].kind is not None:
+            self.tail = _Tail(last, model._fused and model.loss.fused_activation == "softmax")
         k = len(groups)
         self.step_phase = 2 * k  # after every matrix product (and the regularizer gradients)
         self.gather_phase = 2 * k + 1  # the first helper fetches the next shuffled batch
@@ -302,17 +324,23 @@ class SplitStep:
         if self._next is not None:  # while this thread runs the output layer and the loss
             self._fetch_next()
         out = groups[-1].output(n)
-        if self.tail:
+        if self.tail and self.tail.softmax_crossentropy:
+            out, loss = self.tail.fused_loss(self.crew, out, n, yb)
+            loss = model._penalised(loss, epoch, batch)
+            if loss is None:
+                return None
+        elif self.tail:  # the threads take it from dL/dz
             out = self.tail.forward(out, n)
+            loss, g = model._loss_and_gradient(yb, out, epoch, batch)
+            if g is None:
+                return None
+            self.tail.backward(g, n)
         else:
             for layer in self.suffix:
                 out = layer.forward(out, True, dropout_rng)
-        loss, g = model._loss_and_gradient(yb, out, epoch, batch)
-        if g is None:
-            return None
-        if self.tail:  # the threads take it from here
-            self.tail.backward(g, n)
-        else:
+            loss, g = model._loss_and_gradient(yb, out, epoch, batch)
+            if g is None:
+                return None
             for layer in reversed(self.suffix):
                 g = layer.backward(g, True)
             np.copyto(groups[-1].signal[:n], g)
