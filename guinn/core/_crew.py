@@ -300,3 +300,5 @@ def _compile_now(run_ops, loop, dtype):
     ctrl, flags, stats = np.array([0, 0, QUIT, QUIT], np.int64), np.ones(1, np.int64), np.zeros(1)
     run_ops(ops[0], 0, ctrl, flat, flat, flat, flat, flat, flat, runs, sums, stats)
     loop(flags, flags.copy(), 0, ctrl, ops, counts, flat, flat, flat, flat, flat, flat, runs, sums, stats)
+    rows = np.zeros((1, 2), dtype)  # (a cached function: this only loads it, after the first time)
+    softmax_crossentropy(np.zeros((2, 1, 2), dtype), 1, flat[:2], rows, flat[:1], rows, rows, rows, flat[:2])
