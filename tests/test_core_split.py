@@ -9,6 +9,7 @@ import pytest
 
 from guinn.core import blas_threads, fused, split
 from guinn.layers import Dense, Dropout, PReLU
+from guinn.losses import CategoricalCrossentropy
 from guinn.models import Sequential
 from guinn.optimizers import SGD, Adagrad, Adam, RMSprop
 
@@ -339,8 +340,8 @@ def test_the_output_layers_products_run_in_the_threads(parts, loss, activation, 
         return m
 
     monkeypatch.setenv("GUINN_SPLIT", "1")
-    tail = split.SplitStep.plan(make(), 32).tail
-    assert tail is not None and tail.softmax_crossentropy == (activation == "softmax")
+    assert split.SplitStep.plan(make(), 32).tail is not None
+    assert split._Tail.fuses_loss(make()) == (activation == "softmax")
     split_model, split_logs = train(make, True, monkeypatch)
     plain_model, plain_logs = train(make, False, monkeypatch)
     np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
@@ -381,3 +382,73 @@ def test_a_fetch_in_flight_keeps_its_rows_alive_when_training_stops(parts, monke
     assert "infinite" in m.stop_reason or "NaN" in m.stop_reason
     assert seen["alive_at_exit"]
     assert not any(t.name.startswith("guinn-split") for t in threading.enumerate())
+
+
+class _Smoothed(CategoricalCrossentropy):
+    """A user's own softmax loss (label smoothing): the split step must call it."""
+
+    def _smooth(self, y):
+        return y * 0.8 + 0.2 / y.shape[1]
+
+    def __call__(self, y, p):
+        return super().__call__(self._smooth(y), p)
+
+    def gradient(self, y, p):
+        return super().gradient(self._smooth(y), p)
+
+    def fused(self, y, logits, probs):
+        return super().fused(self._smooth(y), logits, probs)
+
+
+def _softmax_model(loss):
+    m = Sequential(seed=1, dtype="float64")
+    m.add(Dense(140, activation="relu", input_dim=24))
+    m.add(Dense(130, activation="tanh"))
+    m.add(Dense(3, activation="softmax"))
+    m.compile(optimizer=Adam(0.005), loss=loss)
+    return m
+
+
+def test_a_users_own_softmax_loss_is_honoured(parts, monkeypatch):
+    split_model, _ = train(lambda: _softmax_model(_Smoothed()), True, monkeypatch)
+    plain_model, _ = train(lambda: _softmax_model(_Smoothed()), False, monkeypatch)
+    np.testing.assert_allclose(split_model.get_flat_weights(), plain_model.get_flat_weights(), rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_recompiling_with_the_same_optimizer_and_another_loss(parts, monkeypatch):
+    """The optimizer (and so the split step) stays; the one-pass softmax cross-entropy must not."""
+    from guinn.callbacks import LambdaCallback
+
+    weights = []
+    for on in (True, False):
+        monkeypatch.setenv("GUINN_SPLIT", "1" if on else "0")
+        m = _softmax_model("categorical_crossentropy")
+        switch = LambdaCallback(on_epoch_end=lambda epoch, logs, m=m: epoch == 0 and m.compile(
+            optimizer=m.optimizer, loss="mse"))
+        m.fit(*data(), batch_size=32, epochs=3, verbose=0, callbacks=[switch])
+        weights.append(m.get_flat_weights())
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-9, atol=1e-12)
+
+
+def test_an_overflowing_float32_loss_stops_the_split_step_as_the_ordinary_one(parts, monkeypatch):
+    """The one-pass loss adds up in float64; where the ordinary float32 sum overflows it must
+    report the loss as infinite too."""
+    def make():
+        m = Sequential(seed=2, dtype="float32")
+        m.add(Dense(140, activation="tanh", input_dim=24))
+        m.add(Dense(130, activation="tanh"))
+        m.add(Dense(3, activation="softmax"))
+        m.compile(optimizer=Adam(0.005), loss="categorical_crossentropy")
+        kernel = m.layers[-1].params["kernel"]
+        kernel[...] = np.sign(kernel) * 3e36
+        return m
+
+    results = []
+    for on in (True, False):
+        monkeypatch.setenv("GUINN_SPLIT", "1" if on else "0")
+        m = make()
+        m.fit(*data(dtype="float32"), batch_size=32, epochs=1, verbose=0)
+        results.append((m.stop_reason, m.get_flat_weights()))
+    assert results[0][0] is not None and results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])

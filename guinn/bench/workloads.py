@@ -153,9 +153,9 @@ def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps
     Each part is the best of ``repeats`` timings of ``steps`` steps on one fixed batch
     (telemetry off), taken as training runs them. With a split step (guinn.core.split):
     the phases holding the matrix products (run on every thread), the optimizer phase, and
-    the whole step; the rest is the calling thread's own work (activations, output layer,
-    loss). Without: the forward and backward pass through the layers, the optimizer, and the
-    whole step.
+    the whole step; the rest is the calling thread's own work (the loss, the output layer's
+    bias and activation, the hand-overs, the overflow check). Without: the forward and
+    backward pass through the layers, the optimizer, and the whole step.
     """
     import collections
 

@@ -351,7 +351,7 @@ class Sequential:
         return self._step_logs(out, loss, lb, epoch, batch)
 
     def _loss_and_gradient(self, yb, out, epoch, batch):
-        """The batch's loss (with the penalty) and dL/d(output); (loss, None) after stopping on a
+        """The batch's loss (with the penalty) and dL/d(output); (NaN, None) after stopping on a
         non-finite loss."""
         if self._fused:
             loss, g = self.loss.fused(yb, self.layers[-1].logits, out)

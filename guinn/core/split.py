@@ -11,8 +11,10 @@ runs the BLAS single-threaded on each:
   masks, in the ordinary step's order); float32 tanh and sigmoid use Eigen's rational tanh
   there (within 4e-7; :mod:`guinn.core._crew`), float64 libm's;
 - the layers after the split ones (the output layer, the loss) run on the calling thread,
-  while a helper fetches the next shuffled batch; when that is a single Dense, its matrix
-  products run in the threads, each for the last split layer's columns it owns;
+  while a helper fetches the next shuffled batch; when they are a single Dense and the
+  threads finish the last split layer themselves, that Dense's matrix products run in the
+  threads, each for the last split layer's columns it owns (and under softmax with the
+  built-in cross-entropy its bias, softmax, loss and dL/dz take one compiled pass);
 - backward, each thread finishes dL/dz of its columns (adding up the layer above's partial
   products in a fixed order, then dropout mask, activation slope and bias gradient), computes
   the gradient of its columns' weights and its partial product of the signal for the layer
@@ -46,6 +48,7 @@ import numpy as np
 from guinn.core import blas_threads, fused
 from guinn.core.layers import Dense, Dropout
 from guinn.core.layers.base import rms
+from guinn.core.losses import CategoricalCrossentropy
 
 # Activations a thread applies to its own columns (guinn.core._crew's FORWARD operation), by number.
 THREAD_ACTIVATIONS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
@@ -164,16 +167,22 @@ class _Tail:
     logits (forward), then the rows of the kernel gradient and the columns of the signal for
     the split layer (backward). The calling thread keeps the rest (bias, activation, loss)."""
 
-    def __init__(self, dense: Dense, softmax_crossentropy: bool):
+    def __init__(self, dense: Dense):
         self.dense = dense
-        self.softmax_crossentropy = softmax_crossentropy  # then one compiled pass does bias to dL/dz
         self.none = np.zeros(0, dense.params["kernel"].dtype)
+        self.largest = float(np.finfo(dense.params["kernel"].dtype).max)
 
     def allocate(self, rows: int, parts: int, dtype) -> None:
-        self.partials = np.empty((parts, rows, self.dense.units), dtype)
-        self.dz = np.empty((rows, self.dense.units), dtype)  # where the threads read dL/dz
-        if self.softmax_crossentropy:
-            self.z, self.probs = np.empty((rows, self.dense.units), dtype), np.empty((rows, self.dense.units), dtype)
+        shape = (rows, self.dense.units)
+        self.partials = np.empty((parts,) + shape, dtype)
+        self.dz = np.empty(shape, dtype)  # where the threads read dL/dz
+        self.z, self.probs = np.empty(shape, dtype), np.empty(shape, dtype)  # for fused_loss
+
+    @staticmethod
+    def fuses_loss(model) -> bool:
+        """Whether the loss is the built-in softmax cross-entropy (asked every step: a callback
+        may compile another loss), which ``fused_loss`` computes in one pass."""
+        return model._fused and type(model.loss).fused is CategoricalCrossentropy.fused
 
     def forward(self, x, n):
         z = self.dense.product_buffer(n)
@@ -192,9 +201,13 @@ class _Tail:
         dense = self.dense
         bias = dense.params["bias"] if dense.use_bias else self.none
         bias_grad = dense.grads["bias"] if dense.use_bias else self.none
-        scale = np.array([1.0 / n], dense.params["kernel"].dtype)
+        dtype = dense.params["kernel"].dtype
+        scale = np.array([1.0 / n], dtype)
         z, probs = self.z[:n], self.probs[:n]
+        y = np.require(y, dtype, ("C", "W"))  # the layout the pass was compiled for
         loss, squares = crew.softmax_crossentropy(self.partials, n, bias, y, scale, z, probs, self.dz[:n], bias_grad)
+        if abs(loss) * n > self.largest:  # the ordinary step's sum, in the dtype, would have overflowed
+            loss = math.inf
         dense._x, dense._z, dense._a = x, z, probs
         if dense.collect_stats:
             dense._sat = dense.activation.saturation(probs, dense.alpha)
@@ -216,12 +229,11 @@ class SplitStep:
         self.wait = fused.spin()
         self.suffix = model.layers[sum(g.size for g in groups):]
         last = self.suffix[0] if len(self.suffix) == 1 else None
-        self.tail = None
-        if type(last) is Dense and groups[-1].kind is not None:
-            self.tail = _Tail(last, model._fused and model.loss.fused_activation == "softmax")
+        self.tail = _Tail(last) if type(last) is Dense and groups[-1].kind is not None else None
         k = len(groups)
         self.step_phase = 2 * k  # after every matrix product (and the regularizer gradients)
         self.gather_phase = 2 * k + 1  # the first helper fetches the next shuffled batch
+        # at most 5 operations a phase: the output layer's two products, BACKWARD, the two products
         self.ops = np.zeros((parts, 2 * k + 2, 5, _crew.WIDTH), dtype=np.int64)
         self.counts = np.zeros((parts, 2 * k + 2), dtype=np.int64)
         self.ctrl = np.zeros(4, dtype=np.int64)  # laid out as _crew.KIND and _crew.PHASES say
@@ -321,10 +333,10 @@ class SplitStep:
             if group.dense.collect_stats:
                 group.dense._sat = (math.nan if group.linear else
                                     sum(s[i] for s in self.stats) / (n * group.dense.units))
-        if self._next is not None:  # while this thread runs the output layer and the loss
+        if self._next is not None:  # while this thread runs the loss (and the layers after the split ones)
             self._fetch_next()
         out = groups[-1].output(n)
-        if self.tail and self.tail.softmax_crossentropy:
+        if self.tail and _Tail.fuses_loss(model):
             out, loss = self.tail.fused_loss(self.crew, out, n, yb)
             loss = model._penalised(loss, epoch, batch)
             if loss is None:
@@ -368,7 +380,7 @@ class SplitStep:
     # -- the next batch -------------------------------------------------------------------------
     def upcoming(self, x, rows) -> None:
         """The rows of ``x`` the next step trains on: a helper copies them out during this step,
-        while the caller runs the output layer and the loss (fetching a shuffled batch from
+        while the caller runs the loss (fetching a shuffled batch from
         memory took ~0.04 ms of a ~2 ms step)."""
         if x.ndim == 2 and x.flags.c_contiguous and x.dtype == self.model.dtype and rows.dtype == np.int64:
             self._next = (x, rows)
