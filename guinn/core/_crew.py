@@ -13,7 +13,7 @@ An operation is one row of int64s: ``(GEMM, trans_a, trans_b, m, n, k, a, lda, b
 ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elements);
 ``(STEP,)``: the optimizer step on this part's runs, applied; ``(GATHER, x, row length,
 indices, count, out)``: rows ``x[indices]`` into ``out``, the next shuffled batch, fetched
-while the caller runs the loss; ``(FORWARD, kind, n, units, lo, hi, z,
+after the optimizer step while the caller checks and reports the step; ``(FORWARD, kind, n, units, lo, hi, z,
 a, bias, mask, dropped, slot)``: bias, activation (kind as ``split.THREAD_ACTIVATIONS``
 numbers them), saturation count and dropout for columns [lo, hi); ``(BACKWARD, kind, n, units,
 lo, hi, signal, a, bias_grad, mask, partials, slot, parts, stride)``: for the same columns,
@@ -122,8 +122,10 @@ def gather(o, sc):
     length, count = o[2], o[4]
     rows = carray(_address(o[3]), (count,), np.int64)
     out = carray(_address(o[5]), (count, length), sc.dtype)
-    for i in range(count):
-        out[i] = carray(_address(o[1] + rows[i] * length * sc.itemsize), (length,), sc.dtype)
+    for i in range(count):  # an explicit loop: an array assignment took twice as long (overlap checks)
+        row, dst = carray(_address(o[1] + rows[i] * length * sc.itemsize), (length,), sc.dtype), out[i]
+        for j in range(length):
+            dst[j] = row[j]
 
 
 @njit(cache=True)
