@@ -117,7 +117,7 @@ def report_breakdown(x, yo, steps=100) -> dict:
     if parts["split"] > 1:
         how = (f"split over {parts['split']} threads: phases with the matrix products {parts['products']:.2f} "
                f"(alone, NumPy's own threads take {floor:.2f}) + optimizer and apply {parts['optimizer']:.2f} + "
-               f"the calling thread's own work (loss, output layer's softmax, hand-overs) {outside:.2f}")
+               f"the calling thread's own work (loss, output layer's softmax, accuracy, overflow check) {outside:.2f}")
     else:
         how = (f"forward+backward {parts['products']:.2f} (matrix products alone {floor:.2f}) + optimizer update "
                f"and apply {parts['optimizer']:.2f} + the rest {outside:.2f}")

@@ -154,7 +154,8 @@ def step_breakdown(x, y_onehot, widths, activation, batch_size, repeats=7, steps
     (telemetry off), taken as training runs them. With a split step (guinn.core.split):
     the phases holding the matrix products (run on every thread), the optimizer phase, and
     the whole step; the rest is the calling thread's own work (the loss, the output layer's
-    bias and activation, the hand-overs, the overflow check). Without: the forward and
+    bias and activation, the accuracy, the overflow check; hand-overs count in the phases).
+    Without: the forward and
     backward pass through the layers, the optimizer, and the whole step.
     """
     import collections

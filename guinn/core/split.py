@@ -1,4 +1,4 @@
-"""Training steps split between threads: each thread owns a share of every hidden layer's units.
+"""Training steps split between threads: each thread owns a share of the leading hidden layers' units.
 
 On a two-core machine NumPy's OpenBLAS made a batch-100 matrix product only about 1.5x
 faster with its second thread, and everything else in a step (the optimizer above all, a
@@ -56,8 +56,8 @@ from guinn.core.losses import CategoricalCrossentropy
 THREAD_ACTIVATIONS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
 MIN_UNITS = 64  # fewest units a thread may own in a split layer: narrower layers are not worth a hand-over
 MIN_ROWS = 16  # smaller batches (e.g. an epoch's remainder) take the ordinary step
-# Larger batches too: their big products suit OpenBLAS's own threads, while a split step's
-# activations run on one thread (measured on 784-500-500-10: split ahead at 32-500 rows, behind at 1000).
+# Larger batches too: their big products suit OpenBLAS's own threads (measured on 784-500-500-10:
+# split ahead at 32-500 rows, level with the ordinary step at 1000).
 MAX_ROWS = 512
 PARTS: int | None = None  # threads per step; None = as many as NumPy's OpenBLAS uses, if at most MAX_PARTS
 MAX_PARTS = 2  # measured on two cores only; with more, OpenBLAS's own threads keep the work

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _start_kernel_warm_up():
     """Compile the training kernels in the background while the user sets up a run: the
-    first press of Train then starts at full speed (a cold compile takes a second or two)."""
+    first press of Train then starts at full speed (a cold compile takes a few seconds)."""
     import threading
 
     from guinn.core import fused
