@@ -13,9 +13,10 @@ An operation is one row of int64s: ``(GEMM, trans_a, trans_b, m, n, k, a, lda, b
 ldc)`` for ``c = op(a) @ op(b)`` (row-major, addresses of the arrays' first elements);
 ``(STEP,)``: the optimizer step on this part's runs, applied; ``(GATHER, x, row length,
 indices, count, out)``: rows ``x[indices]`` into ``out``, the next shuffled batch, fetched
-after the optimizer step while the caller checks and reports the step; ``(FORWARD, kind, n, units, lo, hi, z,
-a, bias, mask, dropped, slot)``: bias, activation (kind as ``split.THREAD_ACTIVATIONS``
-numbers them), saturation count and dropout for columns [lo, hi); ``(BACKWARD, kind, n, units,
+after the optimizer step while the caller checks and reports the step; ``(FORWARD, kind, n,
+units, lo, hi, z, a, bias, mask, dropped, slot)``: bias, activation (kind as
+``split.THREAD_ACTIVATIONS`` numbers them), saturation count and dropout for columns [lo,
+hi); ``(BACKWARD, kind, n, units,
 lo, hi, signal, a, bias_grad, mask, partials, slot, parts, stride)``: for the same columns,
 dL/d(output) as the sum of the layer above's partial products (unless ``partials`` is 0: then
 ``signal`` holds it; ``parts`` partial products, ``stride`` elements apart, at least two),
@@ -218,8 +219,8 @@ def backward(o, stats, sc):
 def softmax_crossentropy(partials, n, bias, y, scale, z, probs, dz, bias_grad):
     """The output layer of a split step under softmax + cross-entropy, in one pass on the
     calling thread (NumPy took ~15 small calls): logits from the threads' partial products
-    (at least two) plus the bias, softmax, the batch's mean loss, dL/dz = (p - y) * scale with scale = 1/n,
-    the bias gradient; returns (loss, sum of squares of dL/dz). Arithmetic as in
+    (at least two) plus the bias, softmax, the batch's mean loss, dL/dz = (p - y) * scale
+    with scale = 1/n, the bias gradient; returns (loss, sum of squares of dL/dz). Arithmetic as in
     ``activations._softmax`` and ``losses.CategoricalCrossentropy.fused``, except that the
     loss and the sum of squares add up in float64."""
     units = z.shape[1]

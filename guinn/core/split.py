@@ -11,10 +11,10 @@ runs the BLAS single-threaded on each:
   masks, in the ordinary step's order); float32 tanh and sigmoid use Eigen's rational tanh
   there (within 4e-7; :mod:`guinn.core._crew`), float64 libm's;
 - the layers after the split ones (the output layer, the loss) run on the calling thread;
-  when they are a single Dense and the
-  threads finish the last split layer themselves, that Dense's matrix products run in the
-  threads, each for the last split layer's columns it owns (and under softmax with the
-  built-in cross-entropy its bias, softmax, loss and dL/dz take one compiled pass);
+  when they are a single Dense and the threads finish the last split layer themselves, that
+  Dense's matrix products run in the threads, each for the last split layer's columns it
+  owns (and under softmax with the built-in cross-entropy its bias, softmax, loss and dL/dz
+  take one compiled pass);
 - backward, each thread finishes dL/dz of its columns (adding up the layer above's partial
   products in a fixed order, then dropout mask, activation slope and bias gradient), computes
   the gradient of its columns' weights and its partial product of the signal for the layer
@@ -244,9 +244,10 @@ class SplitStep:
         self.seq = 0
         self.rows = 0  # batch rows the buffers hold
         self.programmed = 0  # batch rows self.ops is written for
-        self.reads_batch: list[tuple[int, int]] = []  # (phase, operation) of the products that read the batch
-        self.reads_mask: list[list[tuple[int, int]]] = [[] for _ in groups]  # and of the operations that read
-        # each group's dropout mask
+        # (phase, operation) of the products that read the batch, and per group of the operations
+        # that read its dropout mask: addresses set each step
+        self.reads_batch: list[tuple[int, int]] = []
+        self.reads_mask: list[list[tuple[int, int]]] = [[] for _ in groups]
         self.runs = _part_runs(model, groups, parts)
         self.sums = [np.zeros_like(model._sums) for _ in range(parts)]
         # per group: saturated units counted, then (after all groups) the sum of squares of dL/dz
