@@ -450,3 +450,17 @@ def test_validation_split_rounds_like_the_arithmetic_and_says_which_side_is_empt
     assert len(history.history["val_loss"]) == 1
     with pytest.raises(DataError, match="leaves no training samples out of 1;"):
         model.fit(x[:1], y[:1], validation_split=0.5, verbose=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_huge_but_finite_inputs_are_accepted_and_non_finite_ones_refused(dtype):
+    """The finiteness check's fast pass (a sum of squares) overflows on huge values: then
+    min and max decide, so 1e30 in float32 is still finite."""
+    from guinn.core.validation import all_finite
+
+    big = np.full((4, 3), np.finfo(dtype).max / 2, dtype=dtype)
+    assert all_finite(big) and all_finite(-big) and all_finite(big.T) and all_finite(np.arange(6).reshape(2, 3))
+    for bad in (np.nan, np.inf, -np.inf):
+        b = big.copy()
+        b[1, 2] = bad
+        assert not all_finite(b) and not all_finite(b.T)
