@@ -27,6 +27,14 @@ Button = QMessageBox.StandardButton
 class FileActions:
     """Open and save experiments and models; ask before unsaved weights are lost on close."""
 
+    def _path_or_ask(self, path, saving: bool, title: str, default: str, filters: str) -> str | None:
+        """``path`` when the caller has one, else the user's pick in a file dialog (None if cancelled)."""
+        if path is not None:
+            return path
+        ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
+        chosen, _ = ask(self, title, default, filters)
+        return chosen or None
+
     # -- experiments -----------------------------------------------------------------------------
     def load_preset(self, preset) -> bool:
         try:
@@ -42,12 +50,9 @@ class FileActions:
         return True
 
     def open_experiment(self, path: str | None = None) -> bool:
+        path = self._path_or_ask(path, False, "Open experiment", "", "Experiments (*.json);;All files (*)")
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open experiment", "", "Experiments (*.json);;All files (*)"
-            )
-            if not path:
-                return False
+            return False
         try:
             exp = Experiment.load(path)
         except GuinnError as exc:
@@ -65,12 +70,9 @@ class FileActions:
         except GuinnError as exc:
             self.show_error(f"The settings are not valid yet: {exc}")
             return False
+        path = self._path_or_ask(path, True, "Save experiment", "experiment.json", "Experiments (*.json)")
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Save experiment", "experiment.json", "Experiments (*.json)"
-            )
-            if not path:
-                return False
+            return False
         try:
             exp.save(path)
         except OSError as exc:
@@ -92,12 +94,9 @@ class FileActions:
                 "Saving models is not available in this installation (guinn.io is missing)."
             )
             return False
+        path = self._path_or_ask(path, True, "Save model", "model.safetensors", "guinn models (*.safetensors)")
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Save model", "model.safetensors", "guinn models (*.safetensors)"
-            )
-            if not path:
-                return False
+            return False
         extras = {}
         try:
             extras["experiment"] = self.experiment()
@@ -125,12 +124,9 @@ class FileActions:
         if self.is_training():
             self.show_error("Stop training before opening a model.")
             return False
+        path = self._path_or_ask(path, False, "Open model", "", "guinn models (*.safetensors);;All files (*)")
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open model", "", "guinn models (*.safetensors);;All files (*)"
-            )
-            if not path:
-                return False
+            return False
         try:
             from guinn.models import load_model
 
