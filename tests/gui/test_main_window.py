@@ -187,6 +187,30 @@ def test_changing_the_architecture_asks_before_discarding(qtbot, window):
     assert window.model is None and window.layers.spec(0).units == 99
 
 
+def test_file_dialogs_pick_the_path_or_cancel(qtbot, window, tmp_path, monkeypatch):
+    """Without a path the actions ask a file dialog; cancelling it changes nothing."""
+    from PySide6.QtWidgets import QFileDialog
+
+    picked = {"save": "", "open": ""}
+    asked = []
+
+    def dialog(kind):
+        def ask(parent, title, default, filters):
+            asked.append((kind, title))
+            return picked[kind], filters
+        return ask
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog("save"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog("open"))
+    assert not window.save_experiment() and not window.open_experiment()
+    picked["save"] = picked["open"] = str(tmp_path / "picked.json")
+    window.settings.epochs.setValue(5)
+    assert window.save_experiment()
+    window.settings.epochs.setValue(2)
+    assert window.open_experiment() and window.settings.epochs.value() == 5
+    assert asked == [("save", "Save experiment"), ("open", "Open experiment")] * 2
+
+
 def test_experiment_files_round_trip(qtbot, window, tmp_path):
     window.settings.epochs.setValue(7)
     window.layer_panel.add_layer()
