@@ -86,12 +86,18 @@ class LayerCardDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
+def _set_up(box, object_name: str, low, high, tip: str):
+    """What every settings spin box shares: a name for tests, range, tooltip, and no value
+    change per keystroke (typing "128" would otherwise pass through 1 and 12)."""
     box.setObjectName(object_name)
     box.setRange(low, high)
     box.setKeyboardTracking(False)
     box.setToolTip(tip)
+    return box
+
+
+def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:
+    box = _set_up(QSpinBox(), object_name, low, high, tip)
     box.setAccelerated(True)
     return box
 
@@ -129,12 +135,9 @@ def dspin(
     sci: bool = False,
 ) -> QDoubleSpinBox:
     box = SciSpinBox() if sci else QDoubleSpinBox()
-    box.setObjectName(object_name)
-    box.setDecimals(decimals)
-    box.setRange(low, high)
+    box.setDecimals(decimals)  # before the range, which Qt rounds to the decimals
+    _set_up(box, object_name, low, high, tip)
     box.setSingleStep(step)
-    box.setKeyboardTracking(False)
-    box.setToolTip(tip)
     return box
 
 
