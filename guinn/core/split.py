@@ -143,8 +143,6 @@ class _Group:
         a = z if self.linear else dense.activation.forward(z, self.a[:n], dense.alpha)
         if dense.collect_stats:
             dense._sat = dense.activation.saturation(a, dense.alpha)
-        for d in self.idle:
-            d._mask = None
         for d, buf in zip(self.dropouts, self.dropped, strict=True):
             a = np.multiply(a, d.draw_mask(a.shape, a.dtype, rng), out=buf[:n])
 
@@ -187,11 +185,7 @@ class _Tail:
         return model._fused and type(model.loss).fused is CategoricalCrossentropy.fused
 
     def forward(self, x, n):
-        z = self.dense.product_buffer(n)
-        np.add(self.partials[0, :n], self.partials[1, :n], out=z)
-        for extra in self.partials[2:]:
-            z += extra[:n]
-        return self.dense.finish_forward(x, z)
+        return self.dense.finish_forward(x, _sum_of_parts(self.partials, n, self.dense.product_buffer(n)))
 
     def backward(self, g, n):
         np.copyto(self.dz[:n], self.dense.start_backward(g))
@@ -322,12 +316,12 @@ class SplitStep:
         for phase, op in self.reads_batch:  # the batch's address, where the first layer reads it
             self.ops[:, phase, op, 6] = xb.ctypes.data
         for i, group in enumerate(groups):
+            for d in group.idle:  # identities, as in Dropout.forward
+                d._mask = None
             if group.kind is None:
                 self._phase(i)
                 group.finish_forward(n, dropout_rng)
                 continue
-            for d in group.idle:
-                d._mask = None
             if group.dropouts:  # drawn here, in the order the ordinary step draws it
                 mask = group.dropouts[0].draw_mask((n, group.dense.units), model.dtype, dropout_rng)
                 for phase, op in self.reads_mask[i]:
@@ -371,10 +365,7 @@ class SplitStep:
             if self.tail and i == k - 1:
                 self.tail.dense.finish_backward()
             if i and groups[i - 1].kind is None:
-                below = groups[i - 1].signal[:n]
-                np.add(group.partials[0, :n], group.partials[1, :n], out=below)
-                for extra in group.partials[2:]:
-                    below += extra[:n]
+                _sum_of_parts(group.partials, n, groups[i - 1].signal[:n])
                 groups[i - 1].finish_backward(n)
         return model._step_logs(out, loss, lb, epoch, batch) if self._finish(epoch, batch) else None
 
@@ -518,6 +509,15 @@ class SplitStep:
                         group.partials[p].ctypes.data, n_in)
             put(p, self.step_phase, STEP)
         self.programmed = n
+
+
+def _sum_of_parts(partials, n, out):
+    """The parts' partial products (first ``n`` rows) added in part order, as the threads'
+    BACKWARD operation and softmax pass add them: results do not depend on who adds."""
+    np.add(partials[0, :n], partials[1, :n], out=out)
+    for extra in partials[2:]:
+        out += extra[:n]
+    return out
 
 
 def _split_groups(layers, parts) -> list[_Group]:
