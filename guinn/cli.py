@@ -233,7 +233,12 @@ def _test_metrics(model, dataset) -> dict:
         raise DataError(
             f"{dataset.name} has {dataset.n_classes} classes but the model has {units} outputs."
         )
-    y = to_categorical(dataset.y_test, units) if units > 1 else dataset.y_test.reshape(-1, 1)
+    if model.compiled and model.loss.integer_labels:  # e.g. an API model trained on sparse labels
+        y = dataset.y_test
+    elif units > 1:
+        y = to_categorical(dataset.y_test, units)
+    else:
+        y = dataset.y_test.reshape(-1, 1)
     if model.compiled:
         return model.evaluate(dataset.x_test, y, verbose=0, return_dict=True) | {
             "accuracy": _accuracy(model, dataset)

@@ -116,6 +116,22 @@ def test_evaluate_needs_a_dataset_when_the_model_has_none(tmp_path, toy_model, c
     one_line_error(capsys, main(["evaluate", str(bare)]), "pass --dataset")
 
 
+def test_evaluate_an_api_model_trained_on_integer_labels(tmp_path, capsys):
+    from guinn.data.catalog import load_dataset
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    data = load_dataset({"kind": "toy", "name": "blobs", "n_samples": 120})
+    model = Sequential([Dense(8, activation="relu", input_shape=(data.input_dim,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(data.x_train, data.y_train, epochs=2, batch_size=16, verbose=0)
+    path = tmp_path / "sparse.safetensors"
+    model.save(path)
+    assert main(["evaluate", str(path), "--dataset", "toy:blobs"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy:" in out and "loss" in out
+
+
 def test_parse_dataset():
     assert cli.parse_dataset("mnist") == {"kind": "mnist"}
     assert cli.parse_dataset("csv:C:/data/iris.csv:species") == {

@@ -17,6 +17,7 @@ EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] when it cannot fus
 class Loss:
     name = "loss"
     fused_activation: str | None = None
+    integer_labels = False  # whether targets are class numbers rather than one-hot rows
 
     def __call__(self, y_true, y_pred) -> float:
         raise NotImplementedError
@@ -78,6 +79,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Cross-entropy with integer class labels; they are one-hot encoded once, up front."""
 
     name = "sparse_categorical_crossentropy"
+    integer_labels = True
 
     def prepare_targets(self, y, output_units, dtype):
         y = _numeric(y, "y")
