@@ -49,6 +49,11 @@ class FileActions:
         self.setWindowTitle(f"guinn — {exp.title}")
         return True
 
+    def _succeeded(self, text: str) -> None:
+        """A file action worked: say so, and hide an error it has put right."""
+        self.clear_error()
+        self.statusBar().showMessage(text, 5000)
+
     def open_experiment(self, path: str | None = None) -> bool:
         path = self._path_or_ask(path, False, "Open experiment", "", "Experiments (*.json);;All files (*)")
         if path is None:
@@ -59,7 +64,7 @@ class FileActions:
             self.show_error(str(exc))
             return False
         if self.apply_experiment(exp):
-            self.statusBar().showMessage(f"Opened {path}", 5000)
+            self._succeeded(f"Opened {path}")
             self.setWindowTitle(f"guinn — {exp.title}")
             return True
         return False
@@ -78,7 +83,7 @@ class FileActions:
         except OSError as exc:
             self.show_error(f"Could not save {path}: {exc.strerror or exc}.")
             return False
-        self.statusBar().showMessage(f"Saved experiment to {path}", 5000)
+        self._succeeded(f"Saved experiment to {path}")
         return True
 
     # -- model files ---------------------------------------------------------------------------
@@ -117,7 +122,7 @@ class FileActions:
             self.show_error(f"Could not save the model to {path}: {exc.strerror or exc}.")
             return False
         self._dirty = False
-        self.statusBar().showMessage(f"Saved the model to {path}", 5000)
+        self._succeeded(f"Saved the model to {path}")
         return True
 
     def open_model(self, path: str | None = None) -> bool:
@@ -180,6 +185,7 @@ class FileActions:
         ds = self.dataset
         if ds is None:
             self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
+        self._succeeded(f"Opened model {Path(path).name}")
         if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
             self.show_info(
                 f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "
@@ -187,7 +193,9 @@ class FileActions:
                 "before training it.",
                 "warning",
             )
-        self.statusBar().showMessage(f"Opened model {Path(path).name}", 5000)
+        self.metrics_label.setText(
+            f"Trained model {Path(path).name} loaded: draw on the pad to test it, or press Start to train it further."
+        )
         return True
 
     # -- closing -------------------------------------------------------------------------------

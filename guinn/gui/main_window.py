@@ -356,6 +356,11 @@ class MainWindow(QMainWindow, FileActions):
     def show_info(self, text: str, kind: str = "info", rich: bool = False) -> None:
         self.banner.show_message(text, kind, rich)
 
+    def clear_error(self) -> None:
+        """Hide an error the user has since put right (a later load or save succeeded)."""
+        if self.banner.kind == "error":
+            self.banner.hide()
+
     # -- the experiment as edited --------------------------------------------------------------
     def experiment(self) -> Experiment:
         """What the widgets say, as an :class:`Experiment` (raises GuinnError if invalid)."""
@@ -427,6 +432,7 @@ class MainWindow(QMainWindow, FileActions):
         )
         self.dataset_panel.show_dataset(dataset)
         self.dataset_view.show_dataset(dataset)
+        self.clear_error()
         self._set_pad_model()
         self._check_settings()
         self.datasetReady.emit(dataset)

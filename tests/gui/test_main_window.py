@@ -244,7 +244,11 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert not window._dirty
     window.reset_weights()
     assert not np.array_equal(weights, window.model.get_flat_weights())
+    assert not window.open_model(str(tmp_path / "missing.safetensors"))
+    assert window.banner.kind == "error"
     assert window.open_model(str(path))
+    assert window.banner.isHidden()  # the failed open's error is put right
+    assert "Trained model m.safetensors loaded" in window.metrics_label.text()
     np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
     assert [s.units for s in window.layers.specs()] == [16]
     _train(qtbot, window)  # a loaded model trains on
@@ -259,6 +263,11 @@ def test_bad_csv_is_reported(qtbot, window, tmp_path):
     assert not window.banner.isHidden() and window.banner.kind == "error"
     assert not window.start_training()  # nothing to train on, and said so
     assert "dataset" in window.banner.text().lower()
+    good = tmp_path / "good.csv"
+    good.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(good), "label_column": "label"})
+    assert window.banner.isHidden()  # the error it put right is gone
 
 
 def test_good_csv_trains(qtbot, window, tmp_path):
