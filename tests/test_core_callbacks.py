@@ -150,16 +150,29 @@ def test_monitors_real_validation_loss_and_warns_when_missing():
     m = model()
     x, y = data()
     es = EarlyStopping(monitor="val_loss", patience=1)
-    history = m.fit(x, y, epochs=2, verbose=0, callbacks=[es])
+    with pytest.warns(UserWarning, match="validation split"):
+        history = m.fit(x, y, epochs=2, verbose=0, callbacks=[es])
     assert any("'val_loss' is not available" in msg for msg in history.messages)
     es = EarlyStopping(monitor="val_loss", patience=1)
     history = m.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[es])
     assert es.best == pytest.approx(min(history.history["val_loss"]))
 
 
+def test_a_misspelt_monitor_warns_with_the_closest_name_and_keras_aliases_work():
+    m = model()
+    x, y = data()
+    with pytest.warns(UserWarning, match=r"'val_los' is not available.*did you mean 'val_loss'"):
+        history = m.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[EarlyStopping(monitor="val_los")])
+    assert len(history.epoch) == 2 and any("did you mean 'val_loss'" in msg for msg in history.messages)
+    es = EarlyStopping(monitor="val_acc", patience=5)  # Keras's alias for the metric guinn logs as val_accuracy
+    history = m.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[es])
+    assert es.monitor == "val_accuracy" and es.mode == "max"
+    assert es.best == pytest.approx(max(history.history["val_accuracy"]))
+
+
 def test_bad_early_stopping_arguments():
     for kwargs in ({"mode": "maximum"}, {"patience": -1}, {"patience": 1.5},
-                   {"min_delta": float("nan")}):
+                   {"min_delta": float("nan")}, {"monitor": 3}):
         with pytest.raises(ConfigError):
             EarlyStopping(**kwargs)
 

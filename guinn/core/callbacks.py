@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
-from guinn.errors import ConfigError, unknown_name
+from guinn.errors import ConfigError, closest, unknown_name
 
 
 class Callback:
@@ -90,6 +91,8 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
+        if not isinstance(monitor, str):
+            raise ConfigError(f"EarlyStopping monitor must be a metric name such as 'val_loss', got {monitor!r}.")
         if mode not in ("auto", "min", "max"):
             raise ConfigError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}.")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
@@ -106,6 +109,13 @@ class EarlyStopping(Callback):
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         self.mode = mode
+
+    def _canonical(self) -> str:
+        from guinn.core.model import METRIC_ALIASES  # (the model module imports this one)
+
+        prefix = "val_" if self.monitor.startswith("val_") else ""
+        base = self.monitor[len(prefix):]
+        return prefix + METRIC_ALIASES.get(base, base)
 
     def _improved(self, value, reference):
         if self.mode == "min":
@@ -124,12 +134,20 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
+        if value is None and (logs or {}).get(self._canonical()) is not None:
+            self.monitor = self._canonical()  # e.g. Keras's val_acc: guinn logs it as val_accuracy
+            value = logs[self.monitor]
         if value is None:
             if not self._warned:
                 self._warned = True
-                available = ", ".join(k for k in (logs or {}) if k != "telemetry")
-                self._say(f"EarlyStopping: metric {self.monitor!r} is not available (available: {available}); "
-                          "set a validation split to monitor validation metrics.")
+                available = [k for k in (logs or {}) if k != "telemetry"]
+                same_kind = [k for k in available if k.startswith("val_") == self.monitor.startswith("val_")]
+                hint = closest(self.monitor, same_kind)  # val_los -> val_loss, not loss
+                message = (f"EarlyStopping: metric {self.monitor!r} is not available (available: "
+                           f"{', '.join(available)}); " + (f"did you mean {hint!r}?" if hint else
+                                                           "set a validation split to monitor validation metrics."))
+                self._say(message)
+                warnings.warn(message, stacklevel=2)  # seen even with verbose=0, as Keras logs it
             return
         if epoch < self.start_from_epoch:
             return
