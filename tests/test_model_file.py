@@ -411,7 +411,7 @@ def test_framing_errors(tmp_path, saved):
         (2**40).to_bytes(8, "little") + raw[8:]: "at most",
         (len(raw)).to_bytes(8, "little") + raw[8:]: "truncated or corrupted",
         raw[:8] + b"\xff" + raw[9:]: "not UTF-8|not valid JSON|not a guinn model file",
-        raw[: len(raw) - 3]: "data bytes",
+        raw[: len(raw) - 3]: "data bytes: the file looks truncated",
         (2).to_bytes(8, "little") + b"[]": "JSON object|not a guinn model file",
     }
     for content, message in cases.items():

@@ -356,15 +356,14 @@ def _read_header(data: bytes) -> tuple[dict, dict, int]:
         ):
             raise ModelFileError(f"tensor {name!r} has an invalid shape {shape!r:.100}.")
         offsets = entry["data_offsets"]
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(_is_int(o) for o in offsets)
-            or not 0 <= offsets[0] <= offsets[1] <= body
-        ):
+        well_formed = (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
+                       and 0 <= offsets[0] <= offsets[1])
+        if not well_formed or offsets[1] > body:
+            cut = well_formed and offsets[1] > body  # the header names more data than the file holds
             raise ModelFileError(
                 f"tensor {name!r} has data offsets {offsets!r:.100} outside the "
-                f"{body:,} data bytes."
+                f"{body:,} data bytes" + (": the file looks truncated (cut short while copying or saving?)."
+                                          if cut else ".")
             )
         need = math.prod(shape) * DTYPES[dtype].itemsize
         if offsets[1] - offsets[0] != need:
