@@ -34,6 +34,16 @@ def test_label_column_anywhere_and_numeric_labels_sorted_numerically(tmp_path):
     assert ds.feature_names == ("f1", "f2")
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_semicolon_or_tab_separated_file_is_read_with_its_delimiter(tmp_path, sep):
+    path = csv_file(tmp_path, sep.join(["f1", "f2", "label"]) + "\n" + sep.join(["1", "2", "a"]) + "\n"
+                    + sep.join(["3", "4", "b"]) + "\n")
+    ds = load_csv(path, "label")  # the default comma finds one column: the header's separator is used
+    assert ds.feature_names == ("f1", "f2") and ds.x.tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(DataError, match="no column 'kind'"):
+        load_csv(path, "kind")
+
+
 def test_bom_and_quoted_cells(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes('\ufeffx,"y, label"\n1,"a, b"\n2,c\n'.encode())

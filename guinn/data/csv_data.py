@@ -130,9 +130,16 @@ def _sorted_classes(labels: set[str]) -> tuple[str, ...]:
 
 
 def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",") -> CsvDataset:
-    """Load a CSV with a header row: numeric feature columns plus one column of class labels."""
+    """Load a CSV with a header row: numeric feature columns plus one column of class labels.
+
+    With the default comma, a file whose header is one column holding semicolons, tabs or bars
+    (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter."""
     path = Path(path)
     header, rows = _read_rows(path, delimiter)
+    if delimiter == "," and len(header) == 1 and label_column not in header:
+        other = next((d for d in ";\t|" if d in header[0]), None)
+        if other is not None:
+            header, rows = _read_rows(path, other)
     label_idx = _check_header(path, header, label_column)
     if not rows:
         raise DataError(f"CSV file {str(path)!r} has a header but no data rows; expected data.")
