@@ -64,8 +64,12 @@ class LayerCardDelegate(QStyledItemDelegate):
         painter.setPen(QPen(border, 2 if selected else 1))
         painter.setBrush(ACTIVATION_TINTS.get(spec.activation, QColor(240, 240, 240)))
         painter.drawRoundedRect(rect, 5, 5)
+        if selected:  # a bar down the left edge: the tint is the activation's, so it cannot mark the selection
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(border)
+            painter.drawRoundedRect(rect.adjusted(0, 0, -(rect.width() - 7), 0), 3, 3)
         text = QColor(25, 25, 25) if enabled else QColor(140, 140, 140)
-        inner = rect.adjusted(8, 3, -8, -3)
+        inner = rect.adjusted(12, 3, -8, -3)
         bold = QFont(option.font)
         bold.setBold(True)
         painter.setFont(bold)
