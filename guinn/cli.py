@@ -324,19 +324,28 @@ def cmd_predict(args) -> int:
             f"digit pictures as {SIZE}x{SIZE} images, so it needs a model trained on "
             f"{SIZE * SIZE} pixel inputs (e.g. MNIST)."
         )
-    images = []
-    for name in args.images:
-        digit = digit_from_image(name)
-        if digit is None:
-            raise DataError(f"{name}: image has no ink (it is blank or one flat colour).")
+    names, images, failures = [], [], []
+    for name in args.images:  # one unreadable picture does not cost the others their answers
+        try:
+            digit = digit_from_image(name)
+            if digit is None:
+                raise DataError(f"{name}: image has no ink (it is blank or one flat colour).")
+        except DataError as exc:
+            if len(args.images) == 1:
+                raise
+            failures.append(str(exc))
+            continue
+        names.append(name)
         images.append(digit.reshape(model.input_shape))
+    if not images:
+        raise DataError(f"none of the {len(args.images)} images could be read: " + " ".join(failures))
     probs = model.predict(np.stack(images).astype(model.dtype))
     labels = list(model.class_names or (str(i) for i in range(probs.shape[1])))
     if probs.shape[1] == 1:  # one sigmoid unit: P(class 1)
         probs = np.concatenate([1 - probs, probs], axis=1)
         labels = labels if len(labels) == 2 else ["0", "1"]
     rows = []
-    for name, p in zip(args.images, probs, strict=True):
+    for name, p in zip(names, probs, strict=True):
         best = int(np.argmax(p))
         label = labels[best]
         rows.append(
@@ -350,7 +359,9 @@ def cmd_predict(args) -> int:
             print(f"{name}: class {label} (p={p[best]:.2f})")
     if args.json:
         print(json.dumps(rows, indent=2))
-    return 0
+    for failure in failures:
+        print(f"guinn: error: {failure}", file=sys.stderr)
+    return EXIT_ERROR if failures else 0
 
 
 def cmd_export(args) -> int:

@@ -221,6 +221,18 @@ def test_predict_errors(tmp_path, digit_model, toy_model, capsys):
     one_line_error(capsys, main(["predict", str(toy_model), str(blank)]), "28x28")
 
 
+def test_predict_answers_for_the_readable_images_and_reports_the_rest(tmp_path, digit_model, digits, capsys):
+    good = save_png(tmp_path / "good.png", np.kron(digits[0][0], np.ones((2, 2), np.uint8)))
+    blank = save_png(tmp_path / "blank.png", np.full((40, 40), 255, np.uint8))
+    assert main(["predict", str(digit_model), str(blank), str(good), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert [r["file"] for r in json.loads(captured.out)] == [str(good)]
+    assert captured.err.strip() == f"guinn: error: {blank}: image has no ink (it is blank or one flat colour)."
+    assert main(["predict", str(digit_model), str(blank), str(tmp_path / "missing.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("guinn: error:") == 1 and "none of the 2 images" in err and "missing.png" in err
+
+
 def test_export_and_info(tmp_path, toy_model, capsys):
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
