@@ -58,15 +58,10 @@ class Optimizer:
         step) and puts each segment's sums of squared gradients, updates and new parameters in
         ``sums``. Same arithmetic, same results; the step counts once the kernel has run."""
         step = self.iterations + 1
-        self.fused_part(kernels, step, grads, update, params, runs, sums)
-        self.iterations = step
-
-    def fused_part(self, kernels, step, grads, update, params, runs, sums) -> None:
-        """Step number ``step`` for the elements in ``runs`` only. A split step
-        (:mod:`guinn.core.split`) runs one part per thread, then counts the step once."""
         kind, slots, scalars = self.fused_spec(step)
         kernels.optimizer_step(kind, grads, *fused.slot_pair(slots, update), update, params,
                                np.array(scalars, dtype=grads.dtype), runs, sums)
+        self.iterations = step
 
     def fused_spec(self, step) -> tuple[int, tuple, tuple]:
         """(kernel kind, state slots, scalars) of step number ``step`` for
