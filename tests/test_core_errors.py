@@ -213,10 +213,18 @@ def test_non_positive_batch_size(value):
         compiled().predict(X, batch_size=value)
 
 
-@pytest.mark.parametrize("value", [0, -3, 1.0, False, None])
-def test_non_positive_epochs(value):
-    with raises(DataError, "epochs must be a positive integer"):
+@pytest.mark.parametrize("value", [-3, 1.0, False, None])
+def test_bad_epochs(value):
+    with raises(ConfigError, "epochs must be a whole number >= 0"):
         compiled().fit(X, Y, epochs=value, verbose=0)
+
+
+def test_zero_epochs_train_nothing_as_in_keras():
+    model = compiled()
+    before = model.get_flat_weights()
+    history = model.fit(X, Y, epochs=0, verbose=0)
+    assert history.epoch == [] and history.history == {}
+    assert np.array_equal(model.get_flat_weights(), before)
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1, 1.5, "0.2"])

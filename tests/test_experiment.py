@@ -101,7 +101,7 @@ def test_unknown_fields_are_refused(data, message):
         ({"loss": "hinge"}, "loss"),
         ({"optimizer": {"name": "lbfgs"}}, "optimizer"),
         ({"optimizer": {"name": "adam", "learning_rate": -1}}, "learning_rate"),
-        ({"optimizer": {"name": "adam", "momentum": 0.9}}, "adam"),
+        ({"optimizer": {"name": "adam", "momentum": 0.9}}, "Adam has no argument .momentum.*learning_rate, beta_1"),
         ({"optimizer": "adam"}, "Invalid experiment"),
         ({"initializer": "magic"}, "initializer"),
         ({"layers": [{"units": 0}]}, "units"),

@@ -385,7 +385,7 @@ def _edit_model_json(path, change):
         ),
         (lambda c: c["layers"][0]["config"].update(units=9), "do not chain"),
         (lambda c: c["layers"][0]["config"].update(units="8"), "units must be a positive integer"),
-        (lambda c: c["layers"][0]["config"].update(__class__="x"), "Bad config for layer Dense"),
+        (lambda c: c["layers"][0]["config"].update(__class__="x"), "Dense has no argument .__class__."),
         (
             lambda c: c["layers"].insert(0, {"type": "Flatten", "config": {"name": "f"}}),
             "layer 1: only the first layer",

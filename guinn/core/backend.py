@@ -7,6 +7,8 @@ the same seed reproduces a run bit for bit.
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 from guinn.errors import ConfigError
@@ -41,9 +43,13 @@ def check_dtype(value) -> np.dtype:
 
 
 def set_random_seed(seed: int | None) -> None:
-    """Seed every model created afterwards (Keras's ``utils.set_random_seed``)."""
+    """Seed every model created afterwards (Keras's ``utils.set_random_seed``) and, as Keras
+    does, Python's ``random`` and NumPy's global generator, which a user's own code may draw from."""
     global _GLOBAL_SEED
     _GLOBAL_SEED = None if seed is None else check_seed(seed)
+    if _GLOBAL_SEED is not None:
+        random.seed(_GLOBAL_SEED)
+        np.random.seed(_GLOBAL_SEED)
 
 
 def default_seed() -> int:

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from guinn.errors import ConfigError, closest, unknown_name
+from guinn.errors import ConfigError, TrainingWarning, checked_arguments, closest, unknown_name
 
 
 class Callback:
@@ -32,8 +32,17 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+
+    # Keras 2's names for the batch hooks: as in Keras, the default train-batch hooks call
+    # them, so a subclass that overrides ``on_batch_end`` is still called.
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
 
 
 class CallbackList:
@@ -73,9 +82,10 @@ class History(Callback):
             if isinstance(value, (int, float)):
                 self.history.setdefault(key, []).append(float(value))
 
-    def say(self, message: str) -> None:
+    def say(self, message: str, echo: bool = False) -> None:
+        """Keep ``message`` for the user; print it too when fit is verbose (or ``echo``)."""
         self.messages.append(message)
-        if self.params.get("verbose"):
+        if echo or self.params.get("verbose"):
             print(message, flush=True)
 
 
@@ -88,6 +98,7 @@ class EarlyStopping(Callback):
     still count towards ``patience``, and the best epoch is restored even if none does.
     """
 
+    @checked_arguments
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
@@ -97,8 +108,13 @@ class EarlyStopping(Callback):
             raise ConfigError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}.")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ConfigError(f"EarlyStopping patience must be an integer >= 0, got {patience!r}.")
-        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
+        if not _is_number(min_delta) or not math.isfinite(min_delta):
             raise ConfigError(f"EarlyStopping min_delta must be a finite number, got {min_delta!r}.")
+        if baseline is not None and (not _is_number(baseline) or math.isnan(baseline)):
+            raise ConfigError(f"EarlyStopping baseline must be a number or None, got {baseline!r}.")
+        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, (int, np.integer)) \
+                or start_from_epoch < 0:
+            raise ConfigError(f"EarlyStopping start_from_epoch must be an integer >= 0, got {start_from_epoch!r}.")
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
         self.patience = patience
@@ -110,12 +126,13 @@ class EarlyStopping(Callback):
             mode = "max" if "acc" in monitor else "min"
         self.mode = mode
 
-    def _canonical(self) -> str:
-        from guinn.core.model import METRIC_ALIASES  # (the model module imports this one)
-
-        prefix = "val_" if self.monitor.startswith("val_") else ""
-        base = self.monitor[len(prefix):]
-        return prefix + METRIC_ALIASES.get(base, base)
+    def _logged_name(self, logs: dict) -> str | None:
+        """The key ``monitor`` is logged under: Keras's ``val_acc`` and ``val_accuracy`` name the
+        same metric, and the logs use whichever spelling ``compile`` was given."""
+        if self.monitor in logs:
+            return self.monitor
+        wanted = _canonical(self.monitor)
+        return next((key for key in logs if _canonical(key) == wanted), None)
 
     def _improved(self, value, reference):
         if self.mode == "min":
@@ -133,10 +150,10 @@ class EarlyStopping(Callback):
         self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
+        found = self._logged_name(logs or {})
+        if found is not None:
+            self.monitor = found
         value = (logs or {}).get(self.monitor)
-        if value is None and (logs or {}).get(self._canonical()) is not None:
-            self.monitor = self._canonical()  # e.g. Keras's val_acc: guinn logs it as val_accuracy
-            value = logs[self.monitor]
         if value is None:
             if not self._warned:
                 self._warned = True
@@ -147,7 +164,7 @@ class EarlyStopping(Callback):
                            f"{', '.join(available)}); " + (f"did you mean {hint!r}?" if hint else
                                                            "set a validation split to monitor validation metrics."))
                 self._say(message)
-                warnings.warn(message, stacklevel=2)  # seen even with verbose=0, as Keras logs it
+                warnings.warn(message, TrainingWarning, stacklevel=2)  # seen even with verbose=0, as Keras logs it
             return
         if epoch < self.start_from_epoch:
             return
@@ -177,18 +194,18 @@ class EarlyStopping(Callback):
                   f"({self.monitor} = {self.best:.4f}).")
 
     def _say(self, message):
-        self.model.history.say(message)
+        # Printed when either this callback or fit is verbose (Keras prints by the callback's own).
+        self.model.history.say(message, echo=bool(self.verbose))
 
 
 class LambdaCallback(Callback):
     """Build a callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=f)``."""
 
+    @checked_arguments
     def __init__(self, **hooks):
         super().__init__()
         valid = [name for name in vars(Callback) if name.startswith("on_")]
-        keras_aliases = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
         for name, fn in hooks.items():
-            name = keras_aliases.get(name, name)  # Keras 2 names for the same hooks
             if name not in valid:
                 raise unknown_name("callback hook", name, valid)
             if not callable(fn):
@@ -199,6 +216,7 @@ class LambdaCallback(Callback):
 class ProgbarLogger(Callback):
     """Keras-style progress: a bar per epoch (verbose=1) or one line per epoch (verbose=2)."""
 
+    @checked_arguments
     def __init__(self, verbose=1, stream=None):
         super().__init__()
         self.verbose = verbose
@@ -238,6 +256,18 @@ class ProgbarLogger(Callback):
         elif self.verbose == 2:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - {_metrics(logs)}\n")
         self.stream.flush()
+
+
+def _canonical(key: str) -> str:
+    from guinn.core.model import METRIC_ALIASES  # (the model module imports this one)
+
+    prefix = "val_" if key.startswith("val_") else ""
+    base = key[len(prefix):]
+    return prefix + METRIC_ALIASES.get(base, base)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _metrics(logs) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from guinn.errors import DataError, unknown_name
+from guinn.errors import DataError, checked_arguments, unknown_name
 
 EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] when it cannot fuse
 
@@ -18,6 +18,10 @@ class Loss:
     name = "loss"
     fused_activation: str | None = None
     integer_labels = False  # whether targets are class numbers rather than one-hot rows
+
+    @checked_arguments
+    def __init__(self):
+        """Keras's loss options (from_logits, label_smoothing...) are not offered: a clear error."""
 
     def __call__(self, y_true, y_pred) -> float:
         raise NotImplementedError

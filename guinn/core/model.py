@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -18,9 +19,10 @@ import numpy as np
 from guinn.core import backend, fused, losses, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
+from guinn.core.layers.base import refuse_freezing
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
-from guinn.errors import ConfigError, DataError, TrainingError, unknown_name
+from guinn.errors import ConfigError, DataError, TrainingError, TrainingWarning, checked_arguments, unknown_name
 
 METRICS = ("accuracy",)
 METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
@@ -28,6 +30,7 @@ METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
 
 
 class Sequential:
+    @checked_arguments
     def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
         self.name = name
         self.layers: list[Layer] = []
@@ -38,6 +41,7 @@ class Sequential:
         self.loss = None
         self.optimizer = None
         self.metrics: list[str] = []
+        self._metric_names: dict[str, str] = {}  # a metric's log key as the user spelt it (Keras's 'acc')
         self.stop_training = False
         self.stop_reason: str | None = None
         self.history = History()
@@ -61,6 +65,14 @@ class Sequential:
             self.layers.append(item)
 
     @property
+    def trainable(self) -> bool:
+        return True
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        refuse_freezing(value)
+
+    @property
     def input_shape(self):
         if self.built:
             return self.layers[0].input_shape
@@ -70,11 +82,13 @@ class Sequential:
     def output_shape(self):
         return self.layers[-1].output_shape if self.built else None
 
-    def build(self, input_shape) -> None:
-        """Fix shapes, allocate the flat parameter/gradient buffers and initialise weights."""
+    @checked_arguments
+    def build(self, input_shape=None) -> None:
+        """Fix shapes, allocate the flat parameter/gradient buffers and initialise weights.
+        ``input_shape`` is one sample's shape; Keras's ``(None, features)`` is accepted too."""
         if not self.layers:
             raise ConfigError("The model has no layers; add at least one Dense layer.")
-        shape = tuple(int(d) for d in input_shape)
+        shape = _sample_shape(self.input_shape if input_shape is None else input_shape)
         counts: dict[str, int] = {}
         for layer in self.layers:
             shape = layer.build(shape)
@@ -159,6 +173,7 @@ class Sequential:
         return int(self._params.size)
 
     # -- compile -----------------------------------------------------------------------
+    @checked_arguments
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
         if loss is None:
             raise ConfigError(f"compile needs a loss; valid losses: {', '.join(sorted(losses.LOSSES))}.")
@@ -171,6 +186,7 @@ class Sequential:
                 raise unknown_name("metric", m, list(METRICS) + list(METRIC_ALIASES))
             if key not in self.metrics:
                 self.metrics.append(key)
+                self._metric_names = {key: m} if m != key else {}
         self.compiled = True
         if self.built:
             self._configure_training()
@@ -182,6 +198,12 @@ class Sequential:
         if not self.compiled or not self.layers:
             return
         last = self.layers[-1]
+        output = getattr(getattr(last, "activation", None), "name", None)
+        if self.loss.fused_activation == "softmax" and output != "softmax":
+            warnings.warn(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
+                          f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
+                          f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
+                          f"(or use binary_crossentropy for sigmoid outputs).", TrainingWarning, stacklevel=3)
         self._fused = (isinstance(last, Dense) and self.loss.fused_activation is not None
                        and last.activation.name == self.loss.fused_activation)
         for layer in self.layers:
@@ -201,6 +223,7 @@ class Sequential:
             layer.collect_stats = self.telemetry
 
     # -- training --------------------------------------------------------------------------
+    @checked_arguments
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
             batch_transform=None) -> History:
@@ -213,7 +236,7 @@ class Sequential:
         validation_split = check_fraction("validation_split", validation_split)
         x, y = self._checked_pair(x, y)
         if validation_data is not None:
-            x_val, y_val = self._checked_pair(*_unpack_validation(validation_data), what="validation_data ")
+            x_val, y_val = self._checked_pair(*_unpack_validation(validation_data), what="validation_data")
         elif validation_split:
             # Keras's split (the last fraction), with a guard against float error: 10 * (1 - 0.9) is 0.99999...
             cut = int(len(x) * (1 - validation_split) + 1e-9)
@@ -305,7 +328,7 @@ class Sequential:
                 if want_acc:
                     acc_sum += logs["accuracy"] * len(xb)
                 seen += len(xb)
-                cb.on_train_batch_end(batch, logs)
+                cb.on_train_batch_end(batch, self._as_spelt(logs))
                 if self.stop_training:
                     break
             epoch_logs = {}
@@ -322,7 +345,7 @@ class Sequential:
                 if x_val is not None:
                     val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
                     epoch_logs.update({f"val_{k}": v for k, v in val.items()})
-                cb.on_epoch_end(epoch, epoch_logs)
+                cb.on_epoch_end(epoch, self._as_spelt(epoch_logs))
             if self.stop_training:
                 break
         cb.on_train_end({})
@@ -452,8 +475,11 @@ class Sequential:
         )
         self.stop_training = True
         self.history.say(self.stop_reason)
+        if not self.history.params.get("verbose"):
+            warnings.warn(self.stop_reason, TrainingWarning, stacklevel=2)  # seen with verbose=0 too
 
     # -- inference ---------------------------------------------------------------------------
+    @checked_arguments
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         x = check_x(x, self.dtype, self.input_shape)
         self._ensure_built(x.shape[1:])
@@ -470,16 +496,34 @@ class Sequential:
             x = layer.call(x)
         return x
 
+    @checked_arguments
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
         if not self.compiled:
             raise TrainingError("Call compile(optimizer=..., loss=...) before evaluate.")
         x, y = self._checked_pair(x, y)
         result = self._evaluate_arrays(x, y, check_batch_size(1024 if batch_size is None else batch_size))
-        if verbose in (1, 2):
+        result = self._as_spelt(result)
+        if verbose in ("auto", 1, 2):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), file=sys.stdout)
         if return_dict:
             return result
         return [result[k] for k in result] if len(result) > 1 else result["loss"]
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The loss and the metrics, named as in the logs and ``evaluate`` (Keras's)."""
+        return ["loss"] + [self._metric_names.get(m, m) for m in self.metrics]
+
+    def _as_spelt(self, logs: dict) -> dict:
+        """``logs`` with each metric under the name compile was given (``acc``, ``val_acc``)."""
+        if not self._metric_names:
+            return logs
+        spelt = {}
+        for key, value in logs.items():
+            prefix = "val_" if key.startswith("val_") else ""
+            base = key[len(prefix):]
+            spelt[prefix + self._metric_names.get(base, base)] = value
+        return spelt
 
     def _evaluate_arrays(self, x, y, batch_size) -> dict:
         total_loss = 0.0
@@ -508,13 +552,21 @@ class Sequential:
         return result
 
     def _checked_pair(self, x, y, what=""):
-        """Validated (x, targets) ready for the loss; builds the model from x if needed."""
-        x = check_x(x, self.dtype, self.input_shape)
-        self._ensure_built(x.shape[1:])
-        self._check_input_shape(x)
-        y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
-        if len(x) != len(y):
-            raise DataError(f"{what}x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        """Validated (x, targets) ready for the loss; builds the model from x if needed.
+        ``what`` ("validation_data") says in every message which arrays were wrong."""
+        try:
+            if y is None:
+                raise DataError("y is missing: pass the targets (labels) as well as x.")
+            x = check_x(x, self.dtype, self.input_shape)
+            self._ensure_built(x.shape[1:])
+            self._check_input_shape(x)
+            y = self.loss.prepare_targets(y, self.output_shape[0], self.dtype)
+            if len(x) != len(y):
+                raise DataError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}.")
+        except DataError as exc:
+            if what:
+                raise DataError(f"{what}: {exc}") from None
+            raise
         return x, y
 
     def _check_input_shape(self, x):
@@ -588,18 +640,26 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
+        if not isinstance(config, dict) or not isinstance(config.get("layers", []), list):
+            raise ConfigError("Sequential.from_config takes a dict like get_config's: "
+                              "{'name': ..., 'seed': ..., 'dtype': ..., 'layers': [...]}.")
         model = cls(name=config.get("name", "sequential"), seed=config.get("seed"), dtype=config.get("dtype"))
         for entry in config.get("layers", []):
             model.add(layer_from_config(entry))
         return model
 
+    @checked_arguments
     def save(self, path, **kwargs) -> None:
         """Write one validated ``.safetensors`` file (Keras's ``model.save``); see guinn.io.model_file."""
         from guinn.io.model_file import save_model
 
         save_model(self, path, **kwargs)
 
-    def summary(self, print_fn=print) -> None:
+    @checked_arguments
+    def summary(self, line_length=None, print_fn=print) -> None:
+        """Keras's table of layers; ``line_length`` widens the table (it never cuts a cell)."""
+        if line_length is not None and (isinstance(line_length, bool) or not isinstance(line_length, int)):
+            raise ConfigError(f"summary line_length must be an integer, got {line_length!r}.")
         self._ensure_built()
         rows = [("Layer (type)", "Output shape", "Param #")]
         for layer in self.layers:
@@ -608,6 +668,7 @@ class Sequential:
             rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)),
                          f"{layer.count_params:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        widths[0] += max(0, (line_length or 0) - sum(widths))
         line = "-" * sum(widths)
         text = [f'Model: "{self.name}"', line]
         for i, row in enumerate(rows):
@@ -622,6 +683,23 @@ class Sequential:
         return f"Sequential([\n  {inner}\n])"
 
 
+def _sample_shape(input_shape) -> tuple:
+    """One sample's shape from ``build``'s argument: (features,) or Keras's (None, features)."""
+    if input_shape is None:
+        raise ConfigError("build needs the input shape, e.g. build((784,)) or build((None, 784)), "
+                          "unless the first layer declares input_dim.")
+    try:
+        dims = tuple(input_shape)
+    except TypeError:
+        dims = (input_shape,)
+    if len(dims) > 1 and dims[0] is None:
+        dims = dims[1:]  # Keras's batch dimension
+    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0 for d in dims):
+        raise ConfigError(f"build needs one sample's shape as positive integers, e.g. (784,) or (None, 784), "
+                          f"got {input_shape!r}.")
+    return tuple(int(d) for d in dims)
+
+
 def _diverging(loss: float, first_loss: float | None) -> bool:
     """A finite loss that grew far above where training started (NaN is caught separately)."""
     return first_loss is not None and loss > 5 * first_loss + 1
@@ -634,14 +712,17 @@ def _unpack_validation(data):
 
 
 def _class_index(y: np.ndarray, multilabel: bool = False) -> np.ndarray:
+    """What accuracy compares predictions with: the class index, or for sigmoid outputs the
+    targets themselves (as Keras's binary_accuracy: a target of 5.0 never counts as right)."""
     if multilabel:
-        return y > 0.5
-    return y.argmax(axis=1) if y.shape[1] > 1 else (y[:, 0] > 0.5)
+        return y
+    return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
 
 
 def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:
     if labels.ndim == 2:  # multi-label: every output thresholded at 0.5, as Keras's binary_accuracy
         return float(np.count_nonzero((out > 0.5) == labels) / labels.size)
+    # (a single output likewise: the target compared with the thresholded output)
     predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
     return float(np.count_nonzero(predicted == labels) / len(labels))
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from guinn.core import fused
-from guinn.errors import ConfigError, unknown_name
+from guinn.errors import ConfigError, checked_arguments, unknown_name
 
 
 class Optimizer:
@@ -23,11 +23,20 @@ class Optimizer:
     slot_names: tuple[str, ...] = ()
     legacy_slot_names: tuple[str, ...] | None = None
 
+    @checked_arguments
     def __init__(self, learning_rate=0.001):
-        self.learning_rate = _positive("learning_rate", learning_rate)
+        self.learning_rate = learning_rate
         self.iterations = 0
         self.slots: dict[str, np.ndarray] = {}
         self._tmp = None
+
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:  # checked here too: Keras users set it between fits
+        self._learning_rate = _positive("learning_rate", value)
 
     def build(self, size: int, dtype) -> None:
         """Allocate state for ``size`` parameters (keeps existing state of the same size)."""
@@ -114,6 +123,7 @@ class SGD(Optimizer):
 
     name = "sgd"
 
+    @checked_arguments
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
         self.momentum = _fraction("momentum", momentum)
@@ -153,6 +163,7 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slot_names = ("accumulator",)
 
+    @checked_arguments
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
         super().__init__(learning_rate)
         self.initial_accumulator_value = _non_negative("initial_accumulator_value", initial_accumulator_value)
@@ -185,6 +196,7 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     slot_names = ("velocity",)
 
+    @checked_arguments
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         super().__init__(learning_rate)
         self.rho = _fraction("rho", rho)
@@ -222,6 +234,7 @@ class Adam(Optimizer):
     slot_names = ("m_sum", "v")
     legacy_slot_names = ("m", "v")  # model files of format version 1 stored m and v
 
+    @checked_arguments
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
         self.beta_1 = _fraction("beta_1", beta_1)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from guinn.errors import ConfigError, unknown_name
+from guinn.errors import ConfigError, checked_arguments, unknown_name
 
 
 class L1L2:
     """Penalty l1 * sum(|w|) + l2 * sum(w**2); gradient l1 * sign(w) + 2 * l2 * w."""
 
+    @checked_arguments
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = _factor("l1", l1)
         self.l2 = _factor("l2", l2)

@@ -36,8 +36,9 @@ def check_batch_size(value) -> int:
 
 
 def check_epochs(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise DataError(f"epochs must be a positive integer, got {value!r}.")
+    """Keras's ``epochs``: the index to train up to, so 0 (or one at or below ``initial_epoch``) trains nothing."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"epochs must be a whole number >= 0, got {value!r}.")
     return int(value)
 
 

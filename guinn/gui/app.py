@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
+
+from guinn.errors import TrainingWarning
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     _install_excepthook(window)
+    # The window shows every stop and warning in its status bar and log; none belongs on stderr.
+    warnings.filterwarnings("ignore", category=TrainingWarning)
     window.show()
     warm_up = _start_kernel_warm_up()
     for arg in args:

@@ -74,6 +74,7 @@ def save_model(
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_model takes a guinn Sequential, got {type(model).__name__}.")
     model._ensure_built()
+    _check_suffix(Path(path))
     class_names = class_names if class_names is not None else getattr(model, "class_names", None)
     experiment = experiment if experiment is not None else getattr(model, "experiment_config", None)
     preprocessing = (
@@ -95,7 +96,7 @@ def save_model(
     if model.compiled:
         compile_config = {
             "loss": model.loss.name,
-            "metrics": list(model.metrics),
+            "metrics": model.metrics_names[1:],  # as the user spelt them ('acc' stays 'acc')
             "optimizer": model.optimizer.to_config(),
         }
         model.optimizer.build(model._params.size, model.dtype)
@@ -228,6 +229,20 @@ _UMASK = _current_umask()
 
 
 # -- loading ------------------------------------------------------------------------------------
+# Names that promise another program's format: writing safetensors under them would mislead.
+FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras", ".pt": "PyTorch",
+                    ".pth": "PyTorch", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "ONNX",
+                    ".npz": "NumPy", ".npy": "NumPy", ".json": "JSON"}
+
+
+def _check_suffix(path: Path) -> None:
+    kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
+    if kind:
+        hint = " (for ONNX use guinn.io.onnx_export or `guinn export`)" if kind == "ONNX" else ""
+        raise ModelFileError(f"{path.name}: a {path.suffix} name promises a {kind} file, but guinn writes "
+                             f"safetensors; save as {path.stem}.safetensors{hint}.")
+
+
 def load_model(path) -> Sequential:
     """Read a model file written by :func:`save_model`; every malformed file is a ModelFileError."""
     path = Path(path)

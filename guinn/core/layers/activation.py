@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from guinn.core import activations
 from guinn.core.layers.base import Layer
+from guinn.errors import checked_arguments
 
 
 class Activation(Layer):
     type_name = "Activation"
 
+    @checked_arguments
     def __init__(self, activation, alpha=0.3, name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         if isinstance(activation, str) and activation.lower() in activations.LAYER_ACTIVATIONS:

@@ -14,12 +14,13 @@ import math
 import numpy as np
 
 from guinn.core import fused
-from guinn.errors import ConfigError
+from guinn.errors import ConfigError, checked_arguments
 
 
 class Layer:
     type_name = "Layer"
 
+    @checked_arguments
     def __init__(self, name: str | None = None, input_shape=None, input_dim=None):
         if name is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"A layer name must be a non-empty string, got {name!r}.")
@@ -58,6 +59,15 @@ class Layer:
         self._scratch.clear()
 
     @property
+    def trainable(self) -> bool:
+        """Always True: every layer trains (Keras users set False to freeze one; that is refused)."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        refuse_freezing(value)
+
+    @property
     def count_params(self) -> int:
         return sum(int(np.prod(s)) for _, s in self.param_shapes())
 
@@ -88,6 +98,8 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
+        if not isinstance(config, dict):
+            raise ConfigError(f"{cls.__name__}.from_config takes a dict of arguments, got {type(config).__name__}.")
         return cls(**config)
 
     def _buffer(self, key: str, shape: tuple, dtype) -> np.ndarray:
@@ -140,3 +152,9 @@ def rms(a: np.ndarray) -> float:
     if flat.size == 0:
         return 0.0
     return math.sqrt(fused.sum_of_squares(flat) / flat.size)
+
+
+def refuse_freezing(value) -> None:
+    """``trainable = False`` would otherwise be silently ignored: guinn always trains every weight."""
+    if not value:
+        raise ConfigError("guinn trains every layer: freezing weights (trainable = False) is not supported.")

@@ -6,11 +6,13 @@ import numpy as np
 
 from guinn.core import activations, initializers, regularizers
 from guinn.core.layers.base import Layer, check_positive_int, require_flat, rms
+from guinn.errors import checked_arguments
 
 
 class Dense(Layer):
     type_name = "Dense"
 
+    @checked_arguments
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, alpha=0.3, pieces=2,
                  input_dim=None, input_shape=None, name=None):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from guinn.core.layers.base import Layer, check_rate
+from guinn.errors import checked_arguments
 
 
 class Dropout(Layer):
     type_name = "Dropout"
 
+    @checked_arguments
     def __init__(self, rate, name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.rate = check_rate("Dropout rate", rate)

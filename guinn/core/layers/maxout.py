@@ -11,11 +11,13 @@ import numpy as np
 
 from guinn.core import initializers, regularizers
 from guinn.core.layers.base import Layer, check_positive_int, require_flat, rms
+from guinn.errors import checked_arguments
 
 
 class Maxout(Layer):
     type_name = "Maxout"
 
+    @checked_arguments
     def __init__(self, units, pieces=2, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, input_dim=None, input_shape=None, name=None):
         super().__init__(name=name, input_shape=input_shape, input_dim=input_dim)

@@ -10,11 +10,13 @@ import numpy as np
 
 from guinn.core import initializers, regularizers
 from guinn.core.layers.base import Layer, require_flat, rms
+from guinn.errors import checked_arguments
 
 
 class PReLU(Layer):
     type_name = "PReLU"
 
+    @checked_arguments
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.alpha_initializer = initializers.get(alpha_initializer)

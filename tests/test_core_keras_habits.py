@@ -1,0 +1,214 @@
+"""What a Keras user naturally types either works as in Keras or fails with a ConfigError/
+DataError that says what is allowed -- never silently does something else."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+import guinn.utils
+from guinn.callbacks import Callback, EarlyStopping, LambdaCallback
+from guinn.errors import ConfigError, DataError, ModelFileError, TrainingWarning
+from guinn.layers import Dense, Dropout
+from guinn.losses import CategoricalCrossentropy
+from guinn.models import Sequential, load_model
+from guinn.optimizers import SGD, Adam
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(120, 4)).astype("float32")
+Y = (X[:, 0] > 0).astype("float32")
+
+
+def binary_model(metrics=("accuracy",)):
+    model = Sequential([Dense(8, activation="relu", input_dim=4), Dense(1, activation="sigmoid")], seed=3)
+    model.compile("adam", "binary_crossentropy", metrics=list(metrics))
+    return model
+
+
+def test_keras2_batch_hook_names_are_called_in_subclasses():
+    calls = []
+
+    class Counter(Callback):
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("end", batch, "loss" in logs))
+
+    binary_model().fit(X, Y, batch_size=40, epochs=1, verbose=0, callbacks=[Counter()])
+    assert calls == [("begin", 0), ("end", 0, True), ("begin", 1), ("end", 1, True), ("begin", 2), ("end", 2, True)]
+    seen = []
+    hook = LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))
+    binary_model().fit(X, Y, batch_size=40, verbose=0, callbacks=[hook])
+    assert seen == [0, 1, 2]
+
+
+def test_build_takes_keras_batch_dimension_or_nothing():
+    model = Sequential([Dense(3), Dense(2)])
+    model.build((None, 5))
+    assert model.input_shape == (5,) and model.count_params() == 5 * 3 + 3 + 3 * 2 + 2
+    declared = Sequential([Dense(3, input_dim=4)])
+    declared.build()
+    assert declared.built
+    for bad in [(None,), (None, "a"), (0,), None]:
+        with pytest.raises(ConfigError, match="build needs"):
+            Sequential([Dense(3)]).build(bad)
+
+
+def test_metric_keeps_the_name_it_was_compiled_with(tmp_path):
+    model = binary_model(["acc"])
+    history = model.fit(X, Y, batch_size=40, epochs=2, validation_split=0.25, verbose=0)
+    assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+    assert model.metrics_names == ["loss", "acc"]
+    assert set(model.evaluate(X, Y, verbose=0, return_dict=True)) == {"loss", "acc"}
+    model.save(tmp_path / "m.safetensors")
+    assert load_model(tmp_path / "m.safetensors").metrics_names == ["loss", "acc"]
+    stopper = EarlyStopping("val_accuracy", patience=5)  # the other spelling still finds it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        binary_model(["acc"]).fit(X, Y, batch_size=40, epochs=2, validation_split=0.25, verbose=0, callbacks=[stopper])
+    assert stopper.best_epoch is not None
+
+
+def test_accuracy_of_regression_targets_compares_the_targets_themselves():
+    # Keras's binary_accuracy: y_true == (y_pred > 0.5); a target of 5.0 is never "right".
+    x = np.linspace(0, 1, 50, dtype="float32")[:, None]
+    model = Sequential([Dense(1, input_dim=1)], seed=1)
+    model.compile(SGD(0.1), "mse", metrics=["accuracy"])
+    model.set_weights([np.array([[0.0]], "float32"), np.array([10.0], "float32")])  # predicts 10 everywhere
+    assert model.evaluate(x, 5 + x, verbose=0) == [pytest.approx(float(np.mean((5 + x - 10) ** 2))), 0.0]
+    assert model.evaluate(x, np.ones_like(x), verbose=0)[1] == 1.0
+    assert model.evaluate(x, np.zeros_like(x), verbose=0)[1] == 0.0
+
+
+def test_non_finite_stop_warns_when_quiet():
+    model = Sequential([Dense(4, input_dim=1), Dense(1)], seed=2)
+    model.compile(SGD(1e3), "mse")
+    x = np.linspace(0, 10, 64, dtype="float32")[:, None]
+    with pytest.warns(TrainingWarning, match="Training stopped at epoch 1"):
+        history = model.fit(x, 2 * x + 1, epochs=3, verbose=0)
+    assert history.messages == [model.stop_reason]
+
+
+def test_early_stopping_prints_by_its_own_verbose(capsys):
+    model = binary_model()
+    model.fit(X, Y, epochs=3, verbose=0, validation_split=0.25,
+              callbacks=[EarlyStopping(min_delta=1e9, patience=0, verbose=1)])
+    assert "EarlyStopping: val_loss did not improve" in capsys.readouterr().out
+    model.fit(X, Y, epochs=3, verbose=0, validation_split=0.25, callbacks=[EarlyStopping(min_delta=1e9)])
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"start_from_epoch": "a"}, "start_from_epoch must be an integer"),
+    ({"start_from_epoch": -1}, "start_from_epoch must be an integer"),
+    ({"baseline": "a"}, "baseline must be a number"),
+    ({"baseline": float("nan")}, "baseline must be a number"),
+])
+def test_early_stopping_arguments_are_checked_up_front(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        EarlyStopping(**kwargs)
+
+
+def test_learning_rate_is_checked_when_set_later():
+    model = binary_model()
+    model.optimizer.learning_rate = 0.05
+    assert model.optimizer.learning_rate == 0.05
+    for bad in ["0.1", -1, float("nan"), None]:
+        with pytest.raises(ConfigError, match="learning_rate must be a positive number"):
+            model.optimizer.learning_rate = bad
+    assert model.optimizer.learning_rate == 0.05
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Adam(lr=0.1), r"Adam has no argument 'lr'.*Did you mean 'learning_rate'"),
+    (lambda: Adam(clipnorm=1.0), "does not support gradient clipping"),
+    (lambda: CategoricalCrossentropy(from_logits=True), "does not support losses on logits"),
+    (lambda: Dense(3, bias_regularizer="l2"), "does not support bias regularizers"),
+    (lambda: Dense(3, activaton="relu"), "Did you mean 'activation'"),
+    (lambda: Dense(), "missing a required argument: 'units'"),
+    (lambda: Dropout(0.5, seed=1), r"Sequential\(seed=...\)"),
+    (lambda: binary_model().fit(X, Y, sample_weight=np.ones(len(X))), "does not support sample weights"),
+    (lambda: Sequential.from_config([1, 2]), "from_config takes a dict"),
+    (lambda: Dense.from_config({}), "missing a required argument: 'units'"),
+    (lambda: Dense.from_config("units=3"), "from_config takes a dict"),
+])
+def test_keras_arguments_guinn_lacks_are_named(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make()
+
+
+def test_a_type_error_inside_a_call_is_not_mistaken_for_a_bad_argument():
+    with pytest.raises(TypeError, match="boom"):
+        binary_model().fit(X, Y, verbose=0, batch_transform=lambda xb, rng: (_ for _ in ()).throw(TypeError("boom")))
+
+
+def test_freezing_is_refused_rather_than_ignored():
+    model = binary_model()
+    assert model.trainable and model.layers[0].trainable
+    model.layers[0].trainable = True
+    with pytest.raises(ConfigError, match="freezing weights"):
+        model.layers[0].trainable = False
+    with pytest.raises(ConfigError, match="freezing weights"):
+        model.trainable = False
+
+
+def test_missing_targets_and_bad_validation_data_say_so():
+    model = binary_model()
+    with pytest.raises(DataError, match="y is missing"):
+        model.fit(X, None, verbose=0)
+    with pytest.raises(DataError, match="y is missing"):
+        model.evaluate(X)
+    with pytest.raises(DataError, match=r"validation_data: The model expects samples of shape \(4,\)"):
+        model.fit(X, Y, verbose=0, validation_data=(X[:, :3], Y))
+
+
+def test_set_random_seed_also_seeds_numpy_and_python():
+    guinn.utils.set_random_seed(123)
+    try:
+        first = (np.random.rand(), random.random())
+        guinn.utils.set_random_seed(123)
+        assert (np.random.rand(), random.random()) == first
+    finally:
+        guinn.utils.set_random_seed(None)
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.pt", "m.onnx", "m.pkl"])
+def test_save_refuses_names_that_promise_another_format(tmp_path, name):
+    with pytest.raises(ModelFileError, match=r"guinn writes safetensors; save as m\.safetensors"):
+        binary_model().save(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_load_model_without_compile(tmp_path):
+    model = binary_model()
+    model.fit(X, Y, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors", compile=False)
+    assert not loaded.compiled and loaded.optimizer is None
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    loaded.compile("sgd", "binary_crossentropy")
+    loaded.fit(X, Y, verbose=0)
+
+
+def test_categorical_crossentropy_on_sigmoid_outputs_warns():
+    model = Sequential([Dense(3, activation="sigmoid", input_dim=4)])
+    with pytest.warns(TrainingWarning, match="expects class probabilities from a softmax output layer"):
+        model.compile("adam", "categorical_crossentropy")
+
+
+def test_evaluate_prints_by_default_like_keras(capsys):
+    model = binary_model()
+    model.evaluate(X, Y)
+    assert capsys.readouterr().out.startswith("loss: ")
+    model.evaluate(X, Y, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_summary_line_length_widens_the_table():
+    lines = []
+    binary_model().summary(line_length=90, print_fn=lines.append)
+    assert max(len(line) for line in lines[0].splitlines()) == 90
