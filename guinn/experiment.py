@@ -154,7 +154,10 @@ class Experiment:
             raise ModelFileError(
                 f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from None
-        return cls.from_dict(data)
+        exp = cls.from_dict(data)
+        if "title" not in data:  # the default title names the MNIST example, not this file's run
+            exp = exp.with_changes(title=path.stem)
+        return exp
 
     def with_changes(self, **changes) -> Experiment:
         return replace(self, **changes)

@@ -201,3 +201,18 @@ def test_multi_output_binary_crossentropy_accuracy_thresholds_each_output():
     expected = np.mean((model.predict(x) > 0.5) == (y > 0.5))
     assert acc == pytest.approx(expected)
     assert 0 <= history.history["accuracy"][0] <= 1
+
+
+def test_softmax_outputs_under_binary_crossentropy_score_the_argmax():
+    """A softmax output is one choice among classes: counting each of 10 outputs as a yes/no
+    would credit an always-wrong model with 80 %."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    labels = rng.integers(0, 10, 50)
+    y = np.eye(10, dtype=np.float32)[labels]
+    model = Sequential([Dense(10, activation="softmax", input_dim=4)], seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    _, acc = model.evaluate(x, y, verbose=0)
+    assert acc == pytest.approx(np.mean(model.predict(x).argmax(1) == labels))
+    history = model.fit(x, y, batch_size=50, epochs=1, verbose=0, shuffle=False)
+    assert history.history["accuracy"][0] <= 0.5

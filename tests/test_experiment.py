@@ -189,3 +189,11 @@ def test_built_model_matches_the_description():
     }
     assert model.seed == 42
     assert [type(cb).__name__ for cb in exp.callbacks()] == ["EarlyStopping"]
+
+
+def test_an_untitled_experiment_file_is_named_after_the_file(tmp_path):
+    path = tmp_path / "my spiral run.json"
+    path.write_text('{"dataset": {"kind": "toy", "name": "spiral"}, "epochs": 3}')
+    assert Experiment.load(path).title == "my spiral run"
+    path.write_text('{"title": "Spirals", "epochs": 3}')
+    assert Experiment.load(path).title == "Spirals"

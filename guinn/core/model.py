@@ -439,8 +439,12 @@ class Sequential:
                 self._sums[2 * i, 2] = fused.sum_of_squares(self._params[w.start:w.stop])
 
     def _multilabel(self) -> bool:
-        """Several sigmoid outputs under binary cross-entropy: each output is its own yes/no."""
-        return self.loss.name == "binary_crossentropy" and self.output_shape[0] > 1
+        """Several sigmoid outputs under binary cross-entropy: each output is its own yes/no.
+        Softmax outputs are one choice among classes whatever the loss, so their accuracy is
+        the argmax's (Keras would count each of the 10 outputs as a yes/no and report ~90%
+        for a model that is always wrong)."""
+        output = getattr(getattr(self.layers[-1], "activation", None), "name", None)
+        return self.loss.name == "binary_crossentropy" and self.output_shape[0] > 1 and output != "softmax"
 
     def _penalty(self) -> float:
         return sum(layer.penalty() for layer in self.trainable_layers)

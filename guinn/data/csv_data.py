@@ -129,6 +129,13 @@ def _sorted_classes(labels: set[str]) -> tuple[str, ...]:
     return tuple(sorted(labels))
 
 
+def other_delimiter(header: list[str]) -> str | None:
+    """The delimiter a header read with commas shows it really uses (';', tab or '|'), if any."""
+    if len(header) != 1:
+        return None
+    return next((d for d in ";\t|" if d in header[0]), None)
+
+
 def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",") -> CsvDataset:
     """Load a CSV with a header row: numeric feature columns plus one column of class labels.
 
@@ -136,8 +143,8 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
     (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter."""
     path = Path(path)
     header, rows = _read_rows(path, delimiter)
-    if delimiter == "," and len(header) == 1 and label_column not in header:
-        other = next((d for d in ";\t|" if d in header[0]), None)
+    if delimiter == "," and label_column not in header:
+        other = other_delimiter(header)
         if other is not None:
             header, rows = _read_rows(path, other)
     label_idx = _check_header(path, header, label_column)

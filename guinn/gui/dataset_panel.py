@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from guinn.data.catalog import Dataset, load_dataset
+from guinn.data.csv_data import other_delimiter
 from guinn.data.toy import TOY_DATASETS
 from guinn.errors import GuinnError
 from guinn.gui.layer_panel import spin
@@ -50,10 +51,16 @@ def guess_shape(spec: dict) -> tuple[int, int] | None:
 def csv_columns(path: str) -> list[str]:
     """The header row of a CSV file (for choosing the label column)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return next(csv.reader(handle), [])
+        header = _first_row(path, ",")
+        other = other_delimiter(header)  # as load_csv reads it: a semicolon export has 3 columns, not 1
+        return _first_row(path, other) if other else header
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
+
+
+def _first_row(path: str, delimiter: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle, delimiter=delimiter), [])
 
 
 class _LoadSignals(QObject):

@@ -113,9 +113,10 @@ class SciSpinBox(QDoubleSpinBox):
         return f"{value:.6g}"
 
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
+        # Rounded as Qt rounds what it stores, so the box never shows other than what is used.
         try:
-            return float(text)
-        except ValueError:
+            return round(float(text), self.decimals())
+        except (ValueError, OverflowError):
             return self.value()
 
     def validate(self, text: str, pos: int):

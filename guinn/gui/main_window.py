@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from guinn.core import optimizers
 from guinn.data.catalog import Dataset
-from guinn.errors import GuinnError
+from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
 from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
 from guinn.gui.file_actions import FileActions
@@ -115,6 +116,8 @@ class MainWindow(QMainWindow, FileActions):
     def __init__(self, experiment: Experiment | None = None, parent=None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
+        # Training stops and warnings reach the user in the banner and status bar, not on stderr.
+        warnings.filterwarnings("ignore", category=TrainingWarning)
         self.setWindowTitle("guinn — train a neural network and watch it learn")
         if icon_path().is_file():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -598,6 +601,8 @@ class MainWindow(QMainWindow, FileActions):
             self.show_error(str(exc))
             return
         self._trained = self._dirty = False
+        self._epoch_logs = {}
+        self.metrics_label.setText("Ready: press Start to train the fresh weights.")
         self.progress.setValue(0)
         self.progress.setFormat("Weights re-initialised")
         self.statusBar().showMessage("Weights re-initialised from the seed.", 5000)
@@ -665,17 +670,23 @@ class MainWindow(QMainWindow, FileActions):
             return
         if control.paused:
             control.resume()
-            self.pause_button.setText("Pause")
+            self._set_pause_text("Pause")
         else:
             control.pause()
-            self.pause_button.setText("Resume")
+            self._set_pause_text("Resume")
+
+    def _set_pause_text(self, text: str) -> None:
+        """Pause <-> Resume. setText drops a button's shortcut (the text's mnemonic replaces
+        it), so Ctrl+P is set again each time."""
+        self.pause_button.setText(text)
+        self.pause_button.setShortcut(QKeySequence("Ctrl+P"))
 
     def step(self) -> None:
         if self._control is None:
             self.start_training(paused=True)
         else:
             self._control.step()
-            self.pause_button.setText("Resume")
+            self._set_pause_text("Resume")
 
     def stop_training(self) -> None:
         if self._control is not None:
@@ -771,7 +782,7 @@ class MainWindow(QMainWindow, FileActions):
         assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
         if self._control is None:
             return
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self._set_pause_text("Resume" if paused else "Pause")
         if paused:
             self._refresh_plots()
             p = self._last_progress
@@ -822,7 +833,7 @@ class MainWindow(QMainWindow, FileActions):
         self.stop_button.setEnabled(training)
         self.reset_button.setEnabled(not training)
         self.step_button.setEnabled(True)
-        self.pause_button.setText(
+        self._set_pause_text(
             "Resume" if training and self._control and self._control.paused else "Pause"
         )
         self.layer_panel.set_locked(training)
@@ -835,13 +846,22 @@ class MainWindow(QMainWindow, FileActions):
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        """Training pauses while the user decides; Cancel lets it carry on where it was."""
+        control = self._control if self.is_training() else None
+        resume = control is not None and not control.paused
+        if control is not None:
+            control.pause()
+            if self._run_batches:  # what has been learned so far is worth the "save?" question
+                self._trained = self._dirty = True
+        if not self.may_close():
+            if resume and self._control is control:
+                control.resume()
+            event.ignore()
+            return
         if self.is_training():
             self._control.stop()
             self._finish_thread()
             self._set_training_ui(False)
-        if not self.may_close():
-            event.ignore()
-            return
         self._plot_timer.stop()
         event.accept()
 

@@ -141,6 +141,7 @@ class TelemetryRelay(Callback):
         self.epochs_done = 0
         self._epoch = 0
         self._batch = 0
+        self._epoch_batches = 0
         self._start = time.perf_counter()
         self._last_emit = 0.0
         self._paused_since = None
@@ -152,6 +153,7 @@ class TelemetryRelay(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._epoch_batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
         # Runs once per batch on the worker thread, holding the GIL: keep it to a few
@@ -161,6 +163,7 @@ class TelemetryRelay(Callback):
             record = self._bare_record(batch, logs or {})
         self._pending.append(record)
         self._batch = batch
+        self._epoch_batches += 1
         self.done += 1
         now = time.perf_counter()
         if now - self._last_emit >= self.interval:
@@ -180,6 +183,8 @@ class TelemetryRelay(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.flush()
+        if self._epoch_batches < self.params.get("steps", 0):
+            return  # stopped mid-epoch: fit reports the part (as Keras does), but it is no epoch to plot
         self.epochs_done += 1
         values = tuple(
             (k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))

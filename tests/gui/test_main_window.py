@@ -96,6 +96,12 @@ def test_build_a_network_with_the_widgets(qtbot, window):
     assert panel.units.value() == 1
     panel.dropout.setValue(2.0)
     assert panel.dropout.value() == 0.95
+    for typed, shown in (("6e-9", 1e-8), ("1e-9", 0.0), ("3e-5", 3e-5)):  # typed past the box's 8 decimals
+        panel.l1.lineEdit().selectAll()
+        qtbot.keyClicks(panel.l1.lineEdit(), typed)
+        panel.l1.interpretText()
+        assert panel.l1.value() == pytest.approx(shown, abs=1e-12)
+        assert window.layers.spec(panel.current_row()).l1 == panel.l1.value()  # the card uses what is shown
     assert (
         window.layers.total_params()
         == window.experiment().build_model(window.dataset).count_params()
@@ -162,6 +168,28 @@ def test_close_while_training_stops_and_offers_to_save(qtbot, make_window):
     assert not window.isVisible()
     assert window._thread is None and not thread.isRunning()
     assert window.ask.asked == ["Save the trained model?"]
+
+
+def test_cancelling_close_while_training_lets_training_carry_on(qtbot, make_window):
+    window = make_window(SMALL_MNIST.with_changes(epochs=5000, batch_size=10))
+    window.start_training()
+    qtbot.waitUntil(lambda: window.history.step >= 5, timeout=60_000)
+    window.ask.queue = [QMessageBox.StandardButton.Cancel]
+    window.close()
+    assert window.isVisible() and window.is_training() and not window._control.paused
+    assert window.ask.asked == ["Save the trained model?"]
+    step = window.history.step
+    qtbot.waitUntil(lambda: window.history.step > step + 5, timeout=60_000)  # still learning
+    assert window.stop_button.isEnabled() and not window.start_button.isEnabled()
+    with qtbot.waitSignal(window.pausedChanged, timeout=30_000):
+        window.toggle_pause()
+    assert window.pause_button.text() == "Resume"
+    assert window.pause_button.shortcut().toString() == "Ctrl+P"  # setText must not drop it
+    window.ask.queue = [QMessageBox.StandardButton.Cancel]
+    window.close()
+    assert window.is_training() and window._control.paused  # paused before, paused after
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
+        window.stop_training()
 
 
 def test_close_can_be_cancelled_and_keeps_the_weights(qtbot, window):
@@ -242,8 +270,10 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     path = tmp_path / "m.safetensors"
     assert window.save_model(str(path))
     assert not window._dirty
+    assert "loss" in window.metrics_label.text()
     window.reset_weights()
     assert not np.array_equal(weights, window.model.get_flat_weights())
+    assert "loss" not in window.metrics_label.text()  # the old run's figures went with its weights
     assert not window.open_model(str(tmp_path / "missing.safetensors"))
     assert window.banner.kind == "error"
     assert window.open_model(str(path))
@@ -549,3 +579,24 @@ def test_dropout_and_penalty_edits_keep_the_trained_weights(qtbot, window):
     assert outcome.error is None and window.model.optimizer.iterations > iterations
     window.layer_panel.units.setValue(99)  # a shape change still asks
     assert window.ask.asked[-1] == "Discard the trained model?"
+
+
+def test_csv_export_with_semicolons_loads_through_the_dialogs(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    path = tmp_path / "semicolon.csv"
+    rows = [f"{i % 7};{(i * 3) % 5};{'a' if i % 2 else 'b'}" for i in range(40)]
+    path.write_text("x1;x2;label\n" + "\n".join(rows) + "\n")
+    offered = []
+
+    def pick(parent, title, label, items, current, editable):
+        offered.append(list(items))
+        return items[current], True
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QInputDialog, "getItem", pick)
+    spec = window.dataset_panel.ask_csv()
+    assert offered == [["x1", "x2", "label"]] and spec["label_column"] == "label"
+    window.dataset_panel.use(spec)
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.input_dim == 2, timeout=30_000)
+    assert window.dataset.class_names == ("a", "b")

@@ -79,11 +79,14 @@ def test_stop_request_stops_fit_and_keeps_weights():
         if p.done >= 5:
             control.stop()
 
-    relay = TelemetryRelay(control, on_progress, lambda e: None, lambda p: None, interval=0.0)
+    epochs = []
+    relay = TelemetryRelay(control, on_progress, epochs.append, lambda p: None, interval=0.0)
     before = model.get_flat_weights()
     model.fit(**args, callbacks=[relay], verbose=0)
     assert relay.done < 50 * 40
     assert not np.array_equal(before, model.get_flat_weights())
+    # fit still reports the stopped epoch's part (as Keras does); the relay plots no epoch for it
+    assert len(model.history.epoch) == 1 and epochs == [] and relay.epochs_done == 0
 
 
 @pytest.mark.parametrize("fail", [False, True])
