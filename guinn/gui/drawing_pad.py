@@ -34,9 +34,12 @@ from PySide6.QtWidgets import (
 
 from guinn.data.digits import SIZE, preprocess_digit
 from guinn.errors import GuinnError
-from guinn.gui.pad_canvas import PadCanvas
+from guinn.gui.pad_canvas import PEN_WIDTH, PadCanvas
 
 log = logging.getLogger(__name__)
+# A drawing whose ink spans less than this (canvas pixels) is a dot or a scribble, not a digit:
+# scaled up to MNIST's 20 px box it would read as a confident nonsense class.
+MIN_DIGIT_PX = 2.5 * PEN_WIDTH
 
 PREDICT_INTERVAL_MS = 50
 AUTO_REFRESH_MS = 500  # while shown: re-read a drawing, so weights changing in training show up
@@ -262,10 +265,16 @@ class DrawingPadPanel(QWidget):
             self._show_nothing()
             return
         try:
-            seen = preprocess_digit(self.canvas.to_array())
+            drawing = self.canvas.to_array()
+            seen = preprocess_digit(drawing)
             if seen is None:
                 self._show_nothing()
                 self._say(None)
+                return
+            if _ink_extent(drawing) < MIN_DIGIT_PX:
+                self._show_nothing(seen)
+                self._say("Too small to read: draw the digit bigger, filling most of the pad. (It is "
+                          "scaled to MNIST's 20-pixel box, so a dot would become a blob.)")
                 return
             if not getattr(self._model, "built", True):
                 self._show_nothing(seen)
@@ -401,3 +410,11 @@ def _diverged(model) -> bool:
     """The engine's history says the last run's loss exploded (finite, so no stop_reason)."""
     history = getattr(model, "history", None)
     return any("training is diverging" in m for m in getattr(history, "messages", ()))
+
+
+def _ink_extent(drawing: np.ndarray) -> int:
+    """The longer side of the ink's bounding box, in canvas pixels (0 on a blank canvas)."""
+    rows, cols = np.flatnonzero(drawing.any(axis=1)), np.flatnonzero(drawing.any(axis=0))
+    if not len(rows):
+        return 0
+    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)

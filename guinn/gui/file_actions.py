@@ -1,5 +1,5 @@
 """File actions of the main window: experiments (open, save, presets), model files (open,
-save) and the offer to save unsaved trained weights before closing.
+save, export as ONNX) and the offer to save unsaved trained weights before closing.
 
 A mixin for :class:`~guinn.gui.main_window.MainWindow`, kept apart so the window module is
 about layout and the training run. It uses the window's state and helpers: ``model``,
@@ -33,6 +33,8 @@ class FileActions:
             return path
         ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
         chosen, _ = ask(self, title, default, filters)
+        if chosen and saving and not Path(chosen).suffix:  # "run1" -> "run1.json", findable by Open
+            chosen += Path(default).suffix
         return chosen or None
 
     # -- experiments -----------------------------------------------------------------------------
@@ -123,6 +125,30 @@ class FileActions:
             return False
         self._dirty = False
         self._succeeded(f"Saved the model to {path}")
+        return True
+
+    def export_onnx(self, path: str | None = None) -> bool:
+        """The trained network as ONNX, for onnxruntime, Netron or another framework."""
+        if self.model is None:
+            self.show_error("There is no model to export yet: press Start to build and train one.")
+            return False
+        if self.is_training() and not (self._control and self._control.paused):
+            self.show_error("Pause or stop training before exporting the model.")
+            return False
+        path = self._path_or_ask(path, True, "Export as ONNX", "model.onnx", "ONNX models (*.onnx)")
+        if path is None:
+            return False
+        try:
+            from guinn.io.onnx_export import export_onnx
+
+            written = export_onnx(self.model, path)
+        except GuinnError as exc:
+            self.show_error(f"Could not export the model: {exc}")
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not write {path}: {exc.strerror or exc}.")
+            return False
+        self._succeeded(f"Exported the model as ONNX to {written} (input 'input', dropout removed)")
         return True
 
     def open_model(self, path: str | None = None) -> bool:

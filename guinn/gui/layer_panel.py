@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from guinn.core.specs import ACTIVATION_HELP, ACTIVATION_LABELS, CARD_ACTIVATIONS, LayerSpec
 from guinn.gui.layer_model import LayerListModel, ParamsRole, SpecRole, describe_settings
-from guinn.gui.tips import TIPS
+from guinn.gui.tips import TIPS, count
 
 CARD_STYLE = (
     "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); "
@@ -375,7 +375,7 @@ class LayerPanel(QGroupBox):
             "parameters <i>(size follows the labels; fixed)</i>"
         )
         self.total_label.setText(
-            f"<b>Total: {m.total_params():,} parameters</b> in {m.rowCount() + 1} weight layers"
+            f"<b>Total: {m.total_params():,} parameters</b> in {count(m.rowCount() + 1, 'weight layer')}"
         )
         self._update_buttons()
         if not self._loading:

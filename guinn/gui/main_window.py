@@ -43,7 +43,7 @@ from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
 from guinn.gui.settings_panel import SettingsPanel
-from guinn.gui.tips import TIPS
+from guinn.gui.tips import TIPS, count
 from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 from guinn.resources import icon_path, list_presets
 
@@ -137,6 +137,7 @@ class MainWindow(QMainWindow, FileActions):
         self._last_progress: Progress | None = None
         self._epoch_logs: dict = {}
         self._run_batches = 0
+        self._started_before = False  # the first run of a session may wait for the compiler
         self.last_outcome: Outcome | None = None
         self.history = TrainingHistory()
         shape = guess_shape(exp.dataset) or (784, 10)
@@ -303,6 +304,13 @@ class MainWindow(QMainWindow, FileActions):
                 self.save_model,
                 "Ctrl+Shift+S",
                 "Save the trained weights, optimizer state and labels to a .safetensors file.",
+            ),
+            (
+                "Export as ONNX…",
+                self.export_onnx,
+                "Ctrl+E",
+                "Write the trained network as an ONNX file, to run it with onnxruntime or open "
+                "it in Netron (needs the optional onnx package).",
             ),
             None,
             (
@@ -659,7 +667,10 @@ class MainWindow(QMainWindow, FileActions):
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
         self._duty_mark = None
         self._plot_timer.start()
-        self.progress.setFormat("Starting…")
+        # The first run of a session may wait a few seconds for the compiler (app start
+        # compiles in the background; a quick first click catches it still at work).
+        first, self._started_before = not self._started_before, True
+        self.progress.setFormat("Starting… (the first run compiles the training step)" if first else "Starting…")
         thread.start()
         self.trainingStarted.emit()
         return True
@@ -816,11 +827,11 @@ class MainWindow(QMainWindow, FileActions):
             self.progress.setFormat("Stopped: the loss diverged")
             notes = []  # already in the error banner
         elif outcome.stopped_by_user:
-            self.progress.setFormat(f"Stopped after {outcome.batches:,} batches")
+            self.progress.setFormat(f"Stopped after {count(outcome.batches, 'batch', 'batches')}")
         else:
             self.progress.setValue(self.progress.maximum())
             self.progress.setFormat(
-                f"Done: {outcome.epochs_done} epochs in {_format_seconds(outcome.elapsed)}"
+                f"Done: {count(outcome.epochs_done, 'epoch')} in {_format_seconds(outcome.elapsed)}"
             )
         if notes and not outcome.error:
             alarming = any("diverging" in note for note in notes)

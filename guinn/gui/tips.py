@@ -1,5 +1,11 @@
 """Tooltips: one sentence per control on what it does to learning, in a student's-notes voice."""
 
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 epoch', '3 epochs', '1,000 batches': status text that reads right for any n."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 TIPS = {
     "dataset": (
         "What the network learns from. MNIST: 28x28 handwritten digits, 784 inputs, 10 "

@@ -380,3 +380,17 @@ def test_a_diverged_model_gets_a_caution(qtbot):
     panel.refresh()
     assert panel.probabilities is not None
     assert "diverged" in panel.message.text()
+
+
+def test_a_dot_is_too_small_to_read(qtbot, pad, mnist_model):
+    pad.set_model(mnist_model, (28, 28), [str(i) for i in range(10)])
+    draw(qtbot, pad.canvas, [(140, 140)])  # one click: a dot the width of the pen
+    pad.refresh()
+    assert pad.probabilities is None and shown(pad) == HINT
+    message = pad.findChild(QLabel, "padMessage")
+    assert "Too small to read" in message.text() and not message.isHidden()
+    assert pad.seen is not None  # the preview still shows what it would have read
+    pad.canvas.clear()
+    draw(qtbot, pad.canvas, ONE)
+    pad.refresh()
+    assert shown(pad) == "1" and message.isHidden()

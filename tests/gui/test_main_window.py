@@ -600,3 +600,20 @@ def test_csv_export_with_semicolons_loads_through_the_dialogs(qtbot, window, tmp
     window.dataset_panel.use(spec)
     qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.input_dim == 2, timeout=30_000)
     assert window.dataset.class_names == ("a", "b")
+
+
+def test_export_onnx_from_the_file_menu(qtbot, window, tmp_path, monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    from PySide6.QtWidgets import QFileDialog
+
+    assert not window.export_onnx(str(tmp_path / "early.onnx"))  # nothing trained yet
+    assert "no model to export" in window.banner.text()
+    _train(qtbot, window)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "digits"), ""))
+    action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "Export as ONNX…")
+    action.trigger()
+    path = tmp_path / "digits.onnx"  # the dialog's name got the format's extension
+    assert path.is_file() and window.banner.isHidden()
+    x = window.dataset.x_test[:5].astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": x})[0], window.model.predict(x), atol=1e-5)

@@ -2,7 +2,7 @@
 
 from guinn.core import activations
 from guinn.core.callbacks import EarlyStopping
-from guinn.gui.tips import TIPS
+from guinn.gui.tips import TIPS, count
 
 
 def test_saturation_thresholds_match_the_engine():
@@ -30,3 +30,8 @@ def test_patience_counts_epochs_without_improvement():
     assert "after this many epochs in a row without improvement" in TIPS["patience"]
     assert "0 acts like 1" in TIPS["patience"]
 
+
+
+def test_counts_read_right_for_one_and_many():
+    assert [count(1, "epoch"), count(3, "epoch"), count(1, "batch", "batches"), count(1200, "batch", "batches")] == [
+        "1 epoch", "3 epochs", "1 batch", "1,200 batches"]
