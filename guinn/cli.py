@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 from guinn.errors import DataError, GuinnError, closest
+from guinn.io.untrusted import json_problem
 from guinn.resources import preset_dir, preset_paths
 
 EXIT_ERROR = 2
@@ -260,6 +261,8 @@ def parse_dataset(text: str) -> dict:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"--dataset is not valid JSON ({exc.msg}).") from None
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number, thousands of nested objects
+            raise DataError(f"--dataset is not usable JSON ({json_problem(exc)}).") from None
         if not isinstance(spec, dict):
             raise DataError('--dataset JSON must be an object such as {"kind": "mnist"}.')
         return spec
@@ -351,7 +354,7 @@ def cmd_predict(args) -> int:
         rows.append(
             {
                 "file": name,
-                "class": int(label) if label.isdigit() else label,
+                "class": int(label) if label.isascii() and label.isdigit() else label,
                 "probabilities": [float(v) for v in p],
             }
         )

@@ -19,7 +19,7 @@ from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError
-from guinn.io.untrusted import checked_size
+from guinn.io.untrusted import checked_size, json_problem
 
 FORMAT = "guinn-experiment"
 VERSION = 1
@@ -154,6 +154,8 @@ class Experiment:
             raise ModelFileError(
                 f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from None
+        except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, 100,000 nested lists
+            raise ModelFileError(f"{path} is not usable JSON ({json_problem(exc)}).") from None
         exp = cls.from_dict(data)
         if "title" not in data:  # the default title names the MNIST example, not this file's run
             exp = exp.with_changes(title=path.stem)

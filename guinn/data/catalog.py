@@ -45,10 +45,27 @@ def load_dataset(spec: dict) -> Dataset:
         raise DataError(f"A dataset description must be an object, got {spec!r:.100}.")
     kind = spec.get("kind", "mnist")
     loaders = {"mnist": _mnist, "toy": _toy, "csv": _csv, "idx": _idx}
-    if kind not in loaders:
+    if not isinstance(kind, str) or kind not in loaders:
         raise unknown_name("dataset kind", kind, KINDS)
-    options = {k: v for k, v in spec.items() if k != "kind"}
-    return loaders[kind](**_only(kind, options, _OPTIONS[kind]))
+    options = _checked_options(kind, {k: v for k, v in spec.items() if k != "kind"})
+    return loaders[kind](**options)
+
+
+# Options that are text (names, file paths) and whole-number seeds: a description comes from a
+# file or a command line, so a list where a name belongs must be an error, not a TypeError.
+_TEXT = {"name", "path", "label_column", "delimiter", "train_images", "train_labels", "test_images", "test_labels"}
+
+
+def _checked_options(kind: str, options: dict) -> dict:
+    _only(kind, options, _OPTIONS[kind])
+    for key, value in options.items():
+        if key in _TEXT and value is not None and (not isinstance(value, str) or "\0" in value):
+            what = "contains a NUL character" if isinstance(value, str) else f"is {value!r:.80}"
+            raise DataError(f"Dataset option {key!r} must be text (a name or a file path); it {what}.")
+        if key == "seed" and value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63):
+            raise DataError(f"Dataset option 'seed' must be a whole number >= 0, got {value!r:.80}.")
+    return options
 
 
 _OPTIONS = {

@@ -16,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from guinn.errors import DataError, closest
+from guinn.io.untrusted import checked_size
+
+MAX_FILE_BYTES = 256 * 1024**2  # Kaggle's mnist_train.csv is 110 MB; /dev/zero is endless
+MAX_COLUMNS = 100_000
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -82,17 +86,21 @@ def _check_header(path: Path, header: list[str], label_column: str) -> int:
             f"CSV file {str(path)!r} has no header: line 1 ({','.join(header)}) looks like data; "
             "expected a first row naming the columns."
         )
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"CSV file {str(path)!r} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read.")
+    seen = set()
     for i, name in enumerate(header):
         if not name:
             raise DataError(
                 f"CSV file {str(path)!r}: column {i + 1} of the header has no name; "
                 "expected every column to be named."
             )
-        if header.index(name) != i:
+        if name in seen:
             raise DataError(
                 f"CSV file {str(path)!r}: column name {name!r} appears more than once in the "
                 "header; expected unique column names."
             )
+        seen.add(name)
     if label_column not in header:
         msg = (
             f"CSV file {str(path)!r} has no column {label_column!r}; "
@@ -142,6 +150,8 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
     With the default comma, a file whose header is one column holding semicolons, tabs or bars
     (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter."""
     path = Path(path)
+    if path.exists() and not path.is_dir():  # (missing files and folders: _read_rows says so)
+        checked_size(path, "CSV file", MAX_FILE_BYTES, DataError)
     header, rows = _read_rows(path, delimiter)
     if delimiter == "," and label_column not in header:
         other = other_delimiter(header)
@@ -194,8 +204,13 @@ class Standardizer:
         x = _as_matrix(x, "fit data")
         if x.shape[0] < 1:
             raise DataError("Cannot fit a Standardizer on 0 rows; expected at least one row.")
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = x.mean(axis=0)
+            std = x.std(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if len(bad):
+            raise DataError(f"Feature column {bad[0] + 1} holds numbers too large to scale (its mean or spread "
+                            "overflows, e.g. values near ±1e308); expected values well inside ±1e300.")
         std[std <= 1e-12 * np.abs(mean)] = 1.0  # constant up to rounding
         self.mean, self.std = mean, std
         return self

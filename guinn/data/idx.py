@@ -19,6 +19,9 @@ from guinn.errors import DataError
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DIM = 2**31 - 1
 MAX_PAYLOAD_BYTES = 2**31  # 2 GiB: far above any real IDX set, far below a bomb
+# Images become float32 for training (4 bytes a pixel, plus a copy on the way): 256 MiB of
+# pixels is 340,000 MNIST-sized images and keeps that under ~2 GiB.
+MAX_IMAGE_BYTES = 2**28
 
 IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -101,6 +104,8 @@ def read_idx(
     turned back on, so a cached copy can be shared safely without copying it.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # a pipe or device never ends
+        raise DataError(f"{str(path)!r} is not a regular file; expected an IDX file.")
     try:
         if _is_gzip(path):
             with gzip.open(path, "rb") as f:
@@ -134,7 +139,7 @@ def load_idx_pair(
     images_path: str | os.PathLike, labels_path: str | os.PathLike, *, readonly: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read matching image and label IDX files, checking they describe the same samples."""
-    x = read_idx(images_path, readonly=readonly)
+    x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES)
     y = read_idx(labels_path, readonly=readonly)
     if x.ndim != 3 or x.dtype != np.uint8:
         raise DataError(

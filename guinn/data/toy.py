@@ -14,6 +14,7 @@ import numpy as np
 
 from guinn.errors import DataError, unknown_name
 
+MAX_NOISE = 100.0  # far beyond any useful jitter; 1e308 would overflow the coordinates
 MAX_SAMPLES = 1_000_000
 MAX_CLASSES = 20
 
@@ -40,8 +41,9 @@ def _check_args(
         )
     if isinstance(noise, bool) or not isinstance(noise, int | float | np.floating | np.integer):
         raise DataError(f"noise must be a number >= 0; got {noise!r}.")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise DataError(f"noise must be a finite number >= 0; got {noise}.")
+    if not (math.isfinite(noise) and 0 <= noise <= MAX_NOISE):
+        raise DataError(f"noise must be a number from 0 to {MAX_NOISE:g} (the points lie within about ±2); "
+                        f"got {noise}.")
     if seed is not None:
         _check_int("seed", seed, 0, 2**63 - 1)
     return np.random.default_rng(seed)

@@ -17,29 +17,42 @@ from guinn.errors import DataError
 from guinn.io.untrusted import checked_size
 
 MAX_FILE_BYTES = 50 * 1024**2
+FORMATS = ("png", "jpeg", "jpg", "bmp", "gif", "pbm", "pgm", "ppm", "webp")  # raster formats only
+WORKING_SIDE = 1024  # larger pictures are scaled down to this before NumPy sees them
 
 
 def read_image(path) -> np.ndarray:
     """(height, width, 4) uint8 RGBA pixels of an image file; DataError if it cannot be read."""
     path = Path(path)
     checked_size(path, "image", MAX_FILE_BYTES, DataError)
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QImageReader
 
     reader = QImageReader(str(path))
+    kind = bytes(reader.format()).decode("ascii", "replace").lower() if reader.canRead() else ""
+    if kind and kind not in FORMATS:  # e.g. SVG: a small file can take minutes to render
+        raise DataError(f"Image {path} is {kind.upper()}; pictures must be "
+                        f"{', '.join(f.upper() for f in sorted(set(FORMATS) - {'jpg'}))}.")
     dims = reader.size()
     if dims.isValid() and max(dims.width(), dims.height()) > MAX_SIDE:
         raise DataError(
             f"Image {path} is {dims.width()}x{dims.height()} px; at most {MAX_SIDE} px a side."
         )
+    if dims.isValid() and max(dims.width(), dims.height()) > WORKING_SIDE:
+        reader.setScaledSize(dims.scaled(WORKING_SIDE, WORKING_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
     if image.isNull():
         raise DataError(
-            f"Cannot read image {path}: {reader.errorString()} (PNG and JPEG are supported)."
+            f"Cannot read image {path}: {reader.errorString()} (PNG, JPEG, BMP and GIF are supported)."
         )
     if max(image.width(), image.height()) > MAX_SIDE:
         raise DataError(
             f"Image {path} is {image.width()}x{image.height()} px; at most {MAX_SIDE} px a side."
         )
+    if max(image.width(), image.height()) > WORKING_SIDE:  # plenty for a 28x28 digit; NumPy's
+        # float copies of a full 8192x8192 photo would take gigabytes
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888_Premultiplied).scaled(
+            WORKING_SIDE, WORKING_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
     height, width, stride = image.height(), image.width(), image.bytesPerLine()
     bits = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)

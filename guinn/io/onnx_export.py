@@ -22,6 +22,7 @@ from guinn.errors import ConfigError, GuinnError
 
 OPSET = 17
 IR_VERSION = 8  # the IR version that goes with opset 17
+MAX_ONNX_BYTES = 2**31 - 2**24  # protobuf's 2 GiB, less room for the graph itself
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 
@@ -100,6 +101,10 @@ def to_onnx(model: Sequential):
     if not isinstance(model, Sequential):
         raise ConfigError(f"ONNX export takes a guinn Sequential, got {type(model).__name__}.")
     model._ensure_built()
+    weight_bytes = model.count_params() * 4  # exported as float32
+    if weight_bytes >= MAX_ONNX_BYTES:
+        raise GuinnError(f"The model has {model.count_params():,} parameters ({weight_bytes / 2**30:.1f} GiB as "
+                         f"float32), more than one ONNX file holds (2 GiB, protobuf's limit).")
     graph = _Graph(onnx)
     x = INPUT_NAME
     for layer in model.layers:

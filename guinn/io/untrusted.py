@@ -23,3 +23,9 @@ def checked_size(path: Path, kind: str, limit: int, error: type[Exception]) -> i
     if size > limit:
         raise error(f"{path} is {size:,} bytes; {kind}s are at most {limit:,}.")
     return size
+
+
+def json_problem(exc: Exception) -> str:
+    """What is wrong with JSON the parser refused for other than syntax (a 5000-digit number,
+    100,000 nested lists), in a few words for an error message."""
+    return str(exc).split(";")[0][:200] or type(exc).__name__

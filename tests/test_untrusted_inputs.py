@@ -1,0 +1,131 @@
+"""Hostile or odd input found by fuzzing: each gives a one-line guinn error, promptly and in
+bounded memory -- never a raw traceback, a hang or gigabytes for a tiny file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from guinn.cli import main, parse_dataset
+from guinn.data import catalog, idx, toy
+from guinn.data.csv_data import MAX_COLUMNS, Standardizer, load_csv
+from guinn.errors import DataError, GuinnError, ModelFileError
+from guinn.experiment import Experiment
+from guinn.io import images, onnx_export
+from guinn.layers import Dense
+from guinn.models import Sequential
+from tests.test_cli import digits, one_line_error, save_png  # noqa: F401 - fixtures
+
+NOT_TEXT = [
+    ({"kind": []}, "Unknown dataset kind"),
+    ({"kind": "toy", "name": {}}, "option 'name' must be text"),
+    ({"kind": "csv", "path": "p.csv", "label_column": "label", "seed": -1}, "option 'seed' must be a whole number"),
+    ({"kind": "csv", "path": "p.csv", "label_column": "label", "seed": 1.5}, "option 'seed' must be a whole number"),
+    ({"kind": "idx", "train_images": 1, "train_labels": 2}, "option 'train_images' must be text"),
+    ({"kind": "csv", "path": "\0x", "label_column": "label"}, "contains a NUL character"),
+]
+
+
+@pytest.mark.parametrize(("spec", "message"), NOT_TEXT)
+def test_dataset_options_of_the_wrong_type_are_named(spec, message):
+    with pytest.raises(GuinnError, match=message):
+        catalog.load_dataset(spec)
+
+
+def test_json_the_parser_cannot_hold_is_an_error(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match="not usable JSON"):
+        Experiment.load(deep)
+    big = tmp_path / "big.json"
+    big.write_text('{"epochs": ' + "1" * 5000 + "}")
+    with pytest.raises(ModelFileError, match="not usable JSON.*4300 digits"):
+        Experiment.load(big)
+    with pytest.raises(DataError, match="--dataset is not usable JSON"):
+        parse_dataset('{"a":' * 5000 + "1" + "}" * 5000)
+    one_line_error(capsys, main(["train", str(deep)]), "not usable JSON")
+
+
+def test_predict_with_unicode_digit_class_names(tmp_path, digits, capsys):  # noqa: F811
+    model = Sequential([Dense(10, activation="softmax", input_dim=784)], seed=0)
+    model.compile("adam", "categorical_crossentropy")
+    path = tmp_path / "m.safetensors"
+    names = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]  # str.isdigit() is True, int() fails
+    model.save(path, class_names=names)
+    picture = save_png(tmp_path / "d.png", digits[0][0])
+    assert main(["predict", str(path), str(picture), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["class"] in names
+
+
+def test_onnx_export_refuses_a_model_beyond_protobufs_limit(monkeypatch):
+    pytest.importorskip("onnx")
+    model = Sequential([Dense(10, input_dim=100)])
+    monkeypatch.setattr(onnx_export, "MAX_ONNX_BYTES", 4 * 1000)  # 1,010 parameters are 4,040 bytes
+    with pytest.raises(GuinnError, match="1,010 parameters .* more than one ONNX file holds"):
+        onnx_export.to_onnx(model)
+
+
+def test_vector_and_tiff_pictures_are_refused(tmp_path):
+    svg = tmp_path / "many.svg"
+    circles = "".join(f'<circle cx="4000" cy="4000" r="{3999 - i}" fill-opacity="0.1"/>' for i in range(200))
+    svg.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000">{circles}</svg>')
+    with pytest.raises(DataError, match="is SVG; pictures must be BMP, GIF, JPEG"):
+        images.read_image(svg)
+
+
+def test_large_pictures_are_scaled_down_before_numpy_sees_them(tmp_path, digits):  # noqa: F811
+    big = np.kron(digits[0][0], np.ones((100, 100), np.uint8))  # a 2800x2800 photo of a digit
+    path = save_png(tmp_path / "big.png", big)
+    pixels = images.read_image(path)
+    assert pixels.shape == (images.WORKING_SIDE, images.WORKING_SIDE, 4)
+    small = images.digit_from_image(save_png(tmp_path / "small.png", np.kron(digits[0][0], np.ones((4, 4), np.uint8))))
+    assert np.abs(images.digit_from_image(path) - small).mean() < 0.05  # the same digit either way
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_pipes_are_refused_not_read_forever(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        load_csv(fifo, "label")
+    with pytest.raises(DataError, match="not a regular file"):
+        idx.read_idx(fifo)
+
+
+def test_an_idx_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
+    import gzip
+    import struct
+
+    path = tmp_path / "bomb-images.gz"
+    with gzip.open(path, "wb") as f:  # claims 2 x 300 x 300 pixels
+        f.write(struct.pack(">HBB3I", 0, 0x08, 3, 2, 300, 300) + bytes(2 * 300 * 300))
+    labels = tmp_path / "bomb-labels.gz"
+    with gzip.open(labels, "wb") as f:
+        f.write(struct.pack(">HBBI", 0, 0x08, 1, 2) + bytes(2))
+    monkeypatch.setattr(idx, "MAX_IMAGE_BYTES", 100_000)
+    with pytest.raises(DataError, match=r"declares shape \(2, 300, 300\) .*expected at most 100000 bytes"):
+        idx.load_idx_pair(path, labels)
+
+
+def test_csv_header_checks_stay_linear_and_bounded(tmp_path, monkeypatch):
+    wide = tmp_path / "wide.csv"
+    names = [f"c{i}" for i in range(50_000)]
+    wide.write_text(",".join([*names, "c7"]) + "\n" + ",".join(["1"] * 50_001) + "\n")
+    with pytest.raises(DataError, match="'c7' appears more than once"):
+        load_csv(wide, "label")  # a quadratic check took minutes at this width
+    assert MAX_COLUMNS >= 10_000
+    monkeypatch.setattr("guinn.data.csv_data.MAX_COLUMNS", 1000)
+    with pytest.raises(DataError, match="50,001 columns; at most 1,000"):
+        load_csv(wide, "label")
+
+
+def test_numbers_too_large_to_scale_are_named():
+    x = np.array([[-1e308, 0.0], [1e308, 1.0]] * 20)
+    with pytest.raises(DataError, match="Feature column 1 holds numbers too large to scale"):
+        Standardizer().fit(x)
+    with pytest.raises(DataError, match="noise must be a number from 0 to 100"):
+        toy.make_toy("spiral", noise=1e308)
