@@ -212,3 +212,27 @@ def test_summary_line_length_widens_the_table():
     lines = []
     binary_model().summary(line_length=90, print_fn=lines.append)
     assert max(len(line) for line in lines[0].splitlines()) == 90
+
+
+def test_on_batch_methods_and_get_layer():
+    model = binary_model(["acc"])
+    before = model.get_flat_weights()
+    expected_loss, expected_acc = model.evaluate(X[:40], Y[:40], verbose=0)
+    loss, acc = model.train_on_batch(X[:40], Y[:40])  # figures from before the step, as Keras's
+    assert loss == pytest.approx(expected_loss, rel=1e-5) and acc == pytest.approx(expected_acc)
+    assert not np.array_equal(before, model.get_flat_weights()) and model.optimizer.iterations == 1
+    assert set(model.train_on_batch(X[:40], Y[:40], return_dict=True)) == {"loss", "acc"}
+    assert model.test_on_batch(X, Y) == model.evaluate(X, Y, verbose=0)
+    np.testing.assert_array_equal(model.predict_on_batch(X), model.predict(X))
+    assert model.get_layer(index=-1) is model.layers[-1]
+    assert model.get_layer(model.layers[0].name) is model.layers[0]
+    with pytest.raises(ConfigError, match="Unknown layer 'dense_9'.*Did you mean"):
+        model.get_layer("dense_9")
+    with pytest.raises(ConfigError, match="index must be a whole number from 0 to 1"):
+        model.get_layer(index=5)
+    blow_up = Sequential([Dense(1, input_dim=1)], seed=0)
+    blow_up.compile(SGD(1e30), "mse")
+    x = np.full((4, 1), 1e10, "float32")
+    with pytest.warns(TrainingWarning):
+        assert np.isnan(blow_up.train_on_batch(x, x))
+    assert np.isfinite(blow_up.get_flat_weights()).all()

@@ -351,6 +351,50 @@ class Sequential:
         cb.on_train_end({})
         return self.history
 
+    @checked_arguments
+    def train_on_batch(self, x, y, return_dict=False):
+        """One optimizer step on exactly this batch (Keras's): the loss (and metrics) before the
+        step. After a non-finite loss or update the weights stay as they were and the loss is NaN."""
+        if not self.compiled:
+            raise TrainingError("Call compile(optimizer=..., loss=...) before train_on_batch.")
+        x, y = self._checked_pair(x, y)
+        self.optimizer.build(self._params.size, self.dtype)
+        want_acc = "accuracy" in self.metrics
+        labels = _class_index(y, self._multilabel()) if want_acc else None
+        self.stop_training, self.stop_reason = False, None
+        logs = self._train_step(x, y, labels, self._rngs["dropout"], 0, 0)
+        if logs is None:
+            logs = {"loss": math.nan, **({"accuracy": math.nan} if want_acc else {})}
+        result = self._as_spelt({k: v for k, v in logs.items() if k != "telemetry"})
+        return result if return_dict else _keras_result(result)
+
+    @checked_arguments
+    def test_on_batch(self, x, y, return_dict=False):
+        """Keras's: ``evaluate`` on one batch, quietly."""
+        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0, return_dict=return_dict)
+
+    @checked_arguments
+    def predict_on_batch(self, x):
+        """Keras's: ``predict`` on one batch."""
+        return self.predict(x, batch_size=max(len(x), 1))
+
+    @checked_arguments
+    def get_layer(self, name=None, index=None):
+        """A layer by name or position (Keras's); the error lists the names there are."""
+        if (name is None) == (index is None):
+            raise ConfigError("get_layer takes a layer name or an index (not both).")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not \
+                    -len(self.layers) <= index < len(self.layers):
+                raise ConfigError(f"get_layer index must be a whole number from 0 to {len(self.layers) - 1}, "
+                                  f"got {index!r}.")
+            return self.layers[index]
+        self._ensure_built()  # layers get their names when built
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise unknown_name("layer", name, [layer.name for layer in self.layers])
+
     def _transformed(self, transform, xb, rng):
         out = np.asarray(transform(xb, rng), dtype=self.dtype)
         if out.shape != xb.shape:
@@ -509,9 +553,7 @@ class Sequential:
         result = self._as_spelt(result)
         if verbose in ("auto", 1, 2):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()), file=sys.stdout)
-        if return_dict:
-            return result
-        return [result[k] for k in result] if len(result) > 1 else result["loss"]
+        return result if return_dict else _keras_result(result)
 
     @property
     def metrics_names(self) -> list[str]:
@@ -685,6 +727,11 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+def _keras_result(result: dict):
+    """The loss alone, or [loss, metric...] when there are metrics: what Keras returns."""
+    return [result[k] for k in result] if len(result) > 1 else result["loss"]
 
 
 def _sample_shape(input_shape) -> tuple:
