@@ -19,7 +19,7 @@ import numpy as np
 from guinn.core import backend, fused, losses, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, Layer, layer_from_config
-from guinn.core.layers.base import refuse_freezing
+from guinn.core.layers.base import AlwaysTrainable
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
 from guinn.errors import ConfigError, DataError, TrainingError, TrainingWarning, checked_arguments, unknown_name
@@ -29,7 +29,7 @@ METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
                   "sparse_categorical_accuracy": "accuracy", "binary_accuracy": "accuracy"}
 
 
-class Sequential:
+class Sequential(AlwaysTrainable):
     @checked_arguments
     def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
         self.name = name
@@ -63,14 +63,6 @@ class Sequential:
                 raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
                                   f"(layer {len(self.layers) + 1}, {item!r}).")
             self.layers.append(item)
-
-    @property
-    def trainable(self) -> bool:
-        return True
-
-    @trainable.setter
-    def trainable(self, value) -> None:
-        refuse_freezing(value)
 
     @property
     def input_shape(self):

@@ -89,12 +89,18 @@ class FileActions:
         return True
 
     # -- model files ---------------------------------------------------------------------------
-    def save_model(self, path: str | None = None) -> bool:
+    def _model_can_be_written(self, verb: str, doing: str) -> bool:
+        """There is a model, and no training step is changing its weights while it is written."""
         if self.model is None:
-            self.show_error("There is no model to save yet: press Start to build and train one.")
+            self.show_error(f"There is no model to {verb} yet: press Start to build and train one.")
             return False
         if self.is_training() and not (self._control and self._control.paused):
-            self.show_error("Pause or stop training before saving the model.")
+            self.show_error(f"Pause or stop training before {doing} the model.")
+            return False
+        return True
+
+    def save_model(self, path: str | None = None) -> bool:
+        if not self._model_can_be_written("save", "saving"):
             return False
         if not hasattr(self.model, "save"):
             self.show_error(
@@ -129,11 +135,7 @@ class FileActions:
 
     def export_onnx(self, path: str | None = None) -> bool:
         """The trained network as ONNX, for onnxruntime, Netron or another framework."""
-        if self.model is None:
-            self.show_error("There is no model to export yet: press Start to build and train one.")
-            return False
-        if self.is_training() and not (self._control and self._control.paused):
-            self.show_error("Pause or stop training before exporting the model.")
+        if not self._model_can_be_written("export", "exporting"):
             return False
         path = self._path_or_ask(path, True, "Export as ONNX", "model.onnx", "ONNX models (*.onnx)")
         if path is None:

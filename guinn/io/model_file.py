@@ -231,7 +231,7 @@ _UMASK = _current_umask()
 # -- loading ------------------------------------------------------------------------------------
 # Names that promise another program's format: writing safetensors under them would mislead.
 FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras", ".pt": "PyTorch",
-                    ".pth": "PyTorch", ".pkl": "pickle", ".pickle": "pickle", ".onnx": "ONNX",
+                    ".pth": "PyTorch", ".pkl": "Python-object", ".onnx": "ONNX",
                     ".npz": "NumPy", ".npy": "NumPy", ".json": "JSON"}
 
 

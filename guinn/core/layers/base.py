@@ -17,7 +17,21 @@ from guinn.core import fused
 from guinn.errors import ConfigError, checked_arguments
 
 
-class Layer:
+class AlwaysTrainable:
+    """``trainable`` is always True: guinn trains every weight. Keras users set it False to
+    freeze a layer or a model; that is refused rather than silently ignored."""
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        if not value:
+            raise ConfigError("guinn trains every layer: freezing weights (trainable = False) is not supported.")
+
+
+class Layer(AlwaysTrainable):
     type_name = "Layer"
 
     @checked_arguments
@@ -57,15 +71,6 @@ class Layer:
     def bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         self.params, self.grads = params, grads
         self._scratch.clear()
-
-    @property
-    def trainable(self) -> bool:
-        """Always True: every layer trains (Keras users set False to freeze one; that is refused)."""
-        return True
-
-    @trainable.setter
-    def trainable(self, value) -> None:
-        refuse_freezing(value)
 
     @property
     def count_params(self) -> int:
@@ -152,9 +157,3 @@ def rms(a: np.ndarray) -> float:
     if flat.size == 0:
         return 0.0
     return math.sqrt(fused.sum_of_squares(flat) / flat.size)
-
-
-def refuse_freezing(value) -> None:
-    """``trainable = False`` would otherwise be silently ignored: guinn always trains every weight."""
-    if not value:
-        raise ConfigError("guinn trains every layer: freezing weights (trainable = False) is not supported.")
