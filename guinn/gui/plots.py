@@ -211,6 +211,11 @@ class PlotsPanel(QTabWidget):
     def __init__(self, history: TrainingHistory, parent=None):
         super().__init__(parent)
         self.setObjectName("plotTabs")
+        # Every tab stays in view at the window's minimum size (the Draw tab used to hide behind
+        # scroll arrows): titles are shortened with "…" instead, and tooltips give them whole.
+        self.setUsesScrollButtons(False)
+        self.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabBar().setStyleSheet("QTabBar::tab { padding: 4px 9px; }")
         self.history = history
         self._shown: dict[int, int] = {}  # tab index -> history revision it shows
         self.redraws = 0

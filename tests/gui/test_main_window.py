@@ -617,3 +617,13 @@ def test_export_onnx_from_the_file_menu(qtbot, window, tmp_path, monkeypatch):
     x = window.dataset.x_test[:5].astype(np.float32)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"input": x})[0], window.model.predict(x), atol=1e-5)
+
+
+def test_every_tab_title_is_whole_at_the_minimum_size(qtbot, window):
+    window.resize(window.minimumSize())
+    qtbot.wait(50)
+    bar = window.plots.tabBar()
+    titles = [bar.tabText(i).replace("&&", "&") for i in range(bar.count())]
+    assert titles[-1] == "Draw" and bar.tabRect(bar.count() - 1).right() < bar.width()
+    for i, title in enumerate(titles):  # no scroll arrows hiding a tab, no "Dr…"
+        assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(title), title
