@@ -1,5 +1,17 @@
 """Keras-style entry point: ``from guinn.callbacks import EarlyStopping, ...``."""
 
-from guinn.core.callbacks import Callback, EarlyStopping, History, LambdaCallback, ProgbarLogger
+from guinn.core.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 
-__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback", "ProgbarLogger"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
+           "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]

@@ -11,7 +11,17 @@ import warnings
 import numpy as np
 import pytest
 
-from guinn.callbacks import Callback, EarlyStopping, History, LambdaCallback
+from guinn.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 from guinn.core.layers import Dense
 from guinn.core.model import Sequential
 from guinn.errors import ConfigError
@@ -372,3 +382,84 @@ def test_a_healthy_run_gets_no_divergence_message():
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
     history = model.fit(x, y, epochs=3, verbose=0)
     assert not any("diverging" in m for m in history.messages)
+
+
+# -- Keras's other everyday callbacks ------------------------------------------------------------
+def _tiny(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    model = Sequential([Dense(4, activation="tanh", input_dim=3), Dense(1, activation="sigmoid")], seed=seed)
+    model.compile(optimizer=SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    return model, x, y
+
+
+def test_learning_rate_scheduler_sets_each_epochs_rate():
+    model, x, y = _tiny()
+    seen = []
+    probe = LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(model.optimizer.learning_rate))
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1)), probe])
+    assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
+    assert model.optimizer.learning_rate == pytest.approx(0.02)  # Keras 2's one-argument schedule
+    with pytest.raises(ConfigError, match="learning_rate must be a positive number"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, lr: 0)])
+    with pytest.raises(ConfigError, match="needs a function"):
+        LearningRateScheduler(0.1)
+
+
+def test_reduce_lr_on_plateau_follows_keras():
+    model, x, y = _tiny()
+    losses = iter([1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85, 0.86, 0.87])  # improvements at epochs 0, 1, 5
+    fake = LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(val_loss=next(losses)))
+    rates = []
+    after = LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(model.optimizer.learning_rate))
+    plateau = ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_lr=0.02)
+    model.fit(x, y, epochs=9, verbose=0, callbacks=[fake, plateau, after])
+    # epochs 2, 3 stall: halve after 3; 4 is cooldown; 5 improves; 6, 7 stall: halve after 7 (to min_lr)
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025, 0.025])
+    assert any("learning rate reduced to 0.05 after epoch 4" in m for m in model.history.messages)
+    with pytest.raises(ConfigError, match="factor must be a number between 0 and 1"):
+        ReduceLROnPlateau(factor=2)
+
+
+def test_model_checkpoint_saves_every_epoch_or_the_best(tmp_path):
+    from guinn.models import load_model
+
+    model, x, y = _tiny()
+    model.fit(x, y, epochs=3, verbose=0, validation_split=0.25,
+              callbacks=[ModelCheckpoint(tmp_path / "e{epoch:02d}-{val_loss:.2f}.safetensors")])
+    assert len(sorted(tmp_path.glob("e0[123]-*.safetensors"))) == 3
+    best = tmp_path / "best.safetensors"
+    losses = iter([0.5, 0.4, 0.6])
+    fake = LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(val_loss=next(losses)))
+    weights = []
+    keep = LambdaCallback(on_epoch_end=lambda epoch, logs: weights.append(model.get_flat_weights()))
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[fake, ModelCheckpoint(best, save_best_only=True), keep])
+    np.testing.assert_array_equal(load_model(best).get_flat_weights(), weights[1])  # epoch 2 was best
+    with pytest.raises(ConfigError, match="names something not in the logs"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "{val_los}.safetensors")])
+
+
+def test_csv_logger_writes_a_row_per_epoch(tmp_path):
+    import csv
+
+    model, x, y = _tiny()
+    path = tmp_path / "log.csv"
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)])
+    model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path, append=True)])
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "0"] and all(len(r) == 5 for r in rows)
+    assert float(rows[3][1]) == pytest.approx(model.history.history["loss"][0])  # the appended run's
+
+
+def test_terminate_on_nan_stops_on_a_non_finite_loss():
+    model, x, y = _tiny()
+    def poison(batch, logs):  # as a user's own loss class might report
+        if batch == 1:
+            logs["loss"] = float("nan")
+
+    nan_logs = LambdaCallback(on_train_batch_end=poison)
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[nan_logs, TerminateOnNaN()])
+    assert history.epoch == [0] and any("TerminateOnNaN: batch 2" in m for m in history.messages)

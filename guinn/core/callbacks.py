@@ -7,7 +7,9 @@ go to ``History.messages`` and, when verbose, to stdout.
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 import sys
 import time
 import warnings
@@ -89,7 +91,66 @@ class History(Callback):
             print(message, flush=True)
 
 
-class EarlyStopping(Callback):
+class _Monitoring(Callback):
+    """What EarlyStopping, ReduceLROnPlateau and ModelCheckpoint share: a logged metric to
+    watch, which way is better, and one warning (naming the closest logged metric) when it
+    is never logged."""
+
+    def _set_monitor(self, monitor, mode, min_delta, verbose):
+        kind = type(self).__name__
+        if not isinstance(monitor, str):
+            raise ConfigError(f"{kind} monitor must be a metric name such as 'val_loss', got {monitor!r}.")
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"{kind} mode must be 'auto', 'min' or 'max', got {mode!r}.")
+        if not _is_number(min_delta) or not math.isfinite(min_delta):
+            raise ConfigError(f"{kind} min_delta must be a finite number, got {min_delta!r}.")
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.verbose = verbose
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        self._warned = False
+
+    def _worst(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+    def _improved(self, value, reference):
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
+    def _logged_name(self, logs: dict) -> str | None:
+        """The key ``monitor`` is logged under: Keras's ``val_acc`` and ``val_accuracy`` name the
+        same metric, and the logs use whichever spelling ``compile`` was given."""
+        if self.monitor in logs:
+            return self.monitor
+        wanted = _canonical(self.monitor)
+        return next((key for key in logs if _canonical(key) == wanted), None)
+
+    def _monitored(self, logs) -> float | None:
+        """This epoch's value of the monitored metric, or None (warned about once) if it is not logged."""
+        logs = logs or {}
+        found = self._logged_name(logs)
+        if found is not None:
+            self.monitor = found
+            return logs[found]
+        if not self._warned:
+            self._warned = True
+            available = [k for k in logs if k != "telemetry"]
+            same_kind = [k for k in available if k.startswith("val_") == self.monitor.startswith("val_")]
+            hint = closest(self.monitor, same_kind)  # val_los -> val_loss, not loss
+            message = (f"{type(self).__name__}: metric {self.monitor!r} is not available (available: "
+                       f"{', '.join(available)}); " + (f"did you mean {hint!r}?" if hint else
+                                                       "set a validation split to monitor validation metrics."))
+            self._say(message)
+            warnings.warn(message, TrainingWarning, stacklevel=3)  # seen even with verbose=0, as Keras logs it
+        return None
+
+    def _say(self, message):
+        # Printed when either this callback or fit is verbose (Keras prints by the callback's own).
+        self.model.history.say(message, echo=bool(self.verbose))
+
+
+class EarlyStopping(_Monitoring):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     With ``restore_best_weights`` the best epoch's weights come back however training
@@ -102,71 +163,27 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
-        if not isinstance(monitor, str):
-            raise ConfigError(f"EarlyStopping monitor must be a metric name such as 'val_loss', got {monitor!r}.")
-        if mode not in ("auto", "min", "max"):
-            raise ConfigError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"EarlyStopping patience must be an integer >= 0, got {patience!r}.")
-        if not _is_number(min_delta) or not math.isfinite(min_delta):
-            raise ConfigError(f"EarlyStopping min_delta must be a finite number, got {min_delta!r}.")
+        self._set_monitor(monitor, mode, min_delta, verbose)
+        self.patience = _whole("EarlyStopping patience", patience)
         if baseline is not None and (not _is_number(baseline) or math.isnan(baseline)):
             raise ConfigError(f"EarlyStopping baseline must be a number or None, got {baseline!r}.")
-        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, (int, np.integer)) \
-                or start_from_epoch < 0:
-            raise ConfigError(f"EarlyStopping start_from_epoch must be an integer >= 0, got {start_from_epoch!r}.")
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = patience
-        self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = int(start_from_epoch)
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.mode = mode
-
-    def _logged_name(self, logs: dict) -> str | None:
-        """The key ``monitor`` is logged under: Keras's ``val_acc`` and ``val_accuracy`` name the
-        same metric, and the logs use whichever spelling ``compile`` was given."""
-        if self.monitor in logs:
-            return self.monitor
-        wanted = _canonical(self.monitor)
-        return next((key for key in logs if _canonical(key) == wanted), None)
-
-    def _improved(self, value, reference):
-        if self.mode == "min":
-            return value < reference - self.min_delta
-        return value > reference + self.min_delta
+        self.start_from_epoch = _whole("EarlyStopping start_from_epoch", start_from_epoch)
 
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = None
         # As in Keras 3, the best epoch is tracked from the start; ``baseline`` only decides
         # whether an improvement also resets the patience count.
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = self._worst()
         self.best_epoch = None
         self.best_weights = None
         self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
-        found = self._logged_name(logs or {})
-        if found is not None:
-            self.monitor = found
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            if not self._warned:
-                self._warned = True
-                available = [k for k in (logs or {}) if k != "telemetry"]
-                same_kind = [k for k in available if k.startswith("val_") == self.monitor.startswith("val_")]
-                hint = closest(self.monitor, same_kind)  # val_los -> val_loss, not loss
-                message = (f"EarlyStopping: metric {self.monitor!r} is not available (available: "
-                           f"{', '.join(available)}); " + (f"did you mean {hint!r}?" if hint else
-                                                           "set a validation split to monitor validation metrics."))
-                self._say(message)
-                warnings.warn(message, TrainingWarning, stacklevel=2)  # seen even with verbose=0, as Keras logs it
-            return
-        if epoch < self.start_from_epoch:
+        value = self._monitored(logs)
+        if value is None or epoch < self.start_from_epoch:
             return
         if math.isfinite(value) and self._improved(value, self.best):
             self.best, self.best_epoch = value, epoch
@@ -193,9 +210,151 @@ class EarlyStopping(Callback):
         self._say(f"EarlyStopping: restored the weights from epoch {self.best_epoch + 1} "
                   f"({self.monitor} = {self.best:.4f}).")
 
-    def _say(self, message):
-        # Printed when either this callback or fit is verbose (Keras prints by the callback's own).
-        self.model.history.say(message, echo=bool(self.verbose))
+
+class ReduceLROnPlateau(_Monitoring):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for
+    ``patience`` epochs (Keras's), then wait ``cooldown`` epochs; never below ``min_lr``."""
+
+    @checked_arguments
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__()
+        self._set_monitor(monitor, mode, min_delta, verbose)
+        if not _is_number(factor) or not 0 < factor < 1:
+            raise ConfigError(f"ReduceLROnPlateau factor must be a number between 0 and 1, got {factor!r}.")
+        if not _is_number(min_lr) or not 0 <= min_lr < math.inf:
+            raise ConfigError(f"ReduceLROnPlateau min_lr must be a number >= 0, got {min_lr!r}.")
+        self.factor, self.min_lr = float(factor), float(min_lr)
+        self.patience = _whole("ReduceLROnPlateau patience", patience)
+        self.cooldown = _whole("ReduceLROnPlateau cooldown", cooldown)
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_left, self._warned = self._worst(), 0, 0, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._monitored(logs)
+        if value is None:
+            return
+        if self.cooldown_left:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if math.isfinite(value) and self._improved(value, self.best):
+            self.best, self.wait = value, 0
+            return
+        if self.cooldown_left:
+            return
+        self.wait += 1
+        optimizer = self.model.optimizer
+        if self.wait >= self.patience and optimizer.learning_rate > self.min_lr:
+            new = max(optimizer.learning_rate * self.factor, self.min_lr)
+            optimizer.learning_rate = new if new > 0 else optimizer.learning_rate  # a rate must stay positive
+            self.cooldown_left, self.wait = self.cooldown, 0
+            self._say(f"ReduceLROnPlateau: {self.monitor} did not improve for {self.patience} epoch(s); "
+                      f"learning rate reduced to {optimizer.learning_rate:.4g} after epoch {epoch + 1}.")
+
+
+class ModelCheckpoint(_Monitoring):
+    """Save the model (a ``.safetensors`` file) after each epoch, or only when ``monitor``
+    improved (``save_best_only``), as Keras's. ``filepath`` may use ``{epoch}`` and the
+    logged metrics, e.g. ``"run-{epoch:02d}-{val_loss:.3f}.safetensors"``."""
+
+    @checked_arguments
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
+        super().__init__()
+        self._set_monitor(monitor, mode, 0.0, verbose)
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {filepath!r}.")
+        self.filepath = os.fspath(filepath)
+        self.save_best_only = bool(save_best_only)
+
+    def on_train_begin(self, logs=None):
+        self.best, self._warned = self._worst(), False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self._monitored(logs)
+            if value is None or not math.isfinite(value) or not self._improved(value, self.best):
+                return
+            self.best = value
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **{k: v for k, v in logs.items() if k != "telemetry"})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"ModelCheckpoint filepath {self.filepath!r} names something not in the logs "
+                              f"({exc}); it may use {{epoch}} and: {', '.join(k for k in logs if k != 'telemetry')}."
+                              ) from None
+        self.model.save(path)
+        if self.verbose:
+            self._say(f"ModelCheckpoint: saved the model after epoch {epoch + 1} to {path}.")
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (Keras's; a
+    one-argument ``schedule(epoch)`` works too). Epochs count from 0."""
+
+    @checked_arguments
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise ConfigError(f"LearningRateScheduler needs a function schedule(epoch, lr), got {schedule!r}.")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        try:
+            rate = self.schedule(epoch, optimizer.learning_rate)
+        except TypeError:
+            rate = self.schedule(epoch)
+        optimizer.learning_rate = rate  # checked: a schedule returning 0, NaN or text is a ConfigError
+        if self.verbose:
+            self.model.history.say(f"Epoch {epoch + 1}: LearningRateScheduler set the learning rate to "
+                                   f"{optimizer.learning_rate:.4g}.", echo=True)
+
+
+class TerminateOnNaN(Callback):
+    """Stop at the first batch whose loss is NaN or infinite (Keras's). guinn's fit already
+    stops there and keeps the last finite weights; this also catches a non-finite loss that a
+    user's own loss class reports."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop_training = True
+            self.model.history.say(f"TerminateOnNaN: batch {batch + 1} has loss {loss}; training stopped.")
+
+
+class CSVLogger(Callback):
+    """Each epoch's logs as a row of a CSV file (Keras's): ``epoch`` first, then the metrics."""
+
+    @checked_arguments
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise ConfigError(f"CSVLogger filename must be a file path, got {filename!r}.")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ConfigError(f"CSVLogger separator must be one character, got {separator!r}.")
+        self.filename, self.separator, self.append = os.fspath(filename), separator, bool(append)
+        self._file = self._writer = self._keys = None
+
+    def on_train_begin(self, logs=None):
+        had_rows = self.append and os.path.isfile(self.filename) and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+        self._keys = None if not had_rows else False  # False: a header is already there
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {k: v for k, v in (logs or {}).items() if isinstance(v, (int, float))}
+        if not self._keys:
+            if self._keys is None:
+                self._writer.writerow(["epoch", *values])
+            self._keys = list(values)
+        self._writer.writerow([epoch, *(values.get(k, "") for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class LambdaCallback(Callback):
@@ -264,6 +423,12 @@ def _canonical(key: str) -> str:
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix):]
     return prefix + METRIC_ALIASES.get(base, base)
+
+
+def _whole(what: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"{what} must be an integer >= 0, got {value!r}.")
+    return int(value)
 
 
 def _is_number(value) -> bool:
