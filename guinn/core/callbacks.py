@@ -123,8 +123,8 @@ class _Monitoring(Callback):
         same metric, and the logs use whichever spelling ``compile`` was given."""
         if self.monitor in logs:
             return self.monitor
-        wanted = _canonical(self.monitor)
-        return next((key for key in logs if _canonical(key) == wanted), None)
+        wanted = canonical_metric(self.monitor)
+        return next((key for key in logs if canonical_metric(key) == wanted), None)
 
     def _monitored(self, logs) -> float | None:
         """This epoch's value of the monitored metric, or None (warned about once) if it is not logged."""
@@ -417,7 +417,8 @@ class ProgbarLogger(Callback):
         self.stream.flush()
 
 
-def _canonical(key: str) -> str:
+def canonical_metric(key: str) -> str:
+    """A log key under guinn's own metric name: ``acc`` -> ``accuracy``, ``val_acc`` -> ``val_accuracy``."""
     from guinn.core.model import METRIC_ALIASES  # (the model module imports this one)
 
     prefix = "val_" if key.startswith("val_") else ""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from guinn.core.specs import cards_from_model
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
+from guinn.gui.worker import IDLE_TIMEOUT_S
 
 Button = QMessageBox.StandardButton
 
@@ -94,7 +95,10 @@ class FileActions:
         if self.model is None:
             self.show_error(f"There is no model to {verb} yet: press Start to build and train one.")
             return False
-        if self.is_training() and not (self._control and self._control.paused):
+        control = self._control if self.is_training() else None
+        if control is not None and control.paused:
+            control.wait_until_idle(IDLE_TIMEOUT_S)  # a pause takes effect when the batch in flight ends
+        if control is not None and not (control.paused and control.idle):
             self.show_error(f"Pause or stop training before {doing} the model.")
             return False
         return True

@@ -44,7 +44,7 @@ from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
 from guinn.gui.settings_panel import SettingsPanel
 from guinn.gui.tips import TIPS, count
-from guinn.gui.worker import EpochEnd, Outcome, Progress, RunControl, TrainingWorker
+from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 from guinn.resources import icon_path, list_presets
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
@@ -862,6 +862,7 @@ class MainWindow(QMainWindow, FileActions):
         resume = control is not None and not control.paused
         if control is not None:
             control.pause()
+            control.wait_until_idle(IDLE_TIMEOUT_S)  # the batch in flight ends before any save
             if self._run_batches:  # what has been learned so far is worth the "save?" question
                 self._trained = self._dirty = True
         if not self.may_close():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from guinn.core.callbacks import Callback
+from guinn.core.callbacks import Callback, canonical_metric
 from guinn.core.telemetry import BatchTelemetry
 from guinn.errors import GuinnError
 
@@ -57,6 +57,9 @@ class Outcome:
     error: str | None
 
 
+IDLE_TIMEOUT_S = 10.0  # how long a save waits for the batch in flight (a first batch may be compiling)
+
+
 class RunControl:
     """Pause, single-step and stop requests, safe to set from the GUI thread."""
 
@@ -65,10 +68,28 @@ class RunControl:
         self._paused = paused
         self._steps = steps
         self._stop = threading.Event()
+        self._idle = False  # the worker is blocked between batches, or done: the weights hold still
 
     @property
     def paused(self) -> bool:
+        """Pause was asked for (the worker may still be finishing its batch: see ``idle``)."""
         return self._paused
+
+    @property
+    def idle(self) -> bool:
+        """The worker is waiting between batches, or has finished: nothing changes the weights."""
+        return self._idle
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """After ``pause``: block until the worker has finished its batch (True) or ``timeout``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._idle, timeout)
+
+    def finished(self) -> None:
+        """Called by the worker when its fit has returned."""
+        with self._cond:
+            self._idle = True
+            self._cond.notify_all()
 
     @property
     def stopped(self) -> bool:
@@ -110,8 +131,11 @@ class RunControl:
         if before_blocking:
             before_blocking()
         with self._cond:
+            self._idle = True
+            self._cond.notify_all()  # a save waiting for the batch to end may go ahead
             while self._paused and not self._steps and not self._stop.is_set():
                 self._cond.wait()
+            self._idle = False
             if self._paused and self._steps:
                 self._steps -= 1
         if after_blocking:
@@ -177,7 +201,7 @@ class TelemetryRelay(Callback):
             batch,
             self.done + 1,
             float(logs.get("loss", float("nan"))),
-            float(logs.get("accuracy", float("nan"))),
+            float(next((v for k, v in logs.items() if canonical_metric(k) == "accuracy"), float("nan"))),
             (),
         )
 
@@ -186,8 +210,8 @@ class TelemetryRelay(Callback):
         if self._epoch_batches < self.params.get("steps", 0):
             return  # stopped mid-epoch: fit reports the part (as Keras does), but it is no epoch to plot
         self.epochs_done += 1
-        values = tuple(
-            (k, float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))
+        values = tuple(  # under guinn's names: an opened model may log Keras's 'acc'
+            (canonical_metric(k), float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))
         )
         self._emit_epoch(EpochEnd(epoch, values))
 
@@ -269,6 +293,7 @@ class TrainingWorker(QObject):
             relay.flush()
         except Exception:  # pragma: no cover - must not prevent 'finished'
             log.exception("Could not send the last telemetry")
+        self.control.finished()
         if error:
             self.failed.emit(error)
         history = getattr(self.model, "history", None)

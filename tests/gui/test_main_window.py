@@ -627,3 +627,40 @@ def test_every_tab_title_is_whole_at_the_minimum_size(qtbot, window):
     assert titles[-1] == "Draw" and bar.tabRect(bar.count() - 1).right() < bar.width()
     for i, title in enumerate(titles):  # no scroll arrows hiding a tab, no "Dr…"
         assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(title), title
+
+
+def test_saving_on_close_waits_for_the_batch_in_flight(qtbot, make_window, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from guinn.core.model import Sequential
+
+    window = make_window(TOY.with_changes(epochs=50))
+    in_step, saved_mid_step = threading.Event(), []
+    original_step, original_save = Sequential._train_step, Sequential.save
+
+    def slow_step(self, *args):  # a big batch: the step is still running when the user closes
+        in_step.set()
+        try:
+            result = original_step(self, *args)
+            time.sleep(0.2)
+            return result
+        finally:
+            in_step.clear()
+
+    def save(self, path, **kwargs):
+        saved_mid_step.append(in_step.is_set())
+        return original_save(self, path, **kwargs)
+
+    monkeypatch.setattr(Sequential, "_train_step", slow_step)
+    monkeypatch.setattr(Sequential, "save", save)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "m.safetensors"), ""))
+    window.start_training()
+    qtbot.waitUntil(lambda: window._run_batches >= 1, timeout=60_000)
+    assert in_step.wait(10)  # the worker is inside a step right now
+    window.ask.queue = [QMessageBox.StandardButton.Save]
+    window.close()
+    assert saved_mid_step == [False] and (tmp_path / "m.safetensors").is_file()
+    assert not window.isVisible()

@@ -110,3 +110,29 @@ def test_worker_in_a_thread_always_finishes(qtbot, fail):
     assert (outcome.error is not None) == fail
     if not fail:
         assert outcome.batches == 40
+
+
+def test_relay_reports_keras_spelt_metrics_under_guinns_names():
+    model, args = _toy_fit(epochs=1)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["acc"])  # e.g. an opened API model
+    model.set_telemetry(False)
+    records, epochs = [], []
+    relay = TelemetryRelay(RunControl(), records.append, epochs.append, lambda _p: None, interval=0.0)
+    model.fit(**args, validation_split=0.25, callbacks=[relay], verbose=0)
+    assert epochs[0].as_dict().keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(0 <= b.accuracy <= 1 for r in records for b in r.batches)
+
+
+def test_run_control_is_idle_only_once_the_batch_in_flight_has_ended():
+    control = RunControl()
+    assert not control.idle
+    control.pause()
+    assert not control.wait_until_idle(0.05)  # paused, but the worker has not reached the gate
+    worker = threading.Thread(target=control.wait_turn)
+    worker.start()
+    assert control.wait_until_idle(2) and control.idle
+    control.resume()
+    worker.join(2)
+    assert not control.idle
+    control.finished()
+    assert control.idle
