@@ -64,8 +64,11 @@ KERAS_ONLY = {
     "bias_constraint": "constraints", "sample_weight": "sample weights", "class_weight": "class weights",
     "steps_per_epoch": "steps_per_epoch (an epoch is one pass over x)", "validation_steps": "validation_steps",
     "run_eagerly": "run_eagerly (there is no graph mode)", "jit_compile": "jit_compile",
-    "trainable": "frozen layers", "label_smoothing": "label smoothing",
+    "trainable": "the trainable argument (every layer trains; freezing is not offered)",
+    "label_smoothing": "label smoothing",
     "seed": "per-layer seeds (dropout masks come from the model's: Sequential(seed=...))",
+    "include_optimizer": "leaving the optimizer state out (a model file always holds it, to resume)",
+    "save_format": "other model formats (model files are .safetensors; ONNX via guinn.io.onnx_export)",
 }
 
 

@@ -449,9 +449,9 @@ def test_csv_logger_writes_a_row_per_epoch(tmp_path):
     model.fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)])
     model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path, append=True)])
     rows = list(csv.reader(path.open()))
-    assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]  # sorted, as Keras
     assert [r[0] for r in rows[1:]] == ["0", "1", "0"] and all(len(r) == 5 for r in rows)
-    assert float(rows[3][1]) == pytest.approx(model.history.history["loss"][0])  # the appended run's
+    assert float(rows[3][2]) == pytest.approx(model.history.history["loss"][0])  # the appended run's
 
 
 def test_terminate_on_nan_stops_on_a_non_finite_loss():
@@ -463,3 +463,28 @@ def test_terminate_on_nan_stops_on_a_non_finite_loss():
     nan_logs = LambdaCallback(on_train_batch_end=poison)
     history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[nan_logs, TerminateOnNaN()])
     assert history.epoch == [0] and any("TerminateOnNaN: batch 2" in m for m in history.messages)
+
+
+def test_keras_callback_edge_cases(tmp_path):
+    from guinn.models import load_model
+
+    model, x, y = _tiny()
+    best = tmp_path / "best.safetensors"
+    checkpoint = ModelCheckpoint(best, save_best_only=True)
+    losses = iter([0.3, 0.5])
+    fake = LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(val_loss=next(losses)))
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[fake, checkpoint])
+    kept = load_model(best).get_flat_weights()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[fake, checkpoint])  # worse: the best file stays (Keras)
+    np.testing.assert_array_equal(load_model(best).get_flat_weights(), kept)
+
+    def buggy(epoch, lr):
+        return lr * "x"  # the user's own TypeError must surface, not a complaint about arguments
+
+    with pytest.raises(TypeError, match="can't multiply sequence"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(buggy)])
+    with pytest.raises(ConfigError, match="CSVLogger cannot write"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[CSVLogger(tmp_path / "no" / "log.csv")])
+    for make in (lambda: TerminateOnNaN(foo=1), lambda: History(1), lambda: Callback(verbose=1)):
+        with pytest.raises(ConfigError, match="It takes no arguments"):
+            make()

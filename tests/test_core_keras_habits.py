@@ -236,3 +236,17 @@ def test_on_batch_methods_and_get_layer():
     with pytest.warns(TrainingWarning):
         assert np.isnan(blow_up.train_on_batch(x, x))
     assert np.isfinite(blow_up.get_flat_weights()).all()
+
+
+def test_save_keywords_and_on_batch_inputs_are_checked(tmp_path):
+    model = binary_model()
+    path = tmp_path / "m.safetensors"
+    model.save(path, overwrite=True)
+    with pytest.raises(ModelFileError, match="already exists and overwrite=False"):
+        model.save(path, overwrite=False)
+    with pytest.raises(ConfigError, match="does not support leaving the optimizer state out"):
+        model.save(path, include_optimizer=False)
+    with pytest.raises(DataError, match="x must have shape"):
+        model.predict_on_batch(5)
+    with pytest.raises(DataError, match="x is missing"):
+        model.test_on_batch(None, Y)

@@ -75,6 +75,15 @@ def test_vector_and_tiff_pictures_are_refused(tmp_path):
     svg.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000">{circles}</svg>')
     with pytest.raises(DataError, match="is SVG; pictures must be BMP, GIF, JPEG"):
         images.read_image(svg)
+    from PySide6.QtGui import QImage
+
+    tiff = tmp_path / "scan.tif"
+    picture = QImage(8, 8, QImage.Format.Format_Grayscale8)
+    picture.fill(0)
+    if not picture.save(str(tiff), "TIFF"):
+        pytest.skip("this Qt has no TIFF writer")
+    with pytest.raises(DataError, match="is TIFF; pictures must be"):
+        images.read_image(tiff)
 
 
 def test_large_pictures_are_scaled_down_before_numpy_sees_them(tmp_path, digits):  # noqa: F811
@@ -129,3 +138,30 @@ def test_numbers_too_large_to_scale_are_named():
         Standardizer().fit(x)
     with pytest.raises(DataError, match="noise must be a number from 0 to 100"):
         toy.make_toy("spiral", noise=1e308)
+
+
+def test_a_labels_file_claiming_far_more_labels_than_images_is_refused_before_reading(tmp_path):
+    import gzip
+    import struct
+
+    images = tmp_path / "images.gz"
+    with gzip.open(images, "wb") as f:
+        f.write(struct.pack(">HBB3I", 0, 0x08, 3, 2, 2, 2) + bytes(8))
+    labels = tmp_path / "labels.gz"
+    with gzip.open(labels, "wb") as f:  # claims 600 million labels in a tiny file
+        f.write(struct.pack(">HBBI", 0, 0x08, 1, 600_000_000) + bytes(1000))
+    with pytest.raises(DataError, match=r"declares shape \(600000000,\)"):
+        idx.load_idx_pair(images, labels)
+
+
+def test_a_path_whose_status_cannot_be_read_is_left_to_the_reader(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    path = tmp_path / "data.csv"
+    path.write_text("a,label\n1,x\n2,y\n")
+
+    def no_stat(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "stat", no_stat)
+    assert len(load_csv(path, "label").x) == 2  # the pre-check steps aside; the reader opens the file itself

@@ -8,6 +8,7 @@ go to ``History.messages`` and, when verbose, to stdout.
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import os
 import sys
@@ -20,6 +21,7 @@ from guinn.errors import ConfigError, TrainingWarning, checked_arguments, closes
 
 
 class Callback:
+    @checked_arguments
     def __init__(self):
         self.model = None
         self.params: dict = {}
@@ -72,6 +74,7 @@ class CallbackList:
 class History(Callback):
     """Per-epoch metrics (``history["loss"]`` ...) and the messages training left for the user."""
 
+    @checked_arguments
     def __init__(self):
         super().__init__()
         self.history: dict[str, list[float]] = {}
@@ -259,16 +262,21 @@ class ModelCheckpoint(_Monitoring):
     logged metrics, e.g. ``"run-{epoch:02d}-{val_loss:.3f}.safetensors"``."""
 
     @checked_arguments
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
+                 initial_value_threshold=None):
         super().__init__()
         self._set_monitor(monitor, mode, 0.0, verbose)
         if not isinstance(filepath, (str, os.PathLike)):
             raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {filepath!r}.")
+        if initial_value_threshold is not None and (not _is_number(initial_value_threshold)
+                                                    or math.isnan(initial_value_threshold)):
+            raise ConfigError(f"ModelCheckpoint initial_value_threshold must be a number, "
+                              f"got {initial_value_threshold!r}.")
         self.filepath = os.fspath(filepath)
         self.save_best_only = bool(save_best_only)
-
-    def on_train_begin(self, logs=None):
-        self.best, self._warned = self._worst(), False
+        # Set once, as in Keras: a later fit with the same callback never overwrites the best
+        # file with a worse model.
+        self.best = self._worst() if initial_value_threshold is None else float(initial_value_threshold)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -298,13 +306,11 @@ class LearningRateScheduler(Callback):
         if not callable(schedule):
             raise ConfigError(f"LearningRateScheduler needs a function schedule(epoch, lr), got {schedule!r}.")
         self.schedule, self.verbose = schedule, verbose
+        self._takes_rate = _takes_two_arguments(schedule)  # decided here: a TypeError inside it is its own
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        try:
-            rate = self.schedule(epoch, optimizer.learning_rate)
-        except TypeError:
-            rate = self.schedule(epoch)
+        rate = self.schedule(epoch, optimizer.learning_rate) if self._takes_rate else self.schedule(epoch)
         optimizer.learning_rate = rate  # checked: a schedule returning 0, NaN or text is a ConfigError
         if self.verbose:
             self.model.history.say(f"Epoch {epoch + 1}: LearningRateScheduler set the learning rate to "
@@ -315,6 +321,10 @@ class TerminateOnNaN(Callback):
     """Stop at the first batch whose loss is NaN or infinite (Keras's). guinn's fit already
     stops there and keeps the last finite weights; this also catches a non-finite loss that a
     user's own loss class reports."""
+
+    @checked_arguments
+    def __init__(self):
+        super().__init__()
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -338,7 +348,10 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         had_rows = self.append and os.path.isfile(self.filename) and os.path.getsize(self.filename) > 0
-        self._file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(f"CSVLogger cannot write {self.filename}: {exc.strerror or exc}.") from None
         self._writer = csv.writer(self._file, delimiter=self.separator)
         self._keys = None if not had_rows else False  # False: a header is already there
 
@@ -346,8 +359,8 @@ class CSVLogger(Callback):
         values = {k: v for k, v in (logs or {}).items() if isinstance(v, (int, float))}
         if not self._keys:
             if self._keys is None:
-                self._writer.writerow(["epoch", *values])
-            self._keys = list(values)
+                self._writer.writerow(["epoch", *sorted(values)])
+            self._keys = sorted(values)  # Keras's column order
         self._writer.writerow([epoch, *(values.get(k, "") for k in self._keys)])
         self._file.flush()
 
@@ -424,6 +437,17 @@ def canonical_metric(key: str) -> str:
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix):]
     return prefix + METRIC_ALIASES.get(base, base)
+
+
+def _takes_two_arguments(fn) -> bool:
+    """Whether ``fn(epoch, lr)`` binds (Keras 3's schedules) rather than only ``fn(epoch)`` (Keras 2's)."""
+    try:
+        inspect.signature(fn).bind(0, 0.1)
+        return True
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins): call it as Keras 3 would
+        return True
 
 
 def _whole(what: str, value) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import warnings
 from typing import NamedTuple
@@ -22,7 +23,15 @@ from guinn.core.layers import Dense, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
-from guinn.errors import ConfigError, DataError, TrainingError, TrainingWarning, checked_arguments, unknown_name
+from guinn.errors import (
+    ConfigError,
+    DataError,
+    ModelFileError,
+    TrainingError,
+    TrainingWarning,
+    checked_arguments,
+    unknown_name,
+)
 
 METRICS = ("accuracy",)
 METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
@@ -195,7 +204,8 @@ class Sequential(AlwaysTrainable):
             warnings.warn(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
                           f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
                           f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
-                          f"(or use binary_crossentropy for sigmoid outputs).", TrainingWarning, stacklevel=3)
+                          f"(or use binary_crossentropy for sigmoid outputs).", TrainingWarning,
+                          stacklevel=4)  # compile's caller, past the argument-checking wrapper
         self._fused = (isinstance(last, Dense) and self.loss.fused_activation is not None
                        and last.activation.name == self.loss.fused_activation)
         for layer in self.layers:
@@ -363,12 +373,12 @@ class Sequential(AlwaysTrainable):
     @checked_arguments
     def test_on_batch(self, x, y, return_dict=False):
         """Keras's: ``evaluate`` on one batch, quietly."""
-        return self.evaluate(x, y, batch_size=max(len(x), 1), verbose=0, return_dict=return_dict)
+        return self.evaluate(x, y, batch_size=_whole_batch(x), verbose=0, return_dict=return_dict)
 
     @checked_arguments
     def predict_on_batch(self, x):
         """Keras's: ``predict`` on one batch."""
-        return self.predict(x, batch_size=max(len(x), 1))
+        return self.predict(x, batch_size=_whole_batch(x))
 
     @checked_arguments
     def get_layer(self, name=None, index=None):
@@ -687,11 +697,16 @@ class Sequential(AlwaysTrainable):
         return model
 
     @checked_arguments
-    def save(self, path, **kwargs) -> None:
-        """Write one validated ``.safetensors`` file (Keras's ``model.save``); see guinn.io.model_file."""
+    def save(self, path, overwrite=True, *, class_names=None, experiment=None, preprocessing=None,
+             dataset=None) -> None:
+        """Write one validated ``.safetensors`` file (Keras's ``model.save``; the keywords are
+        guinn.io.model_file.save_model's). ``overwrite=False`` refuses to replace a file."""
         from guinn.io.model_file import save_model
 
-        save_model(self, path, **kwargs)
+        if not overwrite and os.path.exists(path):
+            raise ModelFileError(f"{path} already exists and overwrite=False; choose another name.")
+        save_model(self, path, class_names=class_names, experiment=experiment, preprocessing=preprocessing,
+                   dataset=dataset)
 
     @checked_arguments
     def summary(self, line_length=None, print_fn=print) -> None:
@@ -719,6 +734,15 @@ class Sequential(AlwaysTrainable):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+def _whole_batch(x) -> int | None:
+    """A batch size covering all of ``x``; None (the default) when ``x`` has no length, so the
+    usual input check explains what is wrong with it."""
+    try:
+        return max(len(x), 1)
+    except TypeError:
+        return None
 
 
 def _keras_result(result: dict):

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from guinn.errors import DataError
+from guinn.io.untrusted import refuse_special_or_huge
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DIM = 2**31 - 1
@@ -104,8 +105,9 @@ def read_idx(
     turned back on, so a cached copy can be shared safely without copying it.
     """
     path = Path(path)
-    if path.exists() and not path.is_file() and not path.is_dir():  # a pipe or device never ends
-        raise DataError(f"{str(path)!r} is not a regular file; expected an IDX file.")
+    # A pipe or device never ends. (The file's own size needs no tighter bound: only the
+    # payload its header declares, checked against max_bytes, is ever read.)
+    refuse_special_or_huge(path, "IDX file", MAX_PAYLOAD_BYTES + 2**20, DataError)
     try:
         if _is_gzip(path):
             with gzip.open(path, "rb") as f:
@@ -140,7 +142,7 @@ def load_idx_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read matching image and label IDX files, checking they describe the same samples."""
     x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES)
-    y = read_idx(labels_path, readonly=readonly)
+    y = read_idx(labels_path, readonly=readonly, max_bytes=8 * len(x))  # one label per image, at most 8 bytes
     if x.ndim != 3 or x.dtype != np.uint8:
         raise DataError(
             f"Image file {str(images_path)!r} holds {x.dtype} data of shape {x.shape}; "

@@ -36,6 +36,11 @@ class FileActions:
         chosen, _ = ask(self, title, default, filters)
         if chosen and saving and not Path(chosen).suffix:  # "run1" -> "run1.json", findable by Open
             chosen += Path(default).suffix
+            # The dialog asked about replacing "run1", not "run1.json": ask now.
+            if Path(chosen).exists() and self.ask(
+                "Replace the file?", f"{Path(chosen).name} already exists. Replace it?"
+            ) != Button.Yes:
+                return None
         return chosen or None
 
     # -- experiments -----------------------------------------------------------------------------

@@ -31,8 +31,7 @@ def read_image(path) -> np.ndarray:
     reader = QImageReader(str(path))
     kind = bytes(reader.format()).decode("ascii", "replace").lower() if reader.canRead() else ""
     if kind and kind not in FORMATS:  # e.g. SVG: a small file can take minutes to render
-        raise DataError(f"Image {path} is {kind.upper()}; pictures must be "
-                        f"{', '.join(f.upper() for f in sorted(set(FORMATS) - {'jpg'}))}.")
+        raise DataError(f"Image {path} is {kind.upper()}; pictures must be {_names(FORMATS)}.")
     dims = reader.size()
     if dims.isValid() and max(dims.width(), dims.height()) > MAX_SIDE:
         raise DataError(
@@ -43,7 +42,7 @@ def read_image(path) -> np.ndarray:
     image = reader.read()
     if image.isNull():
         raise DataError(
-            f"Cannot read image {path}: {reader.errorString()} (PNG, JPEG, BMP and GIF are supported)."
+            f"Cannot read image {path}: {reader.errorString()} (supported: {_names(FORMATS)})."
         )
     if max(image.width(), image.height()) > MAX_SIDE:
         raise DataError(
@@ -62,3 +61,7 @@ def read_image(path) -> np.ndarray:
 def digit_from_image(path) -> np.ndarray | None:
     """The (28, 28) float32 image a digit model sees, or None if the picture has no ink."""
     return preprocess_digit(read_image(path))
+
+
+def _names(formats) -> str:
+    return ", ".join(f.upper() for f in sorted(set(formats) - {"jpg"}))

@@ -7,6 +7,7 @@ memory; each reader then validates the content itself.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 
@@ -29,3 +30,19 @@ def json_problem(exc: Exception) -> str:
     """What is wrong with JSON the parser refused for other than syntax (a 5000-digit number,
     100,000 nested lists), in a few words for an error message."""
     return str(exc).split(";")[0][:200] or type(exc).__name__
+
+
+def refuse_special_or_huge(path: Path, kind: str, limit: int, error: type[Exception]) -> None:
+    """``checked_size``'s refusals for a path a reader then opens itself: a pipe or device (its
+    read may never end) or a file over ``limit``. A missing, unreadable or folder path passes,
+    for the reader's own, more specific message."""
+    try:
+        mode, size = (st := path.stat()).st_mode, st.st_size
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        return
+    if not stat.S_ISREG(mode):
+        raise error(f"{path} is not a regular file, so it cannot be read as {kind}.")
+    if size > limit:
+        raise error(f"{path} is {size:,} bytes; {kind}s are at most {limit:,}.")

@@ -664,3 +664,16 @@ def test_saving_on_close_waits_for_the_batch_in_flight(qtbot, make_window, tmp_p
     window.close()
     assert saved_mid_step == [False] and (tmp_path / "m.safetensors").is_file()
     assert not window.isVisible()
+
+
+def test_a_bare_save_name_that_would_replace_a_file_asks_first(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    existing = tmp_path / "run1.json"
+    existing.write_text("{}")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "run1"), ""))
+    window.ask.queue = [QMessageBox.StandardButton.No]
+    assert not window.save_experiment()
+    assert window.ask.asked[-1] == "Replace the file?" and existing.read_text() == "{}"
+    window.ask.queue = [QMessageBox.StandardButton.Yes]
+    assert window.save_experiment() and existing.read_text() != "{}"
