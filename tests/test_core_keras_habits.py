@@ -214,6 +214,7 @@ def test_summary_line_length_widens_the_table():
     assert max(len(line) for line in lines[0].splitlines()) == 90
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the NumPy step's (GUINN_JIT=0)
 def test_on_batch_methods_and_get_layer():
     model = binary_model(["acc"])
     before = model.get_flat_weights()
