@@ -35,7 +35,14 @@ from guinn.gui.layer_panel import spin
 from guinn.gui.tips import TIPS
 
 TOY_CLASSES = {"spiral": 3, "blobs": 3}
-LABEL_COLUMN_GUESSES = ("label", "class", "target", "y", "species")
+# Most telling first: in "x,y,label" the label is "label", not the y coordinate.
+LABEL_COLUMN_GUESSES = ("label", "class", "target", "species", "labels", "category", "y")
+
+
+def guess_label_column(columns: list[str]) -> int:
+    """The column most likely to hold the labels, by LABEL_COLUMN_GUESSES' order; else the last."""
+    names = [c.strip().lower() for c in columns]
+    return next((names.index(g) for g in LABEL_COLUMN_GUESSES if g in names), len(columns) - 1)
 
 
 def guess_shape(spec: dict) -> tuple[int, int] | None:
@@ -224,10 +231,7 @@ class DatasetPanel(QGroupBox):
                 "path": path,
                 "label_column": "label",
             }  # loading will explain the problem
-        default = next(
-            (i for i, c in enumerate(columns) if c.strip().lower() in LABEL_COLUMN_GUESSES),
-            len(columns) - 1,
-        )
+        default = guess_label_column(columns)
         column, ok = QInputDialog.getItem(
             self, "Label column", "Which column holds the class label?", columns, default, False
         )

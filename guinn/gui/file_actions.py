@@ -223,6 +223,7 @@ class FileActions:
         if ds is None:
             self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
         self._succeeded(f"Opened model {Path(path).name}")
+        self.setWindowTitle(f"guinn — {Path(path).name}")  # not the title of whatever was open before
         if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
             self.show_info(
                 f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "

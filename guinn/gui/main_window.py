@@ -384,14 +384,15 @@ class MainWindow(QMainWindow, FileActions):
         )
 
     def apply_experiment(self, exp: Experiment) -> bool:
-        """Show ``exp`` in the widgets; asks before discarding a trained model of another shape."""
+        """Show ``exp`` in the widgets, as a new run from fresh weights: the five optimizer
+        presets share one network, and each must start where the others did. Asks before
+        discarding trained weights."""
         if self.is_training():
             self.show_error("Stop training before opening another experiment.")
             return False
-        same_shape = (
-            exp.dataset == self.dataset_panel.spec() and list(exp.layers) == self.layers.specs()
-        )
-        if not same_shape and not self._confirm_architecture_change():
+        if not self._confirm_architecture_change(
+            "An experiment starts a new run from fresh weights, so the trained weights would be discarded"
+        ):
             return False
         self._base = exp
         self.settings.set_experiment(exp)
@@ -489,8 +490,10 @@ class MainWindow(QMainWindow, FileActions):
         return list(problems.values())
 
     # -- model lifecycle -----------------------------------------------------------------------
-    def _confirm_architecture_change(self) -> bool:
-        """Guard for every architecture change: never silently drop trained weights."""
+    def _confirm_architecture_change(
+        self, why: str = "This change needs a new network, so the trained weights would be discarded"
+    ) -> bool:
+        """Guard for every change that needs a new network: never silently drop trained weights."""
         if self.is_training():
             return False
         if self.model is None:
@@ -498,9 +501,7 @@ class MainWindow(QMainWindow, FileActions):
         if self._trained:
             answer = self.ask(
                 "Discard the trained model?",
-                "This change needs a new network, so the trained weights would be discarded"
-                + (" (they are not saved)." if self._dirty else ".")
-                + " Continue?",
+                why + (" (they are not saved)." if self._dirty else ".") + " Continue?",
             )
             if answer != Button.Yes:
                 return False
@@ -642,7 +643,8 @@ class MainWindow(QMainWindow, FileActions):
         except GuinnError as exc:
             self.show_error(f"Cannot start: {exc}")
             return False
-        self.banner.hide()
+        if self.banner.kind != "info":  # a preset's explanation says what to watch: it stays up
+            self.banner.hide()
         self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         self.history.expect_layers(plot_layer_names(self.model))
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs

@@ -270,7 +270,9 @@ class PlotsPanel(QTabWidget):
         )
         self.addTab(self._split(self.weight_plot, self.ratio_plot), "Weights")
 
-        self.saturation_plot = _plot("saturationPlot", "Saturated / dead units per layer", "fraction of units")
+        self.saturation_plot = _plot(
+            "saturationPlot", "Saturated or inactive activations per layer", "fraction of the batch's activations"
+        )
         self.saturation_plot.setYRange(0, 1)
         page = QWidget()
         QVBoxLayout(page).addWidget(self.saturation_plot)

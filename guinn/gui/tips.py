@@ -205,9 +205,10 @@ TIPS = {
         "the layer is not learning, far above means it is thrashing."
     ),
     "saturationPlot": (
-        "Fraction of units whose activation is flat for this batch: sigmoid below 0.02 or "
-        "above 0.98, tanh beyond +-0.98, ReLU and Leaky ReLU at or below 0. Saturated or dead "
-        "units pass back almost no gradient (Leaky: only their small slope). For Parametric "
-        "ReLU it is the share on the learned-slope side; Maxout and linear layers have none."
+        "Share of this batch's activations sitting where the slope is flat: sigmoid below 0.02 "
+        "or above 0.98, tanh beyond +-0.98, ReLU and Leaky ReLU at or below 0. They pass back "
+        "almost no gradient (Leaky: only their small slope). For ReLU about half is normal: a "
+        "unit is only dead if it is at 0 for every input. For Parametric ReLU it is the share "
+        "on the learned-slope side; Maxout and linear layers have none."
     ),
 }

@@ -279,6 +279,7 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert window.open_model(str(path))
     assert window.banner.isHidden()  # the failed open's error is put right
     assert "Trained model m.safetensors loaded" in window.metrics_label.text()
+    assert window.windowTitle() == "guinn — m.safetensors"
     np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
     assert [s.units for s in window.layers.specs()] == [16]
     _train(qtbot, window)  # a loaded model trains on
@@ -355,6 +356,12 @@ def test_presets_menu_loads_and_explains(qtbot, window):
         not window.banner.isHidden()
         and window.experiment().title == Experiment.load(preset.path).title
     )
+    text = window.banner.text()
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
+    window.start_training(paused=True)  # one batch
+    assert not window.banner.isHidden() and window.banner.text() == text  # what to watch stays up
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.stop_training()
 
 
 def _find_preset(window, stem):
@@ -677,3 +684,25 @@ def test_a_bare_save_name_that_would_replace_a_file_asks_first(qtbot, window, tm
     assert window.ask.asked[-1] == "Replace the file?" and existing.read_text() == "{}"
     window.ask.queue = [QMessageBox.StandardButton.Yes]
     assert window.save_experiment() and existing.read_text() != "{}"
+
+
+def test_an_experiment_of_the_same_network_starts_from_fresh_weights(qtbot, window):
+    _train(qtbot, window)
+    same = window.experiment().with_changes(optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9})
+    window.ask.queue = [QMessageBox.StandardButton.No]
+    assert not window.apply_experiment(same)  # kept: the user said no
+    assert window.model is not None and window.history.step > 0
+    window.ask.queue = [Yes]
+    assert window.apply_experiment(same)
+    assert window.ask.asked[-1] == "Discard the trained model?"
+    assert window.model is None and window.history.step == 0  # the optimizer race starts level
+    assert window.settings.momentum.value() == 0.9
+
+
+def test_the_label_column_guess_prefers_the_telling_name():
+    from guinn.gui.dataset_panel import guess_label_column
+
+    assert guess_label_column(["x", "y", "label"]) == 2  # not the y coordinate
+    assert guess_label_column(["x", "y", "species"]) == 2
+    assert guess_label_column(["a", "y", "b"]) == 1
+    assert guess_label_column(["a", "b", "c"]) == 2
