@@ -25,10 +25,11 @@ class Preset:
     description: str
 
 
-# The order a student meets them in: the example, then activations, regularization, optimizers.
+# The order a student meets them in: the example, then activations (and the decision boundary
+# they bend), regularization, optimizers.
 PRESET_ORDER = (
-    "mnist_example", "deep_sigmoid", "deep_relu", "leaky_relu", "prelu", "maxout", "no_dropout", "dropout",
-    "l1", "l2", "optimizer_sgd", "optimizer_momentum", "optimizer_adagrad", "optimizer_rmsprop",
+    "mnist_example", "deep_sigmoid", "deep_relu", "leaky_relu", "prelu", "maxout", "toy_spiral", "no_dropout",
+    "dropout", "l1", "l2", "optimizer_sgd", "optimizer_momentum", "optimizer_adagrad", "optimizer_rmsprop",
     "optimizer_adam", "mnist_augmented",
 )
 

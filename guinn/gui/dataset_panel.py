@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -269,6 +269,13 @@ def _image_pixmap(pixels: np.ndarray, shape, scale: int = 2) -> QPixmap:
     return QPixmap.fromImage(image).scaled(shape[1] * scale, shape[0] * scale)
 
 
+def _class_color(k: int, n: int) -> QColor:
+    return QColor.fromHsvF((k / max(n, 1)) % 1.0, 0.8, 0.85)
+
+
+BOUNDARY_CELLS = 120  # the shading's resolution per side: 14,400 predictions a refresh
+
+
 class DatasetView(QWidget):
     """A few samples: digit thumbnails, a scatter of 2-D points, or the first rows of a table."""
 
@@ -287,12 +294,48 @@ class DatasetView(QWidget):
         self.scatter = pg.PlotWidget(title="Training points by class")
         self.scatter.setObjectName("datasetScatter")
         self.scatter.setMenuEnabled(False)
+        self.scatter.setToolTip(TIPS["datasetScatter"])
+        # Behind the points: the plane shaded by the class the network predicts there.
+        self.boundary = pg.ImageItem()
+        self.boundary.setZValue(-10)
+        self._dataset: Dataset | None = None
+        self._area: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 of the shading
+        self.predicted: np.ndarray | None = None  # (y, x) class index per shaded cell, for tests
         self.table = QTableWidget()
         self.table.setObjectName("datasetTable")
         for w in (self.images, self.scatter, self.table):
             self.stack.addWidget(w)
 
+    def show_boundary(self, model) -> None:
+        """Shade a 2-D dataset's plane by the class ``model`` predicts there, paler where it is
+        unsure: the decision boundary that depth and activations bend. Nothing for other data,
+        or for a model without weights or with non-finite outputs."""
+        self.predicted = None
+        if self._area is None or model is None or not getattr(model, "built", False):
+            self.boundary.clear()
+            return
+        x0, x1, y0, y1 = self._area
+        gx, gy = np.meshgrid(np.linspace(x0, x1, BOUNDARY_CELLS), np.linspace(y0, y1, BOUNDARY_CELLS))
+        try:
+            probs = np.asarray(model.predict(np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float32)))
+        except GuinnError:  # e.g. an opened model for other inputs
+            self.boundary.clear()
+            return
+        n = self._dataset.n_classes
+        if probs.ndim != 2 or probs.shape[1] != n or not np.isfinite(probs).all():
+            self.boundary.clear()
+            return
+        cls, sure = probs.argmax(axis=1), probs.max(axis=1)
+        palette = np.array([_class_color(k, n).getRgb() for k in range(n)], dtype=np.float32)
+        rgba = palette[cls]
+        rgba[:, 3] = 25 + 110 * np.clip((sure - 1 / n) / (1 - 1 / n), 0, 1)  # faint where unsure
+        self.predicted = cls.reshape(BOUNDARY_CELLS, BOUNDARY_CELLS)
+        image = rgba.reshape(BOUNDARY_CELLS, BOUNDARY_CELLS, 4).transpose(1, 0, 2)  # ImageItem: [x, y]
+        self.boundary.setImage(image.astype(np.uint8), autoLevels=False)
+        self.boundary.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
     def show_dataset(self, ds: Dataset | None) -> None:
+        self._dataset, self._area, self.predicted = ds, None, None
         if ds is None:
             self.title.setText("Loading the dataset…")
             return
@@ -324,9 +367,14 @@ class DatasetView(QWidget):
                 item.addLegend(offset=(-10, 10))
             item.legend.clear()
             x, y = ds.x_train[:2000], ds.y_train[:2000]
+            self.boundary.clear()
+            item.addItem(self.boundary)
+            (x0, y0), (x1, y1) = x.min(axis=0), x.max(axis=0)
+            pad_x, pad_y = 0.08 * (x1 - x0 or 1.0), 0.08 * (y1 - y0 or 1.0)
+            self._area = (float(x0 - pad_x), float(x1 + pad_x), float(y0 - pad_y), float(y1 + pad_y))
             for k in range(ds.n_classes):
                 pts = x[y == k]
-                color = QColor.fromHsvF((k / max(ds.n_classes, 1)) % 1.0, 0.8, 0.85)
+                color = _class_color(k, ds.n_classes)
                 item.plot(
                     pts[:, 0],
                     pts[:, 1],

@@ -6,7 +6,7 @@ about layout and the training run. It uses the window's state and helpers: ``mod
 ``dataset``, ``settings``, ``layers``, ``layer_panel``, ``dataset_panel``, ``history``,
 ``plots``, ``_base``, ``_init_key``, ``_trained``, ``_dirty``, ``_control``,
 ``experiment()``, ``apply_experiment()``, ``is_training()``, ``ask()``, ``show_error()``,
-``show_info()``, ``_load_dataset()``, ``_set_pad_model()`` and the QMainWindow's
+``show_info()``, ``_load_dataset()``, ``_show_model()`` and the QMainWindow's
 ``statusBar()`` and ``setWindowTitle()``.
 """
 
@@ -217,7 +217,7 @@ class FileActions:
         self._trained, self._dirty = True, False
         self.history.reset(())
         self.plots.clear()
-        self._set_pad_model()
+        self._show_model()
         input_dim = int(model.input_shape[0]) if model.input_shape else None
         ds = self.dataset
         if ds is None:

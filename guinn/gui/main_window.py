@@ -48,6 +48,7 @@ from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunCon
 from guinn.resources import icon_path, list_presets
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
+BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this often while training
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
 GUI_DUTY = 0.02  # target share of one core the GUI thread may spend redrawing while training
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow, FileActions):
         self._epoch_logs: dict = {}
         self._run_batches = 0
         self._started_before = False  # the first run of a session may wait for the compiler
+        self._boundary_time = 0.0
         self.last_outcome: Outcome | None = None
         self.history = TrainingHistory()
         shape = guess_shape(exp.dataset) or (784, 10)
@@ -445,7 +447,7 @@ class MainWindow(QMainWindow, FileActions):
         self.dataset_panel.show_dataset(dataset)
         self.dataset_view.show_dataset(dataset)
         self.clear_error()
-        self._set_pad_model()
+        self._show_model()
         self._check_settings()
         self.datasetReady.emit(dataset)
         if self._pending_start is not None:
@@ -531,7 +533,7 @@ class MainWindow(QMainWindow, FileActions):
         new.history = old.history
         self.model = new
         self._dirty = self._dirty or self._trained
-        self._set_pad_model()
+        self._show_model()
         return True
 
     def _discard_model(self) -> None:
@@ -539,11 +541,17 @@ class MainWindow(QMainWindow, FileActions):
         self._trained = self._dirty = False
         self.history.reset(())
         self.plots.clear()
-        self._set_pad_model()
+        self._show_model()
         self.progress.setValue(0)
         self.progress.setFormat("Idle")
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train this network.")
+
+    def _show_model(self) -> None:
+        """The model changed (built, opened, discarded, reset): the views that read it follow."""
+        self._boundary_time = time.perf_counter()
+        self.dataset_view.show_boundary(self.model)
+        self._set_pad_model()
 
     def _set_pad_model(self) -> None:
         if self._drawing_pad is None:
@@ -569,7 +577,7 @@ class MainWindow(QMainWindow, FileActions):
             self._trained = self._dirty = False
             self.history.reset(())
             self.plots.clear()
-            self._set_pad_model()
+            self._show_model()
             return
         opt = optimizers.get(dict(exp.optimizer))
         loss_name = getattr(self.model.loss, "name", None)
@@ -603,6 +611,7 @@ class MainWindow(QMainWindow, FileActions):
                 self.model.reset_weights()
                 self.history.reset(())
                 self.plots.clear()
+                self._show_model()
             else:
                 self.model = None
                 self._ensure_model(exp)
@@ -789,6 +798,9 @@ class MainWindow(QMainWindow, FileActions):
             return
         self._epoch_logs = e.as_dict()
         self.history.add_epoch(self._epoch_logs)
+        if time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
+            self._boundary_time = time.perf_counter()
+            self.dataset_view.show_boundary(self.model)
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:
@@ -819,6 +831,7 @@ class MainWindow(QMainWindow, FileActions):
         self.last_outcome = outcome
         self._set_training_ui(False)
         self._refresh_plots(force=True)
+        self.dataset_view.show_boundary(self.model)
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
         notes = [m for m in outcome.messages if m != outcome.stop_reason]

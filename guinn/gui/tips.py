@@ -204,6 +204,11 @@ TIPS = {
         "Size of each step relative to the weights; around 1e-3 is healthy, far below means "
         "the layer is not learning, far above means it is thrashing."
     ),
+    "datasetScatter": (
+        "The training points, coloured by class. Once the network has weights, the plane behind "
+        "them is shaded by the class it predicts there (paler where it is unsure): its decision "
+        "boundary, redrawn as it trains."
+    ),
     "saturationPlot": (
         "Share of this batch's activations sitting where the slope is flat: sigmoid below 0.02 "
         "or above 0.98, tanh beyond +-0.98, ReLU and Leaky ReLU at or below 0. They pass back "

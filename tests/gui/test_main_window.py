@@ -706,3 +706,22 @@ def test_the_label_column_guess_prefers_the_telling_name():
     assert guess_label_column(["x", "y", "species"]) == 2
     assert guess_label_column(["a", "y", "b"]) == 1
     assert guess_label_column(["a", "b", "c"]) == 2
+
+
+def test_a_2d_dataset_shows_the_decision_boundary(qtbot, window):
+    view = window.dataset_view
+    assert view.predicted is None and view.boundary.image is None  # no weights yet
+    _train(qtbot, window)
+    assert view.predicted is not None and view.boundary.image is not None
+    x0, x1, y0, y1 = view._area
+    cells = view.predicted.shape[0]
+    for i, j in [(0, 0), (cells // 2, cells // 3), (cells - 1, cells - 1)]:  # shading = the model's answer
+        point = np.array([[x0 + (x1 - x0) * j / (cells - 1), y0 + (y1 - y0) * i / (cells - 1)]], np.float32)
+        assert view.predicted[i, j] == window.model.predict(point).argmax()
+    assert len(set(view.predicted.ravel())) == window.dataset.n_classes  # blobs: every class has ground
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert view.predicted is not None  # redrawn for the fresh weights
+    window.dataset_panel.use({"kind": "mnist", "limit": 500})
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.input_dim == 784, timeout=60_000)
+    assert view.predicted is None  # images have no plane to shade
