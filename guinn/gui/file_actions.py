@@ -108,6 +108,17 @@ class FileActions:
             return False
         return True
 
+    def _attempt(self, action, what: str, path) -> tuple[bool, object]:
+        """``(True, action())``, or ``(False, None)`` with the reason shown when guinn refused
+        (a bad file, an unsupported model) or the disk failed."""
+        try:
+            return True, action()
+        except GuinnError as exc:
+            self.show_error(f"Could not {what}: {exc}")
+        except OSError as exc:
+            self.show_error(f"Could not {what} ({path}): {exc.strerror or exc}.")
+        return False, None
+
     def save_model(self, path: str | None = None) -> bool:
         if not self._model_can_be_written("save", "saving"):
             return False
@@ -130,13 +141,7 @@ class FileActions:
                 dataset=self.dataset.name,
                 preprocessing=self.dataset.preprocessing,
             )
-        try:
-            self.model.save(path, **extras)
-        except GuinnError as exc:
-            self.show_error(f"Could not save the model: {exc}")
-            return False
-        except OSError as exc:
-            self.show_error(f"Could not save the model to {path}: {exc.strerror or exc}.")
+        if not self._attempt(lambda: self.model.save(path, **extras), "save the model", path)[0]:
             return False
         self._dirty = False
         self._succeeded(f"Saved the model to {path}")
@@ -149,17 +154,11 @@ class FileActions:
         path = self._path_or_ask(path, True, "Export as ONNX", "model.onnx", "ONNX models (*.onnx)")
         if path is None:
             return False
-        try:
-            from guinn.io.onnx_export import export_onnx
+        from guinn.io.onnx_export import export_onnx
 
-            written = export_onnx(self.model, path)
-        except GuinnError as exc:
-            self.show_error(f"Could not export the model: {exc}")
+        if not self._attempt(lambda: export_onnx(self.model, path), "export the model", path)[0]:
             return False
-        except OSError as exc:
-            self.show_error(f"Could not write {path}: {exc.strerror or exc}.")
-            return False
-        self._succeeded(f"Exported the model as ONNX to {written} (input 'input', dropout removed)")
+        self._succeeded(f"Exported the model as ONNX to {path} (input 'input', dropout removed)")
         return True
 
     def open_model(self, path: str | None = None) -> bool:
@@ -169,15 +168,10 @@ class FileActions:
         path = self._path_or_ask(path, False, "Open model", "", "guinn models (*.safetensors);;All files (*)")
         if path is None:
             return False
-        try:
-            from guinn.models import load_model
+        from guinn.models import load_model
 
-            model = load_model(path)
-        except GuinnError as exc:
-            self.show_error(f"Could not open the model: {exc}")
-            return False
-        except OSError as exc:
-            self.show_error(f"Could not read {path}: {exc.strerror or exc}.")
+        opened, model = self._attempt(lambda: load_model(path), "open the model", path)
+        if not opened:
             return False
         cards = cards_from_model(model)
         if cards is None:
