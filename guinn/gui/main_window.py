@@ -657,6 +657,8 @@ class MainWindow(QMainWindow, FileActions):
         self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         self.history.expect_layers(plot_layer_names(self.model))
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs
+        if self.history.step:  # this run continues the curves: mark where, and with what
+            self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
         thread = QThread()
@@ -899,6 +901,13 @@ class MainWindow(QMainWindow, FileActions):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+def _run_label(optimizer) -> str:
+    """'Adam 0.001' or 'SGD 0.1, momentum 0.9': what a run-boundary line says the new run uses."""
+    text = f"{type(optimizer).__name__} {optimizer.learning_rate:g}"
+    momentum = getattr(optimizer, "momentum", 0.0)
+    return f"{text}, momentum {momentum:g}" if momentum else text
 
 
 def _metric(value: float) -> str:

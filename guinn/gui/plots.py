@@ -284,6 +284,7 @@ class PlotsPanel(QTabWidget):
             LayerCurves(self.ratio_plot, "update_ratio", True),
             LayerCurves(self.saturation_plot, "saturation", False),
         ]
+        self.run_marks: list = []  # (plot, line) where a later run continued the curves
         self.currentChanged.connect(self._on_tab_change)
         self._loss_y = FollowY(self.loss_plot, log=False)
         self._layer_y = [
@@ -383,7 +384,21 @@ class PlotsPanel(QTabWidget):
             item.setYRange(base, top + 0.2, padding=0)
             item.setXRange(-0.6, n - 0.4, padding=0)
 
+    def mark_run(self, step: int, label: str) -> None:
+        """A dashed line at batch ``step`` on every plot over time, where a new run continues
+        the curves (after Stop, often with another optimizer or rate), labelled with ``label``."""
+        pen = pg.mkPen((110, 110, 110), style=Qt.PenStyle.DashLine)
+        for widget in (self.loss_plot, self.accuracy_plot, self.gradient_plot, self.weight_plot, self.ratio_plot,
+                       self.saturation_plot):
+            line = pg.InfiniteLine(pos=step, angle=90, pen=pen, label=" " + label,  # beside the line, near the top
+                                   labelOpts={"position": 0.9, "color": (90, 90, 90), "anchors": [(0, 0.5), (0, 0.5)]})
+            widget.addItem(line)
+            self.run_marks.append((widget, line))
+
     def clear(self) -> None:
+        for widget, line in self.run_marks:
+            widget.removeItem(line)
+        self.run_marks = []
         self.history.reset(())
         for follows in self._follow.values():
             for follow in follows:

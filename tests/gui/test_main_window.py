@@ -725,3 +725,17 @@ def test_a_2d_dataset_shows_the_decision_boundary(qtbot, window):
     window.dataset_panel.use({"kind": "mnist", "limit": 500})
     qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.input_dim == 784, timeout=60_000)
     assert view.predicted is None  # images have no plane to shade
+
+
+def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, window):
+    _train(qtbot, window)
+    assert window.plots.run_marks == []  # the first run needs no mark
+    first_run = window.history.step
+    window.settings.learning_rate.setValue(0.05)
+    _train(qtbot, window)  # Start again: the same weights train on, with another rate
+    lines = {line for _, line in window.plots.run_marks}
+    assert len(window.plots.run_marks) == 6 and {line.value() for line in lines} == {first_run}
+    assert {line.label.toPlainText().strip() for line in lines} == {"Adam 0.05"}
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert window.plots.run_marks == []  # fresh weights, fresh plots
