@@ -17,9 +17,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from guinn.core.callbacks import canonical_metric
 from guinn.core.specs import cards_from_model
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
+from guinn.gui.tips import count
 from guinn.gui.worker import IDLE_TIMEOUT_S
 
 Button = QMessageBox.StandardButton
@@ -226,7 +228,8 @@ class FileActions:
                 "warning",
             )
         self.metrics_label.setText(
-            f"Trained model {Path(path).name} loaded: draw on the pad to test it, or press Start to train it further."
+            f"Trained model {Path(path).name} loaded{_last_epoch(model)}: draw on the pad to test it, "
+            "or press Start to train it further."
         )
         return True
 
@@ -243,3 +246,12 @@ class FileActions:
             if answer == Button.Cancel or (answer == Button.Save and not self.save_model()):
                 return False
         return True
+
+
+def _last_epoch(model) -> str:
+    """' (after 12 epochs: val_accuracy 97.9%, val_loss 0.071)': how the stored training ended."""
+    logs = {canonical_metric(k): v[-1] for k, v in getattr(model.history, "history", {}).items() if v}
+    shown = [f"{k} {logs[k]:.1%}" if "accuracy" in k else f"{k} {logs[k]:.3g}"
+             for k in ("val_accuracy", "val_loss", "accuracy", "loss") if k in logs]
+    epochs = len(getattr(model.history, "epoch", ()))
+    return f" (after {count(epochs, 'epoch')}: {', '.join(shown[:2])})" if epochs and shown else ""

@@ -278,7 +278,7 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert window.banner.kind == "error"
     assert window.open_model(str(path))
     assert window.banner.isHidden()  # the failed open's error is put right
-    assert "Trained model m.safetensors loaded" in window.metrics_label.text()
+    assert "Trained model m.safetensors loaded (after 3 epochs: val_accuracy" in window.metrics_label.text()
     assert window.windowTitle() == "guinn — m.safetensors"
     np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
     assert [s.units for s in window.layers.specs()] == [16]
