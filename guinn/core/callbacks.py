@@ -434,9 +434,14 @@ def canonical_metric(key: str) -> str:
     """A log key under guinn's own metric name: ``acc`` -> ``accuracy``, ``val_acc`` -> ``val_accuracy``."""
     from guinn.core.model import METRIC_ALIASES  # (the model module imports this one)
 
+    return renamed_metric(key, METRIC_ALIASES)
+
+
+def renamed_metric(key: str, names: dict[str, str]) -> str:
+    """``key`` with its metric renamed by ``names``, keeping a ``val_`` prefix."""
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix):]
-    return prefix + METRIC_ALIASES.get(base, base)
+    return prefix + names.get(base, base)
 
 
 def _takes_two_arguments(fn) -> bool:

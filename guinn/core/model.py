@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from guinn.core import backend, fused, losses, optimizers, split
-from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
+from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger, renamed_metric
 from guinn.core.layers import Dense, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
@@ -199,7 +199,7 @@ class Sequential(AlwaysTrainable):
         if not self.compiled or not self.layers:
             return
         last = self.layers[-1]
-        output = getattr(getattr(last, "activation", None), "name", None)
+        output = self._output_activation()
         if self.loss.fused_activation == "softmax" and output != "softmax":
             warnings.warn(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
                           f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
@@ -289,8 +289,8 @@ class Sequential(AlwaysTrainable):
         cb = CallbackList(cbs, self, params)
         self.stop_training = False
         self.stop_reason = None
-        want_acc = "accuracy" in self.metrics
-        labels = _class_index(y, self._multilabel()) if want_acc else None
+        labels = self._accuracy_labels(y)
+        want_acc = labels is not None
         shuffle_rng, dropout_rng = self._rngs["shuffle"], self._rngs["dropout"]
         xb_full = np.empty((batch_size,) + x.shape[1:], dtype=self.dtype)
         yb_full = np.empty((batch_size,) + y.shape[1:], dtype=self.dtype)
@@ -361,8 +361,8 @@ class Sequential(AlwaysTrainable):
             raise TrainingError("Call compile(optimizer=..., loss=...) before train_on_batch.")
         x, y = self._checked_pair(x, y)
         self.optimizer.build(self._params.size, self.dtype)
-        want_acc = "accuracy" in self.metrics
-        labels = _class_index(y, self._multilabel()) if want_acc else None
+        labels = self._accuracy_labels(y)
+        want_acc = labels is not None
         self.stop_training, self.stop_reason = False, None
         logs = self._train_step(x, y, labels, self._rngs["dropout"], 0, 0)
         if logs is None:
@@ -489,8 +489,16 @@ class Sequential(AlwaysTrainable):
         Softmax outputs are one choice among classes whatever the loss, so their accuracy is
         the argmax's (Keras would count each of the 10 outputs as a yes/no and report ~90%
         for a model that is always wrong)."""
-        output = getattr(getattr(self.layers[-1], "activation", None), "name", None)
-        return self.loss.name == "binary_crossentropy" and self.output_shape[0] > 1 and output != "softmax"
+        return (self.loss.name == "binary_crossentropy" and self.output_shape[0] > 1
+                and self._output_activation() != "softmax")
+
+    def _accuracy_labels(self, y):
+        """What each batch's accuracy compares with (see _class_index), or None without the metric."""
+        return _class_index(y, self._multilabel()) if "accuracy" in self.metrics else None
+
+    def _output_activation(self) -> str | None:
+        """The last layer's activation name (None for a layer without one, e.g. Dropout)."""
+        return getattr(getattr(self.layers[-1], "activation", None), "name", None)
 
     def _penalty(self) -> float:
         return sum(layer.penalty() for layer in self.trainable_layers)
@@ -566,12 +574,7 @@ class Sequential(AlwaysTrainable):
         """``logs`` with each metric under the name compile was given (``acc``, ``val_acc``)."""
         if not self._metric_names:
             return logs
-        spelt = {}
-        for key, value in logs.items():
-            prefix = "val_" if key.startswith("val_") else ""
-            base = key[len(prefix):]
-            spelt[prefix + self._metric_names.get(base, base)] = value
-        return spelt
+        return {renamed_metric(key, self._metric_names): value for key, value in logs.items()}
 
     def _evaluate_arrays(self, x, y, batch_size) -> dict:
         total_loss = 0.0

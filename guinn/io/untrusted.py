@@ -14,16 +14,20 @@ from pathlib import Path
 def checked_size(path: Path, kind: str, limit: int, error: type[Exception]) -> int:
     """The size of ``path`` in bytes, or ``error`` saying why it cannot be read as a ``kind``."""
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as exc:
         raise error(f"Cannot read {kind} {path}: {exc.strerror or exc}.") from None
-    if path.is_dir():
+    if stat.S_ISDIR(status.st_mode):
         raise error(f"{path} is a folder, not {'an' if kind[0] in 'aeiou' else 'a'} {kind}.")
-    if not path.is_file():  # a device or a pipe: its size says nothing about what a read returns
+    _refuse_unreadable_kind(path, status, kind, limit, error)
+    return status.st_size
+
+
+def _refuse_unreadable_kind(path: Path, status, kind: str, limit: int, error: type[Exception]) -> None:
+    if not stat.S_ISREG(status.st_mode):  # a device or a pipe: its size says nothing about what a read returns
         raise error(f"{path} is not a regular file, so it cannot be read as {kind}.")
-    if size > limit:
-        raise error(f"{path} is {size:,} bytes; {kind}s are at most {limit:,}.")
-    return size
+    if status.st_size > limit:
+        raise error(f"{path} is {status.st_size:,} bytes; {kind}s are at most {limit:,}.")
 
 
 def json_problem(exc: Exception) -> str:
@@ -37,12 +41,8 @@ def refuse_special_or_huge(path: Path, kind: str, limit: int, error: type[Except
     read may never end) or a file over ``limit``. A missing, unreadable or folder path passes,
     for the reader's own, more specific message."""
     try:
-        mode, size = (st := path.stat()).st_mode, st.st_size
+        status = path.stat()
     except OSError:
         return
-    if stat.S_ISDIR(mode):
-        return
-    if not stat.S_ISREG(mode):
-        raise error(f"{path} is not a regular file, so it cannot be read as {kind}.")
-    if size > limit:
-        raise error(f"{path} is {size:,} bytes; {kind}s are at most {limit:,}.")
+    if not stat.S_ISDIR(status.st_mode):
+        _refuse_unreadable_kind(path, status, kind, limit, error)
