@@ -197,17 +197,27 @@ def other_delimiter(header: list[str]) -> str | None:
     return next((d for d in ";\t|" if d in header[0]), None)
 
 
+def csv_header(path: str | os.PathLike, keep: str | None = None) -> tuple[list[str], str]:
+    """The header row's column names and the delimiter that gives them: a comma, or the ';',
+    tab or '|' of an export whose comma-split header is a single column (unless that column
+    is ``keep``, the label column asked for)."""
+    path = Path(path)
+    refuse_special_or_huge(path, "CSV file", MAX_FILE_BYTES, DataError)
+    header = _read(path, ",")
+    other = other_delimiter(header) if keep not in header else None
+    return (_read(path, other), other) if other else (header, ",")
+
+
 def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",") -> CsvDataset:
     """Load a CSV with a header row: numeric feature columns plus one column of class labels.
 
     With the default comma, a file whose header is one column holding semicolons, tabs or bars
     (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter."""
     path = Path(path)
-    refuse_special_or_huge(path, "CSV file", MAX_FILE_BYTES, DataError)
     if delimiter == ",":  # the header alone says whether this is a semicolon (tab, bar) export
-        header = _read(path, ",")
-        if label_column not in header:
-            delimiter = other_delimiter(header) or ","
+        delimiter = csv_header(path, keep=label_column)[1]
+    else:
+        refuse_special_or_huge(path, "CSV file", MAX_FILE_BYTES, DataError)
     data = _Rows(path, label_column)
     _read(path, delimiter, data)
     x, labels, header, feature_idx = data.features(), data.labels, data.header, data.feature_idx

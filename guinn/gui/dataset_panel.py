@@ -3,7 +3,6 @@ of a few samples with the split sizes."""
 
 from __future__ import annotations
 
-import csv
 import html
 import threading
 from pathlib import Path
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from guinn.data.catalog import Dataset, load_dataset
-from guinn.data.csv_data import other_delimiter
+from guinn.data.csv_data import csv_header
 from guinn.data.toy import TOY_DATASETS
 from guinn.errors import GuinnError
 from guinn.gui.layer_panel import spin
@@ -56,18 +55,12 @@ def guess_shape(spec: dict) -> tuple[int, int] | None:
 
 
 def csv_columns(path: str) -> list[str]:
-    """The header row of a CSV file (for choosing the label column)."""
+    """The header row of a CSV file, read as load_csv reads it (for choosing the label column);
+    empty when it cannot be read, and loading will explain why."""
     try:
-        header = _first_row(path, ",")
-        other = other_delimiter(header)  # as load_csv reads it: a semicolon export has 3 columns, not 1
-        return _first_row(path, other) if other else header
-    except (OSError, UnicodeDecodeError, csv.Error):
+        return csv_header(path)[0]
+    except GuinnError:
         return []
-
-
-def _first_row(path: str, delimiter: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle, delimiter=delimiter), [])
 
 
 class _LoadSignals(QObject):
