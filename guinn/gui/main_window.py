@@ -48,6 +48,7 @@ from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunCon
 from guinn.resources import icon_path, list_presets
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
+PAUSE_KEYS = "Ctrl+P"  # set again whenever the button's text changes (see _set_pause_text)
 BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this often while training
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow, FileActions):
         self.start_button.setDefault(True)
         for button, keys in (
             (self.start_button, "Ctrl+R"),
-            (self.pause_button, "Ctrl+P"),
+            (self.pause_button, PAUSE_KEYS),
             (self.step_button, "Ctrl+T"),
             (self.stop_button, "Ctrl+."),
         ):
@@ -549,9 +550,12 @@ class MainWindow(QMainWindow, FileActions):
 
     def _show_model(self) -> None:
         """The model changed (built, opened, discarded, reset): the views that read it follow."""
+        self._redraw_boundary()
+        self._set_pad_model()
+
+    def _redraw_boundary(self) -> None:
         self._boundary_time = time.perf_counter()
         self.dataset_view.show_boundary(self.model)
-        self._set_pad_model()
 
     def _set_pad_model(self) -> None:
         if self._drawing_pad is None:
@@ -703,7 +707,7 @@ class MainWindow(QMainWindow, FileActions):
         """Pause <-> Resume. setText drops a button's shortcut (the text's mnemonic replaces
         it), so Ctrl+P is set again each time."""
         self.pause_button.setText(text)
-        self.pause_button.setShortcut(QKeySequence("Ctrl+P"))
+        self.pause_button.setShortcut(QKeySequence(PAUSE_KEYS))
 
     def step(self) -> None:
         if self._control is None:
@@ -801,8 +805,7 @@ class MainWindow(QMainWindow, FileActions):
         self._epoch_logs = e.as_dict()
         self.history.add_epoch(self._epoch_logs)
         if time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
-            self._boundary_time = time.perf_counter()
-            self.dataset_view.show_boundary(self.model)
+            self._redraw_boundary()
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:
@@ -833,7 +836,7 @@ class MainWindow(QMainWindow, FileActions):
         self.last_outcome = outcome
         self._set_training_ui(False)
         self._refresh_plots(force=True)
-        self.dataset_view.show_boundary(self.model)
+        self._redraw_boundary()
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
