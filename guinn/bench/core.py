@@ -102,10 +102,11 @@ def workload_args(workload) -> dict:
     return dict(widths=workload["widths"], activation=workload["activation"], batch_size=workload["batch_size"])
 
 
-def report_telemetry_cost(x, yo, pairs=25, block_steps=20) -> float:
+def report_telemetry_cost(x, yo, pairs=400, block_steps=1) -> float:
     cost = telemetry_cost(x, yo, pairs=pairs, block_steps=block_steps, **workload_args(REFERENCE))
+    blocks = "steps" if block_steps == 1 else f"{block_steps}-step blocks"
     print(f"{'  telemetry cost':<34} {100 * cost:+.1f}% of training time (telemetry on vs off: median of {pairs} "
-          f"paired {block_steps}-batch blocks on one model)", flush=True)
+          f"pairs of {blocks}, in one fit)", flush=True)
     return cost
 
 
@@ -162,7 +163,7 @@ def run(samples=20000, repeats=5, memory=True, extra=True) -> dict:
     results = {"reference": compare("784-500-500-10 sigmoid, batch 100", REFERENCE, samples, repeats, with_torch,
                                     x, yo, yi)}
     steps = max(1, min(100, samples // REFERENCE["batch_size"]))
-    results["telemetry_cost"] = report_telemetry_cost(x, yo, block_steps=min(20, steps))
+    results["telemetry_cost"] = report_telemetry_cost(x, yo, pairs=min(400, 4 * steps))
     results["step_ms"] = report_breakdown(x, yo, steps=steps)
     if extra:
         for bs in (32, 1000):

@@ -123,27 +123,50 @@ def time_gemm_floor(n_samples, widths, batch_size) -> float:
 def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_steps=20) -> float:
     """Extra training time with per-layer telemetry on, as a fraction of the time with it off.
 
-    One model trains on consecutive slices of ``block_steps`` batches, telemetry on for one
-    block and off for the next (which goes first alternates); the result is the median of the
-    paired ratios. Same model, same data, runs a few milliseconds apart: what the machine does
-    meanwhile mostly cancels, unlike two separate timed epochs.
+    One ``fit`` trains through ``2 * pairs`` blocks of ``block_steps`` batches, and a callback
+    turns telemetry on for one block of each pair and off for the other (which goes first
+    alternates); the result is the median of the paired ratios. Blocks a few milliseconds
+    apart in one fit: what the machine does meanwhile mostly cancels, and no block pays for
+    starting a fit (separate fits per block made single runs differ by several percent).
     """
     import statistics
 
+    from guinn.callbacks import Callback
+
+    class Toggle(Callback):
+        def __init__(self):
+            super().__init__()
+            self.steps, self.began, self.seconds = 0, 0.0, []  # seconds: (telemetry on?, block time)
+
+        def on_train_begin(self, logs=None):
+            self.model.set_telemetry(self.wanted(0))
+            self.began = time.perf_counter()
+
+        @staticmethod
+        def wanted(block):  # on, off, off, on, on, off, ...
+            return (block % 2 == 0) == ((block // 2) % 2 == 0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            if self.steps % block_steps == 0:
+                now = time.perf_counter()
+                self.seconds.append((self.model.telemetry, now - self.began))
+                self.model.stop_training = len(self.seconds) == 2 * pairs
+                self.model.set_telemetry(self.wanted(len(self.seconds)))
+                self.began = time.perf_counter()
+
     model = guinn_model(widths, activation, telemetry=True)
-    n = block_steps * batch_size
-    model.fit(x[:n], y_onehot[:n], batch_size=batch_size, epochs=1, verbose=0)  # warm up
+    model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # warm up
+    toggle = Toggle()
+    settle()
+    batches = len(x) // batch_size
+    epochs = -(-2 * pairs * block_steps // batches)  # as many passes over x as the blocks need
+    model.fit(x[:batches * batch_size], y_onehot[:batches * batch_size], batch_size=batch_size, epochs=epochs,
+              verbose=0, callbacks=[toggle])
     ratios = []
-    for i in range(pairs):
-        start = (i * n) % max(1, len(x) - n)
-        xs, ys = x[start:start + n], y_onehot[start:start + n]
-        seconds = {}
-        for on in ((True, False) if i % 2 == 0 else (False, True)):
-            model.set_telemetry(on)
-            began = time.perf_counter()
-            model.fit(xs, ys, batch_size=batch_size, epochs=1, verbose=0)
-            seconds[on] = time.perf_counter() - began
-        ratios.append(seconds[True] / seconds[False])
+    for first, second in zip(toggle.seconds[0::2], toggle.seconds[1::2], strict=False):
+        on, off = (first, second) if first[0] else (second, first)
+        ratios.append(on[1] / off[1])
     return statistics.median(ratios) - 1
 
 

@@ -1,17 +1,18 @@
 """Per-batch training telemetry as plain, immutable records.
 
 These are what crosses from the engine to any observer (the GUI's worker thread, a
-notebook callback): floats only, never live arrays that training keeps mutating.
+notebook callback): floats only, never live arrays that training keeps mutating. Named
+tuples, not frozen dataclasses: one of each per layer and batch, and a frozen dataclass took
+five times as long to build (a fifth of telemetry's cost per step).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class LayerTelemetry:
+class LayerTelemetry(NamedTuple):
     """One trainable layer's health after a training step.
 
     grad_rms: RMS of dL/dW (the kernel's gradient) -- tiny values in early layers are
@@ -30,8 +31,7 @@ class LayerTelemetry:
     saturation: float
 
 
-@dataclass(frozen=True, slots=True)
-class BatchTelemetry:
+class BatchTelemetry(NamedTuple):
     epoch: int
     batch: int
     step: int

@@ -8,7 +8,6 @@ doubles, so every batch still counts (as part of a mean) but the row count stays
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -173,7 +172,7 @@ def fold_layers(layers: tuple[LayerTelemetry, ...], folded) -> tuple[LayerTeleme
         if layer.name in folded and out:
             prev = out[-1]
             saturation = layer.saturation if math.isnan(prev.saturation) else prev.saturation
-            out[-1] = replace(prev, name=f"{prev.name} (PReLU)", saturation=saturation)
+            out[-1] = prev._replace(name=f"{prev.name} (PReLU)", saturation=saturation)
         else:
             out.append(layer)
     return tuple(out)
@@ -218,7 +217,7 @@ class TrainingHistory:
 
     def add_batch(self, record: BatchTelemetry) -> None:
         if self.folded:
-            record = replace(record, layers=fold_layers(record.layers, self.folded))
+            record = record._replace(layers=fold_layers(record.layers, self.folded))
         names = tuple(layer.name for layer in record.layers)
         if names != self.layer_names:
             self.reset(names)
@@ -237,7 +236,7 @@ class TrainingHistory:
         if not records:
             return
         if self.folded:
-            records = [replace(r, layers=fold_layers(r.layers, self.folded)) for r in records]
+            records = [r._replace(layers=fold_layers(r.layers, self.folded)) for r in records]
         names = tuple(layer.name for layer in records[0].layers)
         if any(len(r.layers) != len(names) for r in records):
             for record in records:
