@@ -226,6 +226,24 @@ def test_narrow_layers_split_without_overlapping_optimizer_runs(parts, monkeypat
     assert (covered == 1).all()  # every weight stepped exactly once
 
 
+def test_optimizer_runs_are_block_sized_and_cover_every_weight_once(parts, monkeypatch):
+    """A split layer's share is cut into BLOCK-long runs, so each run's sums of squares read
+    it while it is still in cache (a whole 784x500 share per run read it back from memory)."""
+    monkeypatch.setenv("GUINN_SPLIT", "1")
+    m = Sequential(seed=0)
+    m.add(Dense(500, activation="sigmoid", input_dim=784))
+    m.add(Dense(500, activation="sigmoid"))
+    m.add(Dense(10, activation="softmax"))
+    m.compile(optimizer="adam", loss="categorical_crossentropy")
+    runs = split.SplitStep.plan(m, 100).runs
+    covered = np.zeros(m.count_params(), dtype=int)
+    for part in runs:
+        assert (part[:, 1] - part[:, 0]).max() <= fused.BLOCK
+        for lo, hi, _ in part:
+            covered[lo:hi] += 1
+    assert (covered == 1).all()
+
+
 def test_no_split_when_numba_runs_as_python(parts, monkeypatch):
     import numba
 

@@ -541,7 +541,8 @@ def _split_groups(layers, parts) -> list[_Group]:
 
 def _part_runs(model, groups, parts) -> list[np.ndarray]:
     """Each part's runs for the optimizer: an equal contiguous share of every split layer's
-    kernel and bias, then of the remaining (unsplit) parameters.
+    kernel and bias, cut into runs of at most ``fused.BLOCK`` (each run's sums of squares
+    then read it while it is still in cache), then of the remaining (unsplit) parameters.
 
     Contiguous, not the part's own columns: a row's columns are runs of a few hundred
     elements, and the per-run overhead made the step as slow as doing it all on one thread.
@@ -562,8 +563,8 @@ def _part_runs(model, groups, parts) -> list[np.ndarray]:
             edges.append(min(start + length, max(edges[-1], round((start + length * q / parts) / line) * line)))
         edges.append(start + length)
         for p in range(parts):
-            if edges[p + 1] > edges[p]:
-                rows[p].append((edges[p], edges[p + 1], segment))
+            for lo in range(edges[p], edges[p + 1], fused.BLOCK):  # BLOCK-long runs, as runs_of cuts them
+                rows[p].append((lo, min(lo + fused.BLOCK, edges[p + 1]), segment))
 
     split_ids = set()
     for group in groups:
