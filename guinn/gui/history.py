@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from guinn.core.callbacks import canonical_metric
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry
 
 LOG_FLOOR = 1e-12
@@ -201,8 +202,33 @@ class TrainingHistory:
 
     def expect_layers(self, names) -> None:
         """Name the layers before the first batch arrives (no effect once there is data)."""
-        if self.step == 0 and tuple(names) != self.layer_names:
+        if not self.batches.appended and tuple(names) != self.layer_names:
+            self._name_layers(names)
+
+    def _name_layers(self, names) -> None:
+        """New layer names: before any batch (e.g. after restore_epochs) only the per-batch
+        series start over; once batches came they were another model's, so everything does."""
+        if self.batches.appended:
             self.reset(names)
+            return
+        self.layer_names = tuple(names)
+        self.batches = DecimatingSeries(2 + len(self.FIELDS) * len(self.layer_names), self.capacity)
+        self.latest = None
+        self.revision += 1
+
+    def restore_epochs(self, logs: dict[str, list], steps: int) -> None:
+        """An opened model's stored training, per epoch (``History.history``, any spelling of
+        the metrics), its ``steps`` batches shared evenly among the epochs: per-batch figures
+        are not stored, so a continued run draws its curves on from there."""
+        columns = {canonical_metric(k): v for k, v in logs.items()}
+        epochs = max((len(v) for v in columns.values()), default=0)
+        if not epochs or steps <= 0:
+            return
+        for i in range(epochs):
+            row = [columns[k][i] if i < len(columns.get(k, ())) else math.nan for k in self.EPOCH_KEYS]
+            self.epochs.append(round(steps * (i + 1) / epochs), row)
+        self.step, self.epochs_done = steps, epochs
+        self.revision += 1
 
     def reset(self, layer_names) -> None:
         self.layer_names = tuple(layer_names)
@@ -220,7 +246,7 @@ class TrainingHistory:
             record = record._replace(layers=fold_layers(record.layers, self.folded))
         names = tuple(layer.name for layer in record.layers)
         if names != self.layer_names:
-            self.reset(names)
+            self._name_layers(names)
         self.step += 1
         row = [record.loss, record.accuracy]
         for f in self.FIELDS:
@@ -243,7 +269,7 @@ class TrainingHistory:
                 self.add_batch(record)  # records of different models: one by one
             return
         if names != self.layer_names:
-            self.reset(names)
+            self._name_layers(names)
         rows = [  # column order: loss, accuracy, then each of FIELDS for every layer
             [r.loss, r.accuracy]
             + [layer.grad_rms for layer in r.layers]

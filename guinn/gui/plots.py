@@ -333,10 +333,12 @@ class PlotsPanel(QTabWidget):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
                 per_batch.setData(bx, by)
-                if key == "loss" and len(by):
-                    val = finite(ex, h.epoch_column("val_loss"))[1]
-                    top = max(float(by.max()), float(val.max()) if len(val) else 0.0)
-                    self._loss_y.update(min(0.0, float(by.min())), top)
+                if key == "loss":  # the batches' range, or an opened model's stored epochs'
+                    seen = [a for a in (by if len(by) else finite(ex, h.epoch_column("loss"))[1],
+                                        finite(ex, h.epoch_column("val_loss"))[1]) if len(a)]
+                    if seen:
+                        self._loss_y.update(min(0.0, min(float(a.min()) for a in seen)),
+                                            max(float(a.max()) for a in seen))
                 smooth.setData(*moving_average(bx, by))
                 epoch_train.setData(*finite(ex, h.epoch_column(key)))
                 epoch_val.setData(*finite(ex, h.epoch_column("val_" + key)))

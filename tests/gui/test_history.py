@@ -115,3 +115,26 @@ def test_bundles_give_the_same_history_as_single_records(capacity):
     many.add_batches([])
     many.add_batches([_record(0, [1.0])])  # another model: starts afresh
     assert many.layer_names == ("dense_0",) and many.step == 1
+
+
+def test_an_opened_models_stored_epochs_are_restored_and_continued():
+    h = TrainingHistory(capacity=16)
+    h.restore_epochs({"loss": [0.9, 0.5, 0.4], "acc": [0.7, 0.8, 0.9], "val_acc": [0.6, 0.7]}, steps=30)
+    assert list(h.epochs.x()) == [10, 20, 30]  # the stored steps shared evenly among the epochs
+    assert list(h.epoch_column("accuracy")) == [0.7, 0.8, 0.9]  # any spelling of the metric
+    assert list(h.epoch_column("val_accuracy"))[:2] == [0.6, 0.7]
+    assert math.isnan(h.epoch_column("val_accuracy")[2]) and math.isnan(h.epoch_column("val_loss")[0])
+    assert (h.step, h.epochs_done, len(h.batches)) == (30, 3, 0)
+    h.expect_layers(["dense_0", "dense_1"])  # a continued run names its layers: the epochs stay
+    h.add_batch(_record(0, [1e-3, 1e-2]))
+    assert h.step == 31 and list(h.batches.x()) == [31]
+    assert len(h.epochs) == 3 and h.layer_names == ("dense_0", "dense_1")
+    h.add_batch(_record(0, [1.0]))  # then another model's batches: everything starts over
+    assert (h.step, len(h.epochs)) == (1, 0)
+
+
+def test_nothing_is_restored_without_steps_or_epochs():
+    h = TrainingHistory(capacity=16)
+    h.restore_epochs({"loss": [0.5]}, steps=0)  # an untrained optimizer: no x positions to give
+    h.restore_epochs({}, steps=40)
+    assert (h.step, len(h.epochs)) == (0, 0)

@@ -282,7 +282,13 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert window.windowTitle() == "guinn — m.safetensors"
     np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
     assert [s.units for s in window.layers.specs()] == [16]
-    _train(qtbot, window)  # a loaded model trains on
+    steps = window.model.optimizer.iterations
+    assert window.history.step == steps and len(window.history.epochs) == 3  # its stored epochs, plotted
+    _, val = window.plots._metric_curves["loss"][3].getData()
+    np.testing.assert_allclose(val, window.model.history.history["val_loss"])
+    _train(qtbot, window)  # a loaded model trains on, its curves after the stored ones
+    assert len(window.history.epochs) == 6 and window.history.batches.x()[0] == steps + 1
+    assert [line.value() for _, line in window.plots.run_marks[:1]] == [steps]
 
 
 def test_bad_csv_is_reported(qtbot, window, tmp_path):
