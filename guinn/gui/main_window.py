@@ -842,8 +842,8 @@ class MainWindow(QMainWindow, FileActions):
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
-        elif outcome.stop_reason:
-            self.show_error("\n".join([outcome.stop_reason, *notes]))
+        elif outcome.stop_reason:  # which names the likely cause: the notes need not repeat it
+            self.show_error("\n".join([outcome.stop_reason, *(n.split(" Likely cause:")[0] for n in notes)]))
             self.progress.setFormat("Stopped: the loss diverged")
             notes = []  # already in the error banner
         elif outcome.stopped_by_user:

@@ -333,6 +333,7 @@ def test_divergence_to_nan_keeps_the_weights(qtbot, make_window):
     outcome = _train(qtbot, window)
     assert outcome.stop_reason and "learning rate" in outcome.stop_reason
     assert window.banner.kind == "error" and "learning rate" in window.banner.text()
+    assert window.banner.text().count("Likely cause") == 1  # said once, though the loss first grew, then overflowed
     assert np.isfinite(window.model.get_flat_weights()).all()
     # the log-scale plots never receive NaN/Inf or values below the floor
     for curve in window.plots.gradient_plot.getPlotItem().listDataItems():
