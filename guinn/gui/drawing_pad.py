@@ -44,6 +44,8 @@ MIN_DIGIT_PX = 2.5 * PEN_WIDTH
 PREDICT_INTERVAL_MS = 50
 AUTO_REFRESH_MS = 500  # while shown: re-read a drawing, so weights changing in training show up
 PREVIEW_ZOOM = 4
+ANSWER_COLUMN_PX = 360  # room kept beside the canvas for the prediction, preview and messages
+MAX_CANVAS_PX = 840  # three times the logical canvas: larger only makes the pen travel further
 PAD_INPUTS = SIZE * SIZE
 HINT = "Draw a digit"
 
@@ -315,6 +317,13 @@ class DrawingPadPanel(QWidget):
     def hideEvent(self, event) -> None:  # noqa: N802
         self._auto.stop()
         super().hideEvent(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        """A bigger pad on a bigger window: the canvas takes up to half the height (the chart
+        keeps the rest) and leaves the answer column its room; never below its logical size."""
+        super().resizeEvent(event)
+        size = event.size()
+        self.canvas.set_side(min(size.height() // 2, (size.width() - ANSWER_COLUMN_PX) // 2, MAX_CANVAS_PX))
 
     def _auto_refresh(self) -> None:
         """Training changes the weights under a finished drawing: ask again now and then

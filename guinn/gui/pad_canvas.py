@@ -5,6 +5,8 @@ thick, round-capped QPainterPaths: the path runs through the midpoints between m
 with quadratic curves, so fast mouse moves give curves instead of corners.
 :meth:`PadCanvas.to_array` renders the same strokes off-screen into a grey QImage at the
 canvas's logical size and hands back a NumPy copy for :func:`guinn.data.digits.preprocess_digit`.
+The widget may be shown larger than that (a big window gets a big pad): strokes are kept in
+logical pixels and drawn scaled, so what the network reads does not depend on the window.
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ class PadCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None, size: int = CANVAS_SIZE):
         super().__init__(parent)
         self.setObjectName("padCanvas")
-        self.setFixedSize(size, size)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.logical = size  # the drawing's own size, in the pixels strokes and to_array use
+        self._side = size  # shown size (set_side); never below the logical one
+        self.setMinimumSize(size, size)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._strokes: list[list[QPointF]] = []
@@ -84,7 +88,7 @@ class PadCanvas(QWidget):
     # -- state -------------------------------------------------------------------------------
     @property
     def strokes(self) -> list[list[tuple[float, float]]]:
-        """The strokes as lists of (x, y) in canvas pixels, oldest first (a copy)."""
+        """The strokes as lists of (x, y) in logical canvas pixels, oldest first (a copy)."""
         return [[(p.x(), p.y()) for p in stroke] for stroke in self._strokes]
 
     def is_empty(self) -> bool:
@@ -114,10 +118,28 @@ class PadCanvas(QWidget):
         self.changed.emit()
 
     # -- output ------------------------------------------------------------------------------
+    def set_side(self, side: int) -> None:
+        """Show the drawing ``side`` pixels square (at least its logical size); the layout
+        takes it as the canvas's preferred size."""
+        side = max(self.logical, int(side))
+        if side != self._side:
+            self._side = side
+            self.updateGeometry()
+            self.update()
+
+    def _square(self) -> tuple[QPointF, float]:
+        """(top-left, scale) of the drawing: the largest centred square the widget holds."""
+        side = min(self.width(), self.height())
+        return QPointF((self.width() - side) / 2, (self.height() - side) / 2), side / self.logical
+
+    def _logical(self, event: QMouseEvent) -> QPointF:
+        origin, scale = self._square()
+        return (QPointF(event.position()) - origin) / scale
+
     def to_image(self) -> QImage:
         """The strokes rendered white on black at the canvas's logical size (no hint text,
-        independent of the screen's pixel ratio)."""
-        image = QImage(self.width(), self.height(), QImage.Format.Format_Grayscale8)
+        independent of the shown size and the screen's pixel ratio)."""
+        image = QImage(self.logical, self.logical, QImage.Format.Format_Grayscale8)
         image.fill(PAPER)
         painter = QPainter(image)
         try:
@@ -132,18 +154,23 @@ class PadCanvas(QWidget):
 
     # -- Qt ------------------------------------------------------------------------------------
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        return QSize(self.width(), self.height())
+        return QSize(self._side, self._side)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         try:
-            painter.fillRect(self.rect(), PAPER if self.isEnabled() else PAPER_DISABLED)
+            painter.fillRect(self.rect(), self.palette().window())  # around the square, if any
+            origin, scale = self._square()
+            painter.translate(origin)
+            painter.scale(scale, scale)
+            area = QRectF(0, 0, self.logical, self.logical)
+            painter.fillRect(area, PAPER if self.isEnabled() else PAPER_DISABLED)
             if not self._strokes and self.isEnabled() and self.hint:
                 painter.setPen(HINT_COLOR)
                 font = painter.font()
                 font.setPointSizeF(font.pointSizeF() * 1.2)
                 painter.setFont(font)
-                painter.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, self.hint)
+                painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.hint)
             paint_strokes(painter, self._strokes)
         finally:
             painter.end()
@@ -152,14 +179,14 @@ class PadCanvas(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         self._drawing = True
-        self._strokes.append([QPointF(event.position())])
+        self._strokes.append([self._logical(event)])
         self._changed()
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if not self._drawing or not event.buttons() & Qt.MouseButton.LeftButton:
             return super().mouseMoveEvent(event)
-        point = QPointF(event.position())
+        point = self._logical(event)
         last = self._strokes[-1][-1]
         if (point - last).manhattanLength() >= MIN_STEP:
             self._strokes[-1].append(point)
@@ -170,7 +197,7 @@ class PadCanvas(QWidget):
         if event.button() != Qt.MouseButton.LeftButton or not self._drawing:
             return super().mouseReleaseEvent(event)
         self._drawing = False
-        point = QPointF(event.position())
+        point = self._logical(event)
         if (point - self._strokes[-1][-1]).manhattanLength() >= MIN_STEP:
             self._strokes[-1].append(point)
         self._changed()

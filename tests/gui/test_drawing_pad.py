@@ -250,6 +250,38 @@ def test_canvas_image_is_white_ink_on_black(qtbot):
     assert pixels[12:29, 60].min() == 255 and pixels[20, 12] > 0
 
 
+def test_a_bigger_canvas_draws_the_same_digit(qtbot):
+    """Shown larger (a big window), the canvas keeps strokes in its logical 280 px, so the
+    network reads the same image; the drawing is the largest centred square it holds."""
+    canvas = PadCanvas()
+    qtbot.addWidget(canvas)
+    canvas.set_side(560)
+    assert canvas.sizeHint().width() == 560
+    canvas.resize(600, 560)  # 20 px either side of the square
+    canvas.show()
+    draw(qtbot, canvas, [(20 + 2 * x, 2 * y) for x, y in ((40, 40), (120, 40), (120, 200))])
+    assert canvas.strokes[0][0] == (40, 40) and canvas.strokes[0][-1] == (120, 200)
+    big = canvas.to_array()
+    canvas.clear()
+    canvas.set_strokes([[(40, 40), (120, 40), (120, 200)]])
+    assert big.shape == (280, 280)
+    np.testing.assert_array_equal(big, canvas.to_array())
+    canvas.set_side(100)  # never below the logical size
+    assert canvas.sizeHint().width() == 280
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")  # offscreen
+def test_the_pad_grows_with_its_window(qtbot):
+    pad = DrawingPadPanel()
+    qtbot.addWidget(pad)
+    pad.resize(1200, 700)
+    pad.show()
+    qtbot.waitUntil(lambda: pad.canvas.height() > 280)
+    assert pad.canvas.height() == 350 and pad.chart.height() >= 170  # half the height
+    pad.resize(700, 500)
+    qtbot.waitUntil(lambda: pad.canvas.height() == 280)  # and shrinks back
+
+
 def test_qimage_rows_are_read_with_their_padding():
     image = QImage(13, 5, QImage.Format.Format_Grayscale8)  # 13 px rows are padded to 16 bytes
     assert image.bytesPerLine() > 13
