@@ -67,7 +67,12 @@ KERAS_ONLY = {
     "trainable": "the trainable argument (every layer trains; freezing is not offered)",
     "label_smoothing": "label smoothing",
     "seed": "per-layer seeds (dropout masks come from the model's: Sequential(seed=...))",
-    "include_optimizer": "leaving the optimizer state out (a model file always holds it, to resume)",
+    "include_optimizer": "leaving the optimizer state out of a model file (it always holds it, to resume; "
+    "model.save_weights writes the weights alone)",
+    "skip_mismatch": "skipping mismatched layers (the weights must fit the model exactly)",
+    "by_name": "loading weights by layer name (they are matched by position)",
+    "custom_objects": "custom objects (a model may name only guinn's own layers)",
+    "dtype": "a dtype here (the model has one for everything: Sequential(dtype=...))",
     "save_format": "other model formats (model files are .safetensors; ONNX via guinn.io.onnx_export)",
 }
 

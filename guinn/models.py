@@ -3,7 +3,7 @@
 from guinn.core.model import Sequential
 from guinn.errors import checked_arguments
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Sequential", "load_model", "model_from_json"]
 
 
 @checked_arguments
@@ -17,3 +17,13 @@ def load_model(path, compile=True):  # noqa: A002 - Keras's name
     if not compile:
         model.compiled, model.loss, model.optimizer, model.metrics = False, None, None, []
     return model
+
+
+@checked_arguments
+def model_from_json(json_string):
+    """Rebuild the uncompiled model ``model.to_json()`` described, with fresh weights from its
+    seed (Keras's; load_weights then restores trained ones). The text is checked as untrusted
+    input: any problem is a ConfigError saying what is wrong."""
+    from guinn.io.model_json import model_from_json as _from_json
+
+    return _from_json(json_string)

@@ -19,13 +19,14 @@ import numpy as np
 
 from guinn.core import backend, fused, losses, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger, renamed_metric
-from guinn.core.layers import Dense, Layer, layer_from_config
+from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
 from guinn.errors import (
     ConfigError,
     DataError,
+    GuinnError,
     ModelFileError,
     TrainingError,
     TrainingWarning,
@@ -56,6 +57,7 @@ class Sequential(AlwaysTrainable):
         self.history = History()
         self.telemetry = True
         self._rngs = backend.spawn_generators(self.seed)
+        self._input_shape = None  # from Input(shape=...) until the first layer takes it
         for layer in [layers] if isinstance(layers, Layer) else (layers or []):
             self.add(layer)
 
@@ -66,18 +68,39 @@ class Sequential(AlwaysTrainable):
         if self.built:
             raise ConfigError("Layers cannot be added after the model has been built or trained; "
                               "create a new Sequential.")
+        if isinstance(layer, InputLayer):
+            self._add_input(layer)
+            return
         expanded = layer.expand() if isinstance(layer, Dense) else [layer]
         for item in expanded:
             if self.layers and item.declared_input_shape is not None:
                 raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
                                   f"(layer {len(self.layers) + 1}, {item!r}).")
+            if not self.layers and self._input_shape is not None:
+                self._give_input_shape(item)
             self.layers.append(item)
+
+    def _add_input(self, given: InputLayer) -> None:
+        """Keras's Input(shape=...): allowed only before the first layer, and only once."""
+        if self.layers or self._input_shape is not None:
+            where = "this model already has one" if self._input_shape is not None else "this model already has layers"
+            raise ConfigError(f"Input(shape=...) must come first in a Sequential, and once ({where}): it gives "
+                              f"the shape of the samples the first layer receives.")
+        self._input_shape = given.declared_input_shape
+
+    def _give_input_shape(self, first: Layer) -> None:
+        """The first layer declares Input's shape, as if it had been given input_shape itself."""
+        declared = first.declared_input_shape
+        if declared not in (None, self._input_shape):
+            raise ConfigError(f"Input(shape={self._input_shape}) and the first layer's input_shape {declared} "
+                              f"disagree; give the input shape once.")
+        first.declared_input_shape = self._input_shape
 
     @property
     def input_shape(self):
         if self.built:
             return self.layers[0].input_shape
-        return self.layers[0].declared_input_shape if self.layers else None
+        return self.layers[0].declared_input_shape if self.layers else self._input_shape
 
     @property
     def output_shape(self):
@@ -695,9 +718,19 @@ class Sequential(AlwaysTrainable):
             raise ConfigError("Sequential.from_config takes a dict like get_config's: "
                               "{'name': ..., 'seed': ..., 'dtype': ..., 'layers': [...]}.")
         model = cls(name=config.get("name", "sequential"), seed=config.get("seed"), dtype=config.get("dtype"))
-        for entry in config.get("layers", []):
-            model.add(layer_from_config(entry))
+        for i, entry in enumerate(config.get("layers", [])):
+            try:
+                model.add(layer_from_config(entry))
+            except GuinnError as exc:  # which of many layers was wrong
+                raise type(exc)(f"layer {i}: {exc}") from None
         return model
+
+    def to_json(self, **kwargs) -> str:
+        """Keras's to_json: the architecture (no weights, no compile settings) as JSON text,
+        for guinn.models.model_from_json. ``kwargs`` go to ``json.dumps`` (e.g. ``indent=2``)."""
+        from guinn.io.model_json import model_to_json
+
+        return model_to_json(self, **kwargs)
 
     @checked_arguments
     def save(self, path, overwrite=True, *, class_names=None, experiment=None, preprocessing=None,
@@ -706,10 +739,30 @@ class Sequential(AlwaysTrainable):
         guinn.io.model_file.save_model's). ``overwrite=False`` refuses to replace a file."""
         from guinn.io.model_file import save_model
 
-        if not overwrite and os.path.exists(path):
-            raise ModelFileError(f"{path} already exists and overwrite=False; choose another name.")
+        _refuse_overwrite(path, overwrite)
         save_model(self, path, class_names=class_names, experiment=experiment, preprocessing=preprocessing,
                    dataset=dataset)
+
+    @checked_arguments
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Keras's save_weights: the weights alone (no architecture, no optimizer state) in a
+        ``.weights.safetensors`` file (Keras's ``.weights.h5``), written atomically."""
+        from guinn.io.model_file import save_weights
+
+        _refuse_overwrite(filepath, overwrite)
+        save_weights(self, filepath)
+
+    @checked_arguments
+    def load_weights(self, filepath) -> None:
+        """Keras's load_weights: weights from save_weights (or a whole model file's) into this
+        model, whose layers must match them exactly. The model must be built (or know its input
+        shape), as Keras requires; the optimizer's state is left as it is."""
+        from guinn.io.model_file import load_weights
+
+        if not self.built and self.input_shape is None:
+            raise ConfigError("load_weights needs a built model, as in Keras: call model.build((features,)) "
+                              "first, start with Input(shape=(features,)), or give the first layer input_dim.")
+        load_weights(self, filepath)
 
     @checked_arguments
     def summary(self, line_length=None, print_fn=print) -> None:
@@ -737,6 +790,11 @@ class Sequential(AlwaysTrainable):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+def _refuse_overwrite(path, overwrite) -> None:
+    if not overwrite and os.path.exists(path):
+        raise ModelFileError(f"{path} already exists and overwrite=False; choose another name.")
 
 
 def _whole_batch(x) -> int | None:

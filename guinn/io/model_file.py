@@ -10,6 +10,10 @@ Layout (format ``guinn-model``, version 2)::
               rng_states (shuffle/dropout PCG64 states), classes, history, dataset,
               preprocessing, experiment
 
+Weights files (``model.save_weights``, format ``guinn-weights``, version 1, named
+``*.weights.safetensors``) hold the ``layers.{i}.{param}`` tensors alone, with only format and
+format_version as metadata; ``load_weights`` reads them, or the same tensors of a model file.
+
 A file is untrusted input. The loader never executes code or deserialises Python objects: it bounds the
 file and header sizes, parses the header itself before the ``safetensors`` package sees
 it, parses JSON with ``json.loads`` only, builds layers through the registry's allow-list,
@@ -39,12 +43,17 @@ from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.errors import GuinnError, ModelFileError
-from guinn.io.untrusted import checked_size
+from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-model"
 # Version 2: Adam keeps m_sum = m / (1 - beta_1) instead of m (version 1 stored m, v; still read).
 FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
+# Weights files (model.save_weights): tensors layers.{i}.{param} only; metadata format, format_version.
+WEIGHTS_FORMAT = "guinn-weights"
+WEIGHTS_VERSION = 1
+WEIGHTS_SUFFIX = ".weights.safetensors"  # Keras 3 insists on .weights.h5 for the same reason
+VERSIONS = {FORMAT: (FORMAT_VERSION, SUPPORTED_VERSIONS), WEIGHTS_FORMAT: (WEIGHTS_VERSION, (1,))}
 
 MAX_FILE_BYTES = 4 * 1024**3  # 4 GiB: far above any network this app trains
 MAX_HEADER_BYTES = 8 * 1024**2  # JSON header: specs, history and settings, never weights
@@ -87,10 +96,7 @@ def save_model(
         class_names = [str(c) for c in class_names]
         _check_classes(class_names, model.output_shape[0], ModelFileError)
 
-    tensors = {}
-    for i, layer in enumerate(model.layers):
-        for key, _ in layer.param_shapes():
-            tensors[f"layers.{i}.{key}"] = np.ascontiguousarray(layer.params[key]).copy()
+    tensors = _layer_tensors(model)
     compile_config = None
     iterations = 0
     if model.compiled:
@@ -138,6 +144,12 @@ def save_model(
     except ModelFileError as exc:
         raise ModelFileError(f"This model cannot be saved in a loadable form: {exc}") from None
     _atomic_write(Path(path), data)
+
+
+def _layer_tensors(model: Sequential) -> dict[str, np.ndarray]:
+    """Each layer's parameters as ``layers.{i}.{param}``: what model and weights files share."""
+    return {f"layers.{i}.{key}": np.ascontiguousarray(layer.params[key]).copy()
+            for i, layer in enumerate(model.layers) for key, _ in layer.param_shapes()}
 
 
 def _dumps(value) -> str:
@@ -236,11 +248,40 @@ FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras",
 
 
 def _check_suffix(path: Path) -> None:
+    if _is_weights_name(path):
+        raise ModelFileError(f"{path.name}: a {WEIGHTS_SUFFIX} name is for model.save_weights (the weights "
+                             f"alone); save the whole model as {_stem(path)}.safetensors.")
     kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
     if kind:
         hint = " (for ONNX use guinn.io.onnx_export or `guinn export`)" if kind == "ONNX" else ""
         raise ModelFileError(f"{path.name}: a {path.suffix} name promises a {kind} file, but guinn writes "
-                             f"safetensors; save as {path.stem}.safetensors{hint}.")
+                             f"safetensors; save as {_stem(path)}.safetensors{hint}.")
+
+
+def _check_weights_suffix(path: Path, reading: bool = False) -> None:
+    """Keras's rule for weights files, with guinn's suffix: the name says what the file holds.
+    A reader also takes a whole model file (``.safetensors``), as Keras's load_weights does."""
+    if _is_weights_name(path) or (reading and path.suffix.lower() == ".safetensors"):
+        return
+    kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
+    if reading:
+        found = f"a {path.suffix} name means a {kind} file, which guinn cannot read" if kind else "not this name"
+        raise ModelFileError(f"{path.name}: load_weights reads {WEIGHTS_SUFFIX} files (model.save_weights) "
+                             f"or whole model files (.safetensors), {found}.")
+    promise = f"a {path.suffix} name promises a {kind} file, but guinn writes safetensors; " if kind else ""
+    raise ModelFileError(f"{path.name}: {promise}weights files must be named *{WEIGHTS_SUFFIX} (Keras's "
+                         f"*.weights.h5), e.g. {_stem(path)}{WEIGHTS_SUFFIX}.")
+
+
+def _is_weights_name(path: Path) -> bool:
+    return path.name.lower().endswith(WEIGHTS_SUFFIX)
+
+
+def _stem(path: Path) -> str:
+    """The name without a file-type suffix or Keras's ``.weights`` tag, to suggest a right name."""
+    known = path.suffix.lower() in FOREIGN_SUFFIXES or path.suffix.lower() == ".safetensors"
+    stem = path.stem if known else path.name
+    return stem[: -len(".weights")] if stem.lower().endswith(".weights") else stem
 
 
 def load_model(path) -> Sequential:
@@ -256,20 +297,26 @@ def load_model(path) -> Sequential:
 
 def load_model_bytes(data: bytes, source: str = "model file") -> Sequential:
     """:func:`load_model` on bytes already in memory (``source`` names them in messages)."""
+    return _guarded(source, "model", _load, data)
+
+
+def _guarded(source: str, kind: str, read, *args):
+    """``read(*args)`` with every failure a ModelFileError naming ``source``: a reader of
+    untrusted bytes must never let another exception out (``kind``: model or weights)."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return _load(data)
+            return read(*args)
     except ModelFileError as exc:
         raise ModelFileError(f"{source}: {exc}") from None
     except GuinnError as exc:
-        raise ModelFileError(f"{source}: invalid model: {exc}") from None
+        raise ModelFileError(f"{source}: invalid {kind}: {exc}") from None
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - also Rust panics, which derive from BaseException
         raise ModelFileError(
             f"{source}: {UNEXPECTED} the file ({type(exc).__name__}: {exc!s:.200}); "
-            "it is not a valid guinn model file."
+            f"it is not a valid guinn {kind} file."
         ) from None
 
 
@@ -319,18 +366,19 @@ def _load(data: bytes) -> Sequential:
     return model
 
 
-def _read_header(data: bytes) -> tuple[dict, dict, int]:
-    """Check the safetensors framing ourselves: (tensor entries, metadata, data start)."""
+def _read_header(data: bytes, kind: str = "model file") -> tuple[dict, dict, int]:
+    """Check the safetensors framing ourselves: (tensor entries, metadata, data start).
+    ``kind`` is what the file was expected to be, for the messages."""
     if len(data) < 8:
-        raise ModelFileError(f"the file is {len(data)} bytes, too short to be a model file.")
+        raise ModelFileError(f"the file is {len(data)} bytes, too short to be a {kind}.")
     n = int.from_bytes(data[:8], "little")
     if data[8:9] != b"{":
-        raise ModelFileError("this is not a guinn model file (.safetensors): it does not start with a "
+        raise ModelFileError(f"this is not a guinn {kind} (.safetensors): it does not start with a "
                              "safetensors header.")
     if n > MAX_HEADER_BYTES:
         raise ModelFileError(
             f"the header claims {n:,} bytes; at most {MAX_HEADER_BYTES:,} are allowed "
-            "(not a guinn model file, or a corrupted one)."
+            f"(not a guinn {kind}, or a corrupted one)."
         )
     if n < 2 or n > len(data) - 8:
         raise ModelFileError(
@@ -346,7 +394,7 @@ def _read_header(data: bytes) -> tuple[dict, dict, int]:
         raise ModelFileError("the header must be a JSON object.")
     meta = header.pop("__metadata__", None)
     if not isinstance(meta, dict):
-        raise ModelFileError("the header has no metadata; not a guinn model file.")
+        raise ModelFileError(f"the header has no metadata; not a guinn {kind}.")
     for key, value in meta.items():
         if not isinstance(value, str):
             raise ModelFileError(f"metadata {key!r} must be a string, got {type(value).__name__}.")
@@ -402,53 +450,39 @@ def _read_header(data: bytes) -> tuple[dict, dict, int]:
     return header, meta, 8 + n
 
 
-def _check_format(meta: dict) -> int:
-    if meta.get("format") != FORMAT:
+def _check_format(meta: dict, expected: str = FORMAT) -> int:
+    """The file's format version, once its format is ``expected`` (FORMAT or WEIGHTS_FORMAT)."""
+    found = meta.get("format")
+    if found == WEIGHTS_FORMAT != expected:
         raise ModelFileError(
-            f"not a guinn model file (metadata format is {meta.get('format')!r:.60}, "
-            f"expected {FORMAT!r})."
+            "this is a weights file (model.save_weights): it holds no architecture. Build the "
+            "same model in code (or with guinn.models.model_from_json) and call model.load_weights."
         )
+    if found != expected:
+        raise ModelFileError(
+            f"not a guinn {'model' if expected == FORMAT else 'weights'} file (metadata format is "
+            f"{found!r:.60}, expected {expected!r})."
+        )
+    newest, supported = VERSIONS[expected]
     raw = meta.get("format_version")
     if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 6:
         raise ModelFileError(f"format_version must be a whole number, got {raw!r:.60}.")
     version = int(raw)
-    if version > FORMAT_VERSION:
+    if version > newest:
         raise ModelFileError(
             f"the file has format version {version}, newer than this guinn reads "
-            f"(up to {FORMAT_VERSION}); update guinn to open it."
+            f"(up to {newest}); update guinn to open it."
         )
-    if version not in SUPPORTED_VERSIONS:
+    if version not in supported:
         raise ModelFileError(
             f"format version {version} is not supported; versions "
-            f"{', '.join(map(str, SUPPORTED_VERSIONS))} are."
+            f"{', '.join(map(str, supported))} are."
         )
     return version
 
 
 def _loads(text: str, what: str):
-    def no_constants(name):
-        raise ValueError(f"{name} is not allowed")
-
-    def finite_float(s):
-        value = float(s)
-        if not math.isfinite(value):
-            raise ValueError(f"number {s[:30]} is out of range")
-        return value
-
-    def unique(pairs):
-        result = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r:.60}")
-            result[key] = value
-        return result
-
-    try:
-        return json.loads(
-            text, parse_constant=no_constants, parse_float=finite_float, object_pairs_hook=unique
-        )
-    except (ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{what} is not valid JSON ({str(exc)[:200]}).") from None
+    return strict_json(text, what, ModelFileError)
 
 
 def _read_tensors(data: bytes, header: dict) -> dict[str, np.ndarray]:
@@ -692,6 +726,95 @@ def _experiment(data):
         return Experiment.from_dict(data).to_dict()
     except (GuinnError, TypeError, ValueError) as exc:  # from_dict lets some plain ValueErrors out
         raise ModelFileError(f"the stored experiment is invalid: {exc}") from None
+
+
+# -- weights files (Keras's save_weights / load_weights) -------------------------------------------
+def save_weights(model: Sequential, path) -> None:
+    """Write ``model``'s parameters alone (no architecture, no optimizer state) to a
+    ``.weights.safetensors`` file, atomically as :func:`save_model` writes."""
+    if not isinstance(model, Sequential):
+        raise ModelFileError(f"save_weights takes a guinn Sequential, got {type(model).__name__}.")
+    path = Path(path)
+    _check_weights_suffix(path)
+    model._ensure_built()
+    from safetensors.numpy import save as st_save
+
+    data = st_save(_layer_tensors(model),
+                   metadata={"format": WEIGHTS_FORMAT, "format_version": str(WEIGHTS_VERSION)})
+    try:  # never write a file load_weights would refuse
+        _guarded("the weights", "weights", _read_weights, model, data)
+    except ModelFileError as exc:
+        raise ModelFileError(f"These weights cannot be saved in a loadable form: {exc}") from None
+    _atomic_write(path, data)
+
+
+def load_weights(model: Sequential, path) -> None:
+    """Set ``model``'s parameters from a weights file, or from a whole model file's weights.
+    The file is untrusted: read under the model loader's size limits, and its tensors must
+    match the model's layers exactly (names, count, shapes, dtype), else nothing changes."""
+    path = Path(path)
+    _check_weights_suffix(path, reading=True)
+    model._ensure_built()
+    checked_size(path, "weights file", MAX_FILE_BYTES, ModelFileError)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read weights file {path}: {exc.strerror or exc}.") from None
+    model.set_weights(_guarded(str(path), "weights", _read_weights, model, data))
+
+
+def _read_weights(model: Sequential, data: bytes) -> list[np.ndarray]:
+    """The arrays in ``data`` for ``model.set_weights``, checked against the model's layers."""
+    header, meta, _ = _read_header(data, "weights or model file")
+    if meta.get("format") == FORMAT:  # a whole model file: the model loader validates all of it
+        tensors = _layer_tensors(_load(data))
+        _check_weights_match(model, {name: (value.shape, value.dtype) for name, value in tensors.items()})
+    else:
+        _check_format(meta, WEIGHTS_FORMAT)
+        if set(meta) != {"format", "format_version"}:
+            raise ModelFileError(f"unknown metadata field(s) {sorted(set(meta) - {'format', 'format_version'})}"
+                                 f"; a weights file has only format and format_version.")
+        _check_weights_match(model, {name: (tuple(entry["shape"]), DTYPES[entry["dtype"]])
+                                     for name, entry in header.items()})
+        tensors = _read_tensors(data, header)  # shapes fit: now the values (finite numbers)
+    return [tensors[name] for name in _expected_weights(model)]
+
+
+def _expected_weights(model: Sequential) -> dict[str, tuple[str, tuple]]:
+    """Each parameter's tensor name -> (its layer in words, for messages; its shape)."""
+    return {f"layers.{i}.{key}": (f"layer {i}, {layer.name!r} ({layer.type_name}) {key}", tuple(shape))
+            for i, layer in enumerate(model.layers) for key, shape in layer.param_shapes()}
+
+
+def _check_weights_match(model: Sequential, found: dict[str, tuple]) -> None:
+    """``found`` (tensor name -> (shape, dtype)) must be exactly the model's parameters."""
+    expected = _expected_weights(model)
+    missing = [name for name in expected if name not in found]
+    extra = [name for name in found if name not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing from the file: {_listed(f'{n} ({expected[n][0]})' for n in missing)}")
+        if extra:
+            parts.append(f"not in this model: {_listed(extra)}")
+        if len(found) != len(expected):
+            parts.append(f"the file holds {len(found)} weight tensors, this model has {len(expected)}")
+        raise ModelFileError(f"the weights were saved from a model with other layers: {'; '.join(parts)}.")
+    for name, (where, want) in expected.items():
+        shape, dtype = found[name]
+        if tuple(shape) != want:
+            raise ModelFileError(f"tensor {name!r} ({where}): the model expects shape {want}, "
+                                 f"the file has {tuple(shape)}.")
+        if dtype != model.dtype:
+            raise ModelFileError(f"tensor {name!r} ({where}) is {dtype} in the file, but the model is "
+                                 f"{model.dtype} (Sequential(dtype=...) must match the saved model's).")
+
+
+def _listed(names, most: int = 5) -> str:
+    """Up to ``most`` names, each cut short: a hostile file may hold thousands of long ones."""
+    names = list(names)
+    shown = ", ".join(n if len(n) <= 80 else n[:80] + "..." for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _check_classes(classes, units: int, error) -> None:

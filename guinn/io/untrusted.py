@@ -7,6 +7,8 @@ memory; each reader then validates the content itself.
 
 from __future__ import annotations
 
+import json
+import math
 import stat
 from pathlib import Path
 
@@ -34,6 +36,33 @@ def json_problem(exc: Exception) -> str:
     """What is wrong with JSON the parser refused for other than syntax (a 5000-digit number,
     100,000 nested lists), in a few words for an error message."""
     return str(exc).split(";")[0][:200] or type(exc).__name__
+
+
+def strict_json(text, what: str, error: type[Exception]):
+    """``json.loads`` for text from outside: NaN, Infinity, out-of-range numbers and duplicate
+    keys (which one would win?) are refused, and every problem is ``error`` naming ``what``."""
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not allowed")
+
+    def finite_float(s):
+        value = float(s)
+        if not math.isfinite(value):
+            raise ValueError(f"number {s[:30]} is out of range")
+        return value
+
+    def unique(pairs):
+        result = {}
+        for key, value in pairs:
+            if key in result:
+                raise ValueError(f"duplicate key {key!r:.60}")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(text, parse_constant=no_constants, parse_float=finite_float, object_pairs_hook=unique)
+    except (ValueError, RecursionError) as exc:
+        raise error(f"{what} is not valid JSON ({json_problem(exc)}).") from None
 
 
 def refuse_special_or_huge(path: Path, kind: str, limit: int, error: type[Exception]) -> None:

@@ -1,0 +1,132 @@
+"""A model's architecture as JSON text: Keras's ``model.to_json`` and ``models.model_from_json``.
+
+The text is ``{"class_name": "Sequential", "config": model.get_config()}``, the first layer's
+config carrying the input shape once the model knows it, so the rebuilt model can take
+``load_weights`` at once. Read back it is untrusted input, like a model file: bounded in size,
+parsed by ``json.loads`` alone (no NaN, no duplicate keys), built through the layer registry's
+allow-list and checked to fit together; every problem is a ConfigError saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from guinn.core.model import Sequential
+from guinn.errors import ConfigError, GuinnError
+from guinn.io.model_file import MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, MAX_NAME_CHARS
+from guinn.io.untrusted import strict_json
+
+MAX_JSON_CHARS = MAX_HEADER_BYTES  # a model file's bound on its whole description
+CONFIG_KEYS = ("name", "seed", "dtype", "layers")
+SHAPE = '{"class_name": "Sequential", "config": {"name": ..., "seed": ..., "dtype": ..., "layers": [...]}}'
+KERAS_JSON = ("this looks like Keras's own JSON; model_from_json reads what guinn's model.to_json() writes "
+              "(layers as {\"type\": ..., \"config\": ...})")
+
+
+def model_to_json(model: Sequential, **kwargs) -> str:
+    config = model.get_config()
+    if model.layers and model.input_shape is not None:
+        config["layers"][0]["config"]["input_shape"] = list(model.input_shape)
+    try:
+        return json.dumps({"class_name": "Sequential", "config": config}, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"to_json passes its keyword arguments to json.dumps, which refused them: {exc}.") from None
+
+
+def model_from_json(json_string) -> Sequential:
+    """The uncompiled model ``json_string`` describes, its weights fresh from its seed."""
+    data = strict_json(_text(json_string), "The model JSON", ConfigError)
+    model = Sequential.from_config(_sequential_config(data))  # layers only through the allow-list
+    _check_sizes(model)
+    return model
+
+
+def _text(json_string) -> str:
+    if isinstance(json_string, (bytes, bytearray)):
+        try:
+            json_string = bytes(json_string).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"The model JSON is not UTF-8 text (byte {exc.start}).") from None
+    if not isinstance(json_string, str):
+        hint = "; for a get_config() dict use Sequential.from_config" if isinstance(json_string, dict) else ""
+        raise ConfigError(f"model_from_json takes the JSON text model.to_json() returns, "
+                          f"got {type(json_string).__name__}{hint}.")
+    if len(json_string) > MAX_JSON_CHARS:
+        raise ConfigError(f"The model JSON is {len(json_string):,} characters; an architecture takes far fewer "
+                          f"(at most {MAX_JSON_CHARS:,} are read).")
+    return json_string
+
+
+def _sequential_config(data) -> dict:
+    """``data``'s config, once its structure is what to_json writes."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"The model JSON must be an object {SHAPE}, got {_kind(data)}.")
+    if "module" in data or "registered_name" in data:
+        raise ConfigError(f"The model JSON: {KERAS_JSON}.")
+    if set(data) != {"class_name", "config"}:
+        raise ConfigError(f"The model JSON must have exactly class_name and config, got {_keys(data)}.")
+    if data["class_name"] != "Sequential":
+        raise ConfigError(f"guinn builds Sequential models only; the JSON's class_name is {data['class_name']!r:.60}.")
+    config = data["config"]
+    if not isinstance(config, dict) or "layers" not in config or not set(config) <= set(CONFIG_KEYS):
+        got = _keys(config) if isinstance(config, dict) else _kind(config)
+        raise ConfigError(f"The model JSON's config must be an object with layers and optionally name, seed "
+                          f"and dtype, got {got}.")
+    _check_model_fields(config)
+    layers = config["layers"]
+    if not isinstance(layers, list) or len(layers) > MAX_LAYERS:
+        raise ConfigError(f"The model JSON's layers must be a list of at most {MAX_LAYERS} layers.")
+    for i, entry in enumerate(layers):
+        _check_layer_entry(i, entry)
+    return config
+
+
+def _check_model_fields(config: dict) -> None:
+    name, seed, dtype = config.get("name", "sequential"), config.get("seed"), config.get("dtype")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise ConfigError(f"The model name must be text of 1 to {MAX_NAME_CHARS} characters, got {name!r:.60}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+        raise ConfigError(f"The model seed must be a whole number from 0 to 2**63 - 1, or null; got {seed!r:.60}.")
+    if dtype not in (None, "float32", "float64"):
+        raise ConfigError(f"The model dtype must be \"float32\" or \"float64\", got {dtype!r:.60}.")
+
+
+def _check_layer_entry(i: int, entry) -> None:
+    if isinstance(entry, dict) and "class_name" in entry:
+        raise ConfigError(f"layer {i}: {KERAS_JSON}.")
+    if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
+        got = _keys(entry) if isinstance(entry, dict) else _kind(entry)
+        raise ConfigError(f"layer {i} must be an object with exactly type (a text) and config, got {got}.")
+
+
+def _check_sizes(model: Sequential) -> None:
+    """With the input shape known, the layers must chain and fit in a model file: a JSON
+    text of a few bytes could otherwise ask for terabytes at the first fit."""
+    shape = model.input_shape
+    if shape is None:
+        return
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
+        raise ConfigError(f"The input shape {shape} has more than {MAX_INPUT_ELEMENTS:,} values per sample.")
+    total = 0
+    for i, layer in enumerate(model.layers):
+        try:
+            shape = layer.build(shape)  # shapes only; nothing is allocated yet
+        except GuinnError as exc:
+            raise ConfigError(f"layer {i} ({layer.type_name}) does not fit its input: {exc}") from None
+        total += layer.count_params
+    most = MAX_FILE_BYTES // model.dtype.itemsize
+    if total > most:
+        raise ConfigError(f"The layers hold {total:,} weights, more than a model file can ({most:,} at "
+                          f"{model.dtype}); is a size mistyped?")
+
+
+def _kind(value) -> str:
+    """A JSON value's kind in words."""
+    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _keys(mapping: dict) -> str:
+    names = sorted(str(k)[:60] for k in mapping)
+    return f"keys {names[:10]}" + (" ..." if len(names) > 10 else "")
