@@ -441,6 +441,24 @@ def test_model_checkpoint_saves_every_epoch_or_the_best(tmp_path):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "{val_los}.safetensors")])
 
 
+def test_model_checkpoint_saves_weights_only_and_checks_the_name_up_front(tmp_path):
+    model, x, y = _tiny()
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[ModelCheckpoint(tmp_path / "w{epoch}.weights.safetensors", save_weights_only=True)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w1.weights.safetensors", "w2.weights.safetensors"]
+    trained = model.get_flat_weights()
+    model.reset_weights()
+    model.load_weights(tmp_path / "w2.weights.safetensors")
+    np.testing.assert_array_equal(model.get_flat_weights(), trained)
+    # Keras's names are refused before any training, with the name to use
+    with pytest.raises(ConfigError, match=r"best\.weights\.safetensors"):
+        ModelCheckpoint(tmp_path / "best.weights.h5", save_weights_only=True)
+    with pytest.raises(ConfigError, match=r"best\.safetensors"):
+        ModelCheckpoint(tmp_path / "best.keras")
+    with pytest.raises(ConfigError, match="save_weights"):
+        ModelCheckpoint(tmp_path / "best.weights.safetensors")  # a weights name for whole models
+
+
 def test_csv_logger_writes_a_row_per_epoch(tmp_path):
     import csv
 

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -259,15 +260,27 @@ class ReduceLROnPlateau(_Monitoring):
 class ModelCheckpoint(_Monitoring):
     """Save the model (a ``.safetensors`` file) after each epoch, or only when ``monitor``
     improved (``save_best_only``), as Keras's. ``filepath`` may use ``{epoch}`` and the
-    logged metrics, e.g. ``"run-{epoch:02d}-{val_loss:.3f}.safetensors"``."""
+    logged metrics, e.g. ``"run-{epoch:02d}-{val_loss:.3f}.safetensors"``. With
+    ``save_weights_only`` it writes ``model.save_weights`` files (``*.weights.safetensors``)."""
 
     @checked_arguments
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
-                 initial_value_threshold=None):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", initial_value_threshold=None):
         super().__init__()
         self._set_monitor(monitor, mode, 0.0, verbose)
         if not isinstance(filepath, (str, os.PathLike)):
             raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {filepath!r}.")
+        from guinn.io import model_file  # the name is checked now, not after the first epoch's training
+
+        self.save_weights_only = bool(save_weights_only)
+        name = Path(os.fspath(filepath))
+        try:
+            if self.save_weights_only:
+                model_file.check_weights_suffix(name)
+            else:
+                model_file.check_suffix(name)
+        except model_file.ModelFileError as exc:
+            raise ConfigError(f"ModelCheckpoint filepath: {exc}") from None
         if initial_value_threshold is not None and (not _is_number(initial_value_threshold)
                                                     or math.isnan(initial_value_threshold)):
             raise ConfigError(f"ModelCheckpoint initial_value_threshold must be a number, "
@@ -291,9 +304,13 @@ class ModelCheckpoint(_Monitoring):
             raise ConfigError(f"ModelCheckpoint filepath {self.filepath!r} names something not in the logs "
                               f"({exc}); it may use {{epoch}} and: {', '.join(k for k in logs if k != 'telemetry')}."
                               ) from None
-        self.model.save(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
         if self.verbose:
-            self._say(f"ModelCheckpoint: saved the model after epoch {epoch + 1} to {path}.")
+            what = "weights" if self.save_weights_only else "model"
+            self._say(f"ModelCheckpoint: saved the {what} after epoch {epoch + 1} to {path}.")
 
 
 class LearningRateScheduler(Callback):

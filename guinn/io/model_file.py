@@ -83,7 +83,7 @@ def save_model(
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_model takes a guinn Sequential, got {type(model).__name__}.")
     model._ensure_built()
-    _check_suffix(Path(path))
+    check_suffix(Path(path))
     class_names = class_names if class_names is not None else getattr(model, "class_names", None)
     experiment = experiment if experiment is not None else getattr(model, "experiment_config", None)
     preprocessing = (
@@ -247,7 +247,7 @@ FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras",
                     ".npz": "NumPy", ".npy": "NumPy", ".json": "JSON"}
 
 
-def _check_suffix(path: Path) -> None:
+def check_suffix(path: Path) -> None:
     if _is_weights_name(path):
         raise ModelFileError(f"{path.name}: a {WEIGHTS_SUFFIX} name is for model.save_weights (the weights "
                              f"alone); save the whole model as {_stem(path)}.safetensors.")
@@ -258,7 +258,7 @@ def _check_suffix(path: Path) -> None:
                              f"safetensors; save as {_stem(path)}.safetensors{hint}.")
 
 
-def _check_weights_suffix(path: Path, reading: bool = False) -> None:
+def check_weights_suffix(path: Path, reading: bool = False) -> None:
     """Keras's rule for weights files, with guinn's suffix: the name says what the file holds.
     A reader also takes a whole model file (``.safetensors``), as Keras's load_weights does."""
     if _is_weights_name(path) or (reading and path.suffix.lower() == ".safetensors"):
@@ -735,7 +735,7 @@ def save_weights(model: Sequential, path) -> None:
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_weights takes a guinn Sequential, got {type(model).__name__}.")
     path = Path(path)
-    _check_weights_suffix(path)
+    check_weights_suffix(path)
     model._ensure_built()
     from safetensors.numpy import save as st_save
 
@@ -753,7 +753,7 @@ def load_weights(model: Sequential, path) -> None:
     The file is untrusted: read under the model loader's size limits, and its tensors must
     match the model's layers exactly (names, count, shapes, dtype), else nothing changes."""
     path = Path(path)
-    _check_weights_suffix(path, reading=True)
+    check_weights_suffix(path, reading=True)
     model._ensure_built()
     checked_size(path, "weights file", MAX_FILE_BYTES, ModelFileError)
     try:
