@@ -145,6 +145,7 @@ def test_metadata_round_trip(tmp_path):
     assert loaded.history.history == model.history.history
     assert set(loaded.history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert loaded.history.epoch == [0, 1, 2]
+    assert loaded.history.steps == model.history.steps == [3, 6, 9]  # 3 batches an epoch
     assert loaded.history.messages == ["a note"]
     assert loaded.input_shape == (6,)
     # Re-saving a loaded model keeps what it was loaded with.
@@ -349,6 +350,18 @@ def saved(tmp_path):
                 }
             ),
             "history",
+        ),
+        (
+            dict(
+                meta_changes={
+                    "history": '{"history": {}, "epoch": [0], "steps": [3, 4], "messages": []}'
+                }
+            ),
+            "one per epoch",
+        ),
+        (
+            dict(meta_changes={"history": '{"history": {}, "epoch": [], "messages": [], "extra": 1}'}),
+            "nothing else",
         ),
         (dict(meta_changes={"input_shape": "[7]"}), "declares input shape"),
         (dict(meta_changes={"experiment": '{"epochs": -3}'}), "experiment"),

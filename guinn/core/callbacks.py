@@ -73,17 +73,21 @@ class CallbackList:
 
 
 class History(Callback):
-    """Per-epoch metrics (``history["loss"]`` ...) and the messages training left for the user."""
+    """Per-epoch metrics (``history["loss"]`` ...) and the messages training left for the user.
+    ``steps`` (a guinn extension) holds the optimizer's step count at each epoch's end: where
+    the epoch sits on a plot over batches, also when the model had trained in earlier fits."""
 
     @checked_arguments
     def __init__(self):
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self.steps: list[int] = []
         self.messages: list[str] = []
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
+        self.steps.append(int(getattr(getattr(self.model, "optimizer", None), "iterations", 0) or 0))
         for key, value in (logs or {}).items():
             if isinstance(value, (int, float)):
                 self.history.setdefault(key, []).append(float(value))

@@ -213,8 +213,9 @@ class FileActions:
         self._trained, self._dirty = True, False
         self.history.reset(())
         self.plots.clear()
-        # its stored epochs on the plots (steps: the optimizer's count, stored with the weights)
-        self.history.restore_epochs(model.history.history, int(getattr(model.optimizer, "iterations", 0) or 0))
+        # its stored epochs on the plots, where its optimizer's step count stood at each
+        self.history.restore_epochs(model.history.history, int(getattr(model.optimizer, "iterations", 0) or 0),
+                                    model.history.steps)
         self.plots.refresh(force=True)
         self._show_model()
         input_dim = int(model.input_shape[0]) if model.input_shape else None

@@ -216,17 +216,20 @@ class TrainingHistory:
         self.latest = None
         self.revision += 1
 
-    def restore_epochs(self, logs: dict[str, list], steps: int) -> None:
+    def restore_epochs(self, logs: dict[str, list], steps: int, epoch_steps=()) -> None:
         """An opened model's stored training, per epoch (``History.history``, any spelling of
-        the metrics), its ``steps`` batches shared evenly among the epochs: per-batch figures
-        are not stored, so a continued run draws its curves on from there."""
+        the metrics), placed at the optimizer's step count at each epoch's end
+        (``History.steps``); files without those share the model's ``steps`` evenly among the
+        epochs. Per-batch figures are not stored, so a continued run draws on from ``steps``."""
         columns = {canonical_metric(k): v for k, v in logs.items()}
         epochs = max((len(v) for v in columns.values()), default=0)
         if not epochs or steps <= 0:
             return
-        for i in range(epochs):
+        if len(epoch_steps) != epochs:
+            epoch_steps = [round(steps * (i + 1) / epochs) for i in range(epochs)]
+        for i, x in enumerate(epoch_steps):
             row = [columns[k][i] if i < len(columns.get(k, ())) else math.nan for k in self.EPOCH_KEYS]
-            self.epochs.append(round(steps * (i + 1) / epochs), row)
+            self.epochs.append(x, row)
         self.step, self.epochs_done = steps, epochs
         self.revision += 1
 

@@ -64,6 +64,7 @@ MAX_INPUT_ELEMENTS = 100_000_000
 DTYPES = {"F32": np.dtype("float32"), "F64": np.dtype("float64")}
 REQUIRED_KEYS = frozenset({"format", "format_version", "model", "input_shape", "compile",
                            "optimizer_iterations", "rng_states"})
+HISTORY_KEYS = frozenset({"history", "epoch", "steps", "messages"})
 METADATA_KEYS = REQUIRED_KEYS | {"classes", "history", "dataset", "preprocessing", "experiment"}
 RNG_STREAMS = ("shuffle", "dropout")
 UNEXPECTED = "unexpected problem while reading"  # marks a validation gap (a bug) in messages
@@ -114,6 +115,7 @@ def save_model(
     history = {
         "history": {k: [_finite_or_none(v) for v in vals] for k, vals in hist.history.items()},
         "epoch": [int(e) for e in hist.epoch],
+        "steps": [int(n) for n in hist.steps],
         "messages": [str(m) for m in hist.messages],
     }
     metadata = {
@@ -697,9 +699,10 @@ def _history(data) -> History:
     history = History()
     if data is None:
         return history
-    if not isinstance(data, dict) or set(data) != {"history", "epoch", "messages"}:
+    if not isinstance(data, dict) or not {"history", "epoch", "messages"} <= set(data) <= HISTORY_KEYS:
         raise ModelFileError(
-            "metadata 'history' must be an object with exactly history, epoch and messages."
+            "metadata 'history' must be an object with history, epoch, messages and optionally steps, "
+            "and nothing else."
         )
     values, epochs, messages = data["history"], data["epoch"], data["messages"]
     if not isinstance(values, dict) or len(values) > 100:
@@ -712,7 +715,12 @@ def _history(data) -> History:
         raise ModelFileError("history.epoch must be a list of whole numbers >= 0.")
     if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
         raise ModelFileError("history.messages must be a list of text.")
+    steps = data.get("steps", [])  # older files: none, and the GUI spreads the epochs evenly
+    if not isinstance(steps, list) or len(steps) not in (0, len(epochs)) or not all(
+            _is_int(n) and n >= 0 for n in steps):
+        raise ModelFileError("history.steps must be a list of whole numbers >= 0, one per epoch.")
     history.epoch = list(epochs)
+    history.steps = [int(n) for n in steps]
     history.messages = list(messages)
     return history
 

@@ -133,6 +133,17 @@ def test_an_opened_models_stored_epochs_are_restored_and_continued():
     assert (h.step, len(h.epochs)) == (1, 0)
 
 
+def test_restored_epochs_sit_where_the_optimizer_stood():
+    """A model trained in several fits keeps only the last fit's epochs, but the step count at
+    each of their ends: they go there, not spread over all the steps."""
+    h = TrainingHistory(capacity=16)
+    h.restore_epochs({"loss": [0.3, 0.2]}, steps=100, epoch_steps=[90, 100])
+    assert list(h.epochs.x()) == [90, 100] and h.step == 100
+    h = TrainingHistory(capacity=16)
+    h.restore_epochs({"loss": [0.3, 0.2]}, steps=100, epoch_steps=[])  # an older file: evenly
+    assert list(h.epochs.x()) == [50, 100]
+
+
 def test_nothing_is_restored_without_steps_or_epochs():
     h = TrainingHistory(capacity=16)
     h.restore_epochs({"loss": [0.5]}, steps=0)  # an untrained optimizer: no x positions to give
