@@ -366,7 +366,7 @@ KERAS_STYLE = {"module": "keras", "class_name": "Sequential", "config": {"layers
     (_first_layer(activation="sigmod"), "layer 0: .*sigmoid"),
     (_first_layer(input_shape=[2, 2]), r"layer 0 \(Dense\) does not fit its input.*Flatten"),
     (_first_layer(input_shape=[10**9]), "more than 100,000,000 values per sample"),
-    (_first_layer(units=10**8), "more than a model file can"),
+    (_first_layer(units=10**8), "more than guinn trains or saves"),
     (KERAS_STYLE, "looks like Keras's own JSON"),
     (_config(layers=[{"class_name": "Dense", "config": {"units": 3}}]), "layer 0: this looks like Keras's own JSON"),
 ])
@@ -494,3 +494,20 @@ def test_input_survives_save_and_json(tmp_path):
 def test_input_mistakes_are_config_errors(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+def test_json_without_an_input_shape_is_bounded_when_built():
+    """to_json of an unbuilt model writes no input shape, so the JSON reader cannot size the
+    layers; building them then refuses what no machine here could hold, before allocating."""
+    text = json.dumps({"class_name": "Sequential", "config": {"layers": [
+        {"type": "Dense", "config": {"units": 1_000_000}}, {"type": "Dense", "config": {"units": 1_000_000}}]}})
+    model = model_from_json(text)
+    with pytest.raises(ConfigError, match=r"1,000,786,000,000 weights, more than guinn trains or saves"):
+        model.build((784,))
+    assert not model.built
+
+
+def test_a_mistyped_layer_size_is_refused_before_allocating():
+    model = Sequential([Dense(10**20, input_dim=784)])
+    with pytest.raises(ConfigError, match=r"7\.85e\+22 weights.*is a layer size mistyped"):
+        model.build()

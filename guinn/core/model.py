@@ -35,6 +35,10 @@ from guinn.errors import (
 )
 
 METRICS = ("accuracy",)
+# Most weight bytes a model may hold: a model file's limit (guinn.io.model_file.MAX_FILE_BYTES).
+# Training takes five to seven times that in buffers; a mistyped size (or a config from an
+# untrusted JSON text) is refused at build instead of running the machine out of memory.
+MAX_WEIGHT_BYTES = 4 * 1024**3
 METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
                   "sparse_categorical_accuracy": "accuracy", "binary_accuracy": "accuracy"}
 
@@ -123,6 +127,7 @@ class Sequential(AlwaysTrainable):
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise ConfigError(f"Layer names must be unique, got {names}.")
+        check_weight_count(sum(layer.count_params for layer in self.layers), self.dtype)
         self._allocate()
         self.built = True
         self._configure_training()
@@ -809,6 +814,16 @@ def _whole_batch(x) -> int | None:
 def _keras_result(result: dict):
     """The loss alone, or [loss, metric...] when there are metrics: what Keras returns."""
     return [result[k] for k in result] if len(result) > 1 else result["loss"]
+
+
+
+def check_weight_count(total: int, dtype) -> None:
+    """Refuse more weights than MAX_WEIGHT_BYTES holds in ``dtype``, before anything is allocated."""
+    most = MAX_WEIGHT_BYTES // np.dtype(dtype).itemsize
+    if total > most:
+        shown = f"{total:,}" if total < 10**15 else f"{total:.3g}"
+        raise ConfigError(f"The layers hold {shown} weights, more than guinn trains or saves ({most:,} at "
+                          f"{np.dtype(dtype)}); is a layer size mistyped?")
 
 
 def _sample_shape(input_shape) -> tuple:

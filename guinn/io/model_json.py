@@ -4,7 +4,8 @@ The text is ``{"class_name": "Sequential", "config": model.get_config()}``, the 
 config carrying the input shape once the model knows it, so the rebuilt model can take
 ``load_weights`` at once. Read back it is untrusted input, like a model file: bounded in size,
 parsed by ``json.loads`` alone (no NaN, no duplicate keys), built through the layer registry's
-allow-list and checked to fit together; every problem is a ConfigError saying what is wrong.
+allow-list and checked to fit together (without an input shape, ``Sequential.build`` bounds
+the weights later, as for any model); every problem is a ConfigError saying what is wrong.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import json
 import math
 
-from guinn.core.model import Sequential
+from guinn.core.model import Sequential, check_weight_count
 from guinn.errors import ConfigError, GuinnError
-from guinn.io.model_file import MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, MAX_NAME_CHARS
+from guinn.io.model_file import MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, MAX_NAME_CHARS
 from guinn.io.untrusted import strict_json
 
 MAX_JSON_CHARS = MAX_HEADER_BYTES  # a model file's bound on its whole description
@@ -115,10 +116,7 @@ def _check_sizes(model: Sequential) -> None:
         except GuinnError as exc:
             raise ConfigError(f"layer {i} ({layer.type_name}) does not fit its input: {exc}") from None
         total += layer.count_params
-    most = MAX_FILE_BYTES // model.dtype.itemsize
-    if total > most:
-        raise ConfigError(f"The layers hold {total:,} weights, more than a model file can ({most:,} at "
-                          f"{model.dtype}); is a size mistyped?")
+    check_weight_count(total, model.dtype)
 
 
 def _kind(value) -> str:
