@@ -511,3 +511,27 @@ def test_a_mistyped_layer_size_is_refused_before_allocating():
     model = Sequential([Dense(10**20, input_dim=784)])
     with pytest.raises(ConfigError, match=r"7\.85e\+22 weights.*is a layer size mistyped"):
         model.build()
+
+
+def test_a_refused_file_leaves_an_unbuilt_model_as_it_was(tmp_path):
+    source = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")], seed=5)
+    source.build()
+    path = tmp_path / "w.weights.safetensors"
+    source.save_weights(path)
+
+    def fresh():
+        return Sequential([Input((4,)), Dense(6), Dense(3)], seed=5)
+
+    model = fresh()
+    for bad in (tmp_path / "missing.weights.safetensors", path):  # unreadable, then mismatched
+        with pytest.raises(ModelFileError):
+            model.load_weights(bad)
+        assert not model.built
+    model.build()  # as if no load had been tried: the initializer's random state is untouched
+    twin = fresh()
+    twin.build()
+    np.testing.assert_array_equal(model.get_flat_weights(), twin.get_flat_weights())
+    fitting = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3, activation="softmax")])
+    fitting.load_weights(path)
+    assert fitting.built
+    np.testing.assert_array_equal(fitting.get_flat_weights(), source.get_flat_weights())

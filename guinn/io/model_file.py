@@ -762,13 +762,27 @@ def load_weights(model: Sequential, path) -> None:
     match the model's layers exactly (names, count, shapes, dtype), else nothing changes."""
     path = Path(path)
     check_weights_suffix(path, reading=True)
-    model._ensure_built()
+    # An unbuilt model (its input shape declared) is built only once the file has passed:
+    # the file is checked against a twin built from its config, so a refused file leaves the
+    # model unbuilt and its initializer's random state unused.
+    target = model if model.built else _built_twin(model)
     checked_size(path, "weights file", MAX_FILE_BYTES, ModelFileError)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelFileError(f"Cannot read weights file {path}: {exc.strerror or exc}.") from None
-    model.set_weights(_guarded(str(path), "weights", _read_weights, model, data))
+    weights = _guarded(str(path), "weights", _read_weights, target, data)
+    model._ensure_built()
+    model.set_weights(weights)
+
+
+def _built_twin(model: Sequential) -> Sequential:
+    """A built copy of an unbuilt ``model``'s architecture (ConfigError if it cannot be built)."""
+    if model.input_shape is None:
+        model._ensure_built()  # raises: says how to declare the input size
+    twin = Sequential.from_config(model.get_config())
+    twin.build(model.input_shape)
+    return twin
 
 
 def _read_weights(model: Sequential, data: bytes) -> list[np.ndarray]:
