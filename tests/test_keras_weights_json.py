@@ -535,3 +535,13 @@ def test_a_refused_file_leaves_an_unbuilt_model_as_it_was(tmp_path):
     fitting.load_weights(path)
     assert fitting.built
     np.testing.assert_array_equal(fitting.get_flat_weights(), source.get_flat_weights())
+
+
+@pytest.mark.parametrize("bad", [3, None, b"m.safetensors", ""])
+def test_a_file_name_that_is_not_one_is_a_config_error(tmp_path, bad):
+    model = Sequential([Input((4,)), Dense(3)])
+    for call, what in ((lambda: model.save_weights(bad), "save_weights"), (lambda: model.load_weights(bad),
+                       "load_weights"), (lambda: model.save(bad, overwrite=False), "save"),
+                       (lambda: load_model(bad), "load_model")):
+        with pytest.raises(ConfigError, match=f"{what} needs a file name"):
+            call()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 import warnings
 from typing import NamedTuple
@@ -22,7 +21,7 @@ from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger,
 from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
-from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x
+from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x, file_path
 from guinn.errors import (
     ConfigError,
     DataError,
@@ -744,7 +743,7 @@ class Sequential(AlwaysTrainable):
         guinn.io.model_file.save_model's). ``overwrite=False`` refuses to replace a file."""
         from guinn.io.model_file import save_model
 
-        _refuse_overwrite(path, overwrite)
+        _refuse_overwrite(path, overwrite, "save")
         save_model(self, path, class_names=class_names, experiment=experiment, preprocessing=preprocessing,
                    dataset=dataset)
 
@@ -754,7 +753,7 @@ class Sequential(AlwaysTrainable):
         ``.weights.safetensors`` file (Keras's ``.weights.h5``), written atomically."""
         from guinn.io.model_file import save_weights
 
-        _refuse_overwrite(filepath, overwrite)
+        _refuse_overwrite(filepath, overwrite, "save_weights")
         save_weights(self, filepath)
 
     @checked_arguments
@@ -797,8 +796,9 @@ class Sequential(AlwaysTrainable):
         return f"Sequential([\n  {inner}\n])"
 
 
-def _refuse_overwrite(path, overwrite) -> None:
-    if not overwrite and os.path.exists(path):
+def _refuse_overwrite(path, overwrite, what: str) -> None:
+    path = file_path(path, what)
+    if not overwrite and path.exists():
         raise ModelFileError(f"{path} already exists and overwrite=False; choose another name.")
 
 

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from guinn.errors import ConfigError, DataError
+
+
+def file_path(value, what: str) -> Path:
+    """``value`` as a Path, if it is a file name (text or path-like): a number, None or bytes
+    would otherwise reach ``open`` or ``os.path.exists`` (which takes 3 as file descriptor 3)."""
+    if isinstance(value, (str, os.PathLike)):
+        path = Path(value)
+        if str(path) not in ("", "."):
+            return path
+    raise ConfigError(f"{what} needs a file name (text or a pathlib.Path), got {value!r:.60}.")
 
 
 def check_x(x, dtype, input_shape=None) -> np.ndarray:

@@ -42,6 +42,7 @@ from guinn.core import losses, optimizers
 from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
+from guinn.core.validation import file_path
 from guinn.errors import GuinnError, ModelFileError
 from guinn.io.untrusted import checked_size, strict_json
 
@@ -84,7 +85,8 @@ def save_model(
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_model takes a guinn Sequential, got {type(model).__name__}.")
     model._ensure_built()
-    check_suffix(Path(path))
+    path = file_path(path, "save")
+    check_suffix(path)
     class_names = class_names if class_names is not None else getattr(model, "class_names", None)
     experiment = experiment if experiment is not None else getattr(model, "experiment_config", None)
     preprocessing = (
@@ -145,7 +147,7 @@ def save_model(
         load_model_bytes(data, "the model")
     except ModelFileError as exc:
         raise ModelFileError(f"This model cannot be saved in a loadable form: {exc}") from None
-    _atomic_write(Path(path), data)
+    _atomic_write(path, data)
 
 
 def _layer_tensors(model: Sequential) -> dict[str, np.ndarray]:
@@ -288,7 +290,7 @@ def _stem(path: Path) -> str:
 
 def load_model(path) -> Sequential:
     """Read a model file written by :func:`save_model`; every malformed file is a ModelFileError."""
-    path = Path(path)
+    path = file_path(path, "load_model")
     checked_size(path, "model file", MAX_FILE_BYTES, ModelFileError)
     try:
         data = path.read_bytes()
@@ -742,7 +744,7 @@ def save_weights(model: Sequential, path) -> None:
     ``.weights.safetensors`` file, atomically as :func:`save_model` writes."""
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_weights takes a guinn Sequential, got {type(model).__name__}.")
-    path = Path(path)
+    path = file_path(path, "save_weights")
     check_weights_suffix(path)
     model._ensure_built()
     from safetensors.numpy import save as st_save
@@ -760,7 +762,7 @@ def load_weights(model: Sequential, path) -> None:
     """Set ``model``'s parameters from a weights file, or from a whole model file's weights.
     The file is untrusted: read under the model loader's size limits, and its tensors must
     match the model's layers exactly (names, count, shapes, dtype), else nothing changes."""
-    path = Path(path)
+    path = file_path(path, "load_weights")
     check_weights_suffix(path, reading=True)
     # An unbuilt model (its input shape declared) is built only once the file has passed:
     # the file is checked against a twin built from its config, so a refused file leaves the
