@@ -35,3 +35,21 @@ def test_blas_description_names_the_library():
     assert text and "?" not in text.split()[0]
     if os.environ.get("OPENBLAS_CORETYPE") and blas.openblas_core():
         assert "forced by OPENBLAS_CORETYPE" in text
+
+
+def test_bench_arguments_too_small_are_usage_errors(capsys):
+    import pytest
+
+    from guinn.bench.__main__ import main
+
+    for argv in (["core", "--samples", "50"], ["core", "--repeats", "0"], ["gui", "--epochs", "x"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+    assert "must be at least 1,000, got 50" in capsys.readouterr().err
+
+
+def test_telemetry_cost_with_fewer_samples_than_a_batch(monkeypatch):
+    monkeypatch.setattr("guinn.bench.workloads.SETTLE_SECONDS", 0.0)
+    x, yo, _ = mnist_arrays(50)
+    assert -1 < telemetry_cost(x, yo, pairs=2, block_steps=1, **REFERENCE) < 10

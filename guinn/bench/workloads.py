@@ -120,14 +120,15 @@ def time_gemm_floor(n_samples, widths, batch_size) -> float:
     return time.perf_counter() - start
 
 
-def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_steps=20) -> float:
+def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=400, block_steps=1) -> float:
     """Extra training time with per-layer telemetry on, as a fraction of the time with it off.
 
     One ``fit`` trains through ``2 * pairs`` blocks of ``block_steps`` batches, and a callback
     turns telemetry on for one block of each pair and off for the other (which goes first
     alternates); the result is the median of the paired ratios. Blocks a few milliseconds
-    apart in one fit: what the machine does meanwhile mostly cancels, and no block pays for
-    starting a fit (separate fits per block made single runs differ by several percent).
+    apart in one fit: what the machine does meanwhile mostly cancels, and only the few blocks
+    that start an epoch pay for it, which the median leaves out (separate fits per block made
+    single runs differ by several percent).
     """
     import statistics
 
@@ -151,7 +152,8 @@ def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_
             if self.steps % block_steps == 0:
                 now = time.perf_counter()
                 self.seconds.append((self.model.telemetry, now - self.began))
-                self.model.stop_training = len(self.seconds) == 2 * pairs
+                if len(self.seconds) == 2 * pairs:  # (never cleared here: training may have stopped itself)
+                    self.model.stop_training = True
                 self.model.set_telemetry(self.wanted(len(self.seconds)))
                 self.began = time.perf_counter()
 
@@ -159,10 +161,10 @@ def telemetry_cost(x, y_onehot, widths, activation, batch_size, pairs=25, block_
     model.fit(x[:batch_size * 2], y_onehot[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # warm up
     toggle = Toggle()
     settle()
-    batches = len(x) // batch_size
+    batches = max(1, len(x) // batch_size)  # whole batches (one smaller one if x is shorter than a batch)
+    rows = min(len(x), batches * batch_size)
     epochs = -(-2 * pairs * block_steps // batches)  # as many passes over x as the blocks need
-    model.fit(x[:batches * batch_size], y_onehot[:batches * batch_size], batch_size=batch_size, epochs=epochs,
-              verbose=0, callbacks=[toggle])
+    model.fit(x[:rows], y_onehot[:rows], batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[toggle])
     ratios = []
     for first, second in zip(toggle.seconds[0::2], toggle.seconds[1::2], strict=False):
         on, off = (first, second) if first[0] else (second, first)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 CANVAS_SIZE = 280
 PEN_WIDTH = 22.0  # ~2.2 px once the digit is scaled to MNIST's 20 px box: MNIST's stroke width
-MIN_STEP = 1.5  # mouse samples closer than this (px) to the last point add nothing
+MIN_STEP = 1.5  # mouse samples closer than this (logical px) to the last point add nothing
 
 INK = QColor(255, 255, 255)
 PAPER = QColor(0, 0, 0)
