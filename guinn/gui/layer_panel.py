@@ -107,27 +107,42 @@ def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:
 
 
 class SciSpinBox(QDoubleSpinBox):
-    """A double spin box that shows small numbers as 1e-07 instead of 0.0000001000."""
+    """A double spin box that shows small numbers as 1e-07 instead of 0.0000001000.
+
+    Either decimal separator is accepted and the locale's is shown, as Qt's own boxes show
+    it: a comma typed under a German locale used to be dropped, so "0,01" became 1.0."""
+
+    def _point(self) -> str:
+        return self.locale().decimalPoint()
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
-        return f"{value:.6g}"
+        return f"{value:.6g}".replace(".", self._point())
 
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
         # Rounded as Qt rounds what it stores, so the box never shows other than what is used.
         try:
-            return round(float(text), self.decimals())
+            return round(_as_number(text), self.decimals())
         except (ValueError, OverflowError):
             return self.value()
 
     def validate(self, text: str, pos: int):
         try:
-            value = float(text)
+            value = _as_number(text)
         except ValueError:
-            ok = text.strip() == "" or all(c in "0123456789.eE+-" for c in text)
+            ok = text.strip() == "" or (all(c in "0123456789.,eE+-" for c in text)
+                                        and text.count(".") + text.count(",") <= 1)
             return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
         if self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
+
+
+def _as_number(text: str) -> float:
+    """``text`` as a float, with a comma or a point as its decimal separator (never both)."""
+    text = text.strip()
+    if "," in text and "." in text:
+        raise ValueError(text)
+    return float(text.replace(",", "."))
 
 
 def dspin(

@@ -291,6 +291,25 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert [line.value() for _, line in window.plots.run_marks[:1]] == [steps]
 
 
+@pytest.mark.parametrize("language", ["German", "C"])
+def test_a_decimal_comma_is_a_decimal_separator_in_scientific_boxes(qtbot, language):
+    """Typing '0,01' into the learning rate used to drop the comma and train at 1.0."""
+    from PySide6.QtCore import QLocale
+
+    from guinn.gui.layer_panel import dspin
+
+    box = dspin("learningRateSpin", 1e-6, 10.0, 8, 1e-4, "tip", sci=True)
+    box.setLocale(QLocale(getattr(QLocale.Language, language)))
+    qtbot.addWidget(box)
+    for typed, value in (("0,01", 0.01), ("0.002", 0.002), ("3e-5", 3e-5), ("2,5e-3", 0.0025)):
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box.lineEdit(), typed)
+        box.interpretText()
+        assert box.value() == pytest.approx(value, abs=1e-12), typed
+    box.setValue(0.05)
+    assert box.text() == ("0,05" if language == "German" else "0.05")  # the locale's separator, as Qt's boxes
+
+
 def test_bad_csv_is_reported(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
