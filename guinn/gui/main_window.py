@@ -412,6 +412,9 @@ class MainWindow(QMainWindow, FileActions):
             self._loading_spec is None and spec == self._dataset_spec
         ):
             return
+        if self._model_fits(guess_shape(spec)):  # e.g. more MNIST samples: the network stays as it is
+            self._load_dataset(spec)
+            return
         if not self._confirm_architecture_change():
             self.dataset_panel.set_spec(
                 self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False
@@ -493,6 +496,14 @@ class MainWindow(QMainWindow, FileActions):
         return list(problems.values())
 
     # -- model lifecycle -----------------------------------------------------------------------
+    def _model_fits(self, shape) -> bool:
+        """Whether the current model takes data of ``shape`` ((inputs, classes); None when
+        unknown before loading, e.g. a CSV file)."""
+        model = self.model
+        if model is None or shape is None or not model.built:
+            return False
+        return (math.prod(model.input_shape), model.output_shape[-1]) == tuple(shape)
+
     def _confirm_architecture_change(
         self, why: str = "This change needs a new network, so the trained weights would be discarded"
     ) -> bool:
@@ -611,7 +622,9 @@ class MainWindow(QMainWindow, FileActions):
                 return
         try:
             exp = self.experiment()
-            if (exp.initializer, exp.seed) == self._init_key:
+            ds = self.dataset
+            fits = ds is None or self._model_fits((ds.input_dim, ds.n_classes))
+            if (exp.initializer, exp.seed) == self._init_key and fits:
                 self.model.reset_weights()
                 self.history.reset(())
                 self.plots.clear()
@@ -648,6 +661,15 @@ class MainWindow(QMainWindow, FileActions):
                 self.metrics_label.setText("Loading the dataset; training starts when it is ready…")
                 return True
             self.show_error("No dataset is loaded: choose one in the Dataset box.")
+            return False
+        ds = self.dataset
+        if self.model is not None and not self._model_fits((ds.input_dim, ds.n_classes)):
+            self.show_error(
+                f"Cannot start: the network takes {math.prod(self.model.input_shape)} inputs and "
+                f"{self.model.output_shape[-1]} classes, but the dataset has {ds.input_dim} and "
+                f"{ds.n_classes}. Choose a dataset that matches it, or press Reset weights for a "
+                "new network shaped for this dataset."
+            )
             return False
         try:
             self._ensure_model(exp)

@@ -310,6 +310,31 @@ def test_a_decimal_comma_is_a_decimal_separator_in_scientific_boxes(qtbot, langu
     assert box.text() == ("0,05" if language == "German" else "0.05")  # the locale's separator, as Qt's boxes
 
 
+def test_a_model_for_other_data_gets_a_way_out(qtbot, window, tmp_path):
+    """A model file for MNIST opened over the toy set: Start says what does not match, and
+    choosing MNIST keeps the opened model instead of asking to discard it."""
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    api = Sequential([Dense(16, activation="relu", input_dim=784), Dense(10, activation="softmax")], seed=2)
+    api.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    api.build()
+    path = tmp_path / "mnist.safetensors"
+    api.save(path)
+    assert window.open_model(str(path))
+    assert not window.start_training()
+    assert "takes 784 inputs and 10 classes, but the dataset has 2 and 3" in window.banner.text()
+    asked = len(window.ask.asked)
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
+        window.dataset_panel.use({"kind": "mnist", "limit": 300, "test_limit": 100})
+    assert len(window.ask.asked) == asked  # nothing to discard: the model fits the new data
+    np.testing.assert_array_equal(window.model.get_flat_weights(), api.get_flat_weights())
+    assert _train(qtbot, window).epochs_done == TOY.epochs
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):  # more samples: the trained model stays too
+        window.dataset_panel.use({"kind": "mnist", "limit": 400, "test_limit": 100})
+    assert len(window.ask.asked) == asked and window._trained
+
+
 def test_bad_csv_is_reported(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
