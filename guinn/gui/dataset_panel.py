@@ -296,7 +296,8 @@ class DatasetView(QWidget):
         self.predicted: np.ndarray | None = None  # (y, x) class index per shaded cell, for tests
         self.table = QTableWidget()
         self.table.setObjectName("datasetTable")
-        for w in (self.images, self.scatter, self.table):
+        self.nothing = QWidget()  # while loading, or after a failed load: no stale samples
+        for w in (self.images, self.scatter, self.table, self.nothing):
             self.stack.addWidget(w)
 
     def show_boundary(self, model) -> None:
@@ -327,10 +328,12 @@ class DatasetView(QWidget):
         self.boundary.setImage(image.astype(np.uint8), autoLevels=False)
         self.boundary.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def show_dataset(self, ds: Dataset | None) -> None:
+    def show_dataset(self, ds: Dataset | None, error: str = "") -> None:
+        """``ds``'s samples; None: loading it, or (with ``error``) its load failed."""
         self._dataset, self._area, self.predicted = ds, None, None
         if ds is None:
-            self.title.setText("Loading the dataset…")
+            self.title.setText(f"The dataset could not be loaded: {error}" if error else "Loading the dataset…")
+            self.stack.setCurrentWidget(self.nothing)
             return
         self.title.setText(
             f"<b>{html.escape(ds.name)}</b> — {html.escape(ds.description)}<br>"

@@ -463,6 +463,7 @@ class MainWindow(QMainWindow, FileActions):
         self._loading_spec = None
         self._pending_start = None
         self.dataset_panel.show_dataset(None, error)
+        self.dataset_view.show_dataset(None, error)
         self.show_error(f"The dataset could not be loaded: {error}")
         self.datasetFailed.emit(error)
 

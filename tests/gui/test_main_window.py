@@ -342,6 +342,9 @@ def test_bad_csv_is_reported(qtbot, window, tmp_path):
         window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
     assert blocker.args[0]
     assert not window.banner.isHidden() and window.banner.kind == "error"
+    view = window.dataset_view  # the Dataset tab says so too, instead of "Loading…" over the old samples
+    assert view.title.text().startswith("The dataset could not be loaded:")
+    assert view.stack.currentWidget() is view.nothing
     assert not window.start_training()  # nothing to train on, and said so
     assert "dataset" in window.banner.text().lower()
     good = tmp_path / "good.csv"
