@@ -50,6 +50,9 @@ from guinn.resources import icon_path, list_presets
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 PAUSE_KEYS = "Ctrl+P"  # set again whenever the button's text changes (see _set_pause_text)
 BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this often while training
+# ... unless it is on screen: then every epoch, and epochs go at most this fast (a toy run
+# takes a fraction of a second at full speed; redrawing costs ~5 ms)
+WATCHED_EPOCHS_PER_S = 30
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
 GUI_DUTY = 0.02  # target share of one core the GUI thread may spend redrawing while training
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow, FileActions):
         self.plots = PlotsPanel(self.history)
         self.dataset_view = DatasetView()
         self.plots.addTab(self.dataset_view, "Dataset")
+        self.plots.currentChanged.connect(self._update_pace)
         self._drawing_pad = self._make_drawing_pad()
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -688,6 +692,8 @@ class MainWindow(QMainWindow, FileActions):
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
+        self._control = control
+        self._update_pace()
         thread = QThread()
         thread.setObjectName("guinn-training")
         worker.moveToThread(thread)
@@ -827,8 +833,18 @@ class MainWindow(QMainWindow, FileActions):
             return
         self._epoch_logs = e.as_dict()
         self.history.add_epoch(self._epoch_logs)
-        if time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
+        watched = self._control is not None and self._control.pace_s > 0
+        if watched or time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
             self._redraw_boundary()
+
+    def _update_pace(self, *_) -> None:
+        """While the Dataset tab shows a 2-D dataset's decision boundary, a run goes at most
+        WATCHED_EPOCHS_PER_S epochs a second, redrawn each epoch: at full speed a toy run is
+        over before the boundary can be seen to move. Other tabs train at full speed."""
+        control, ds = self._control, self.dataset
+        watching = self.plots.currentWidget() is self.dataset_view and ds is not None and ds.input_dim == 2
+        if control is not None:
+            control.pace_s = 1 / WATCHED_EPOCHS_PER_S if watching else 0.0
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:

@@ -69,6 +69,9 @@ class RunControl:
         self._steps = steps
         self._stop = threading.Event()
         self._idle = False  # the worker is blocked between batches, or done: the weights hold still
+        # Least seconds an epoch takes (0: no limit); the window sets it while a 2-D dataset's
+        # decision boundary is on screen, so toy runs of a fraction of a second can be watched.
+        self.pace_s = 0.0
 
     @property
     def paused(self) -> bool:
@@ -115,6 +118,11 @@ class RunControl:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds`` (pacing), or less if Stop is pressed meanwhile."""
+        if seconds > 0:
+            self._stop.wait(seconds)
 
     def wait_turn(self, before_blocking=None, after_blocking=None) -> bool:
         """Block while paused (a step token lets one batch through). False: stop requested."""
@@ -166,7 +174,7 @@ class TelemetryRelay(Callback):
         self._epoch = 0
         self._batch = 0
         self._epoch_batches = 0
-        self._start = time.perf_counter()
+        self._epoch_began = self._start = time.perf_counter()
         self._last_emit = 0.0
         self._paused_since = None
         self._paused_total = 0.0  # excluded from elapsed: rates and time left count training only
@@ -178,6 +186,7 @@ class TelemetryRelay(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_batches = 0
+        self._epoch_began = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         # Runs once per batch on the worker thread, holding the GIL: keep it to a few
@@ -214,6 +223,7 @@ class TelemetryRelay(Callback):
             (canonical_metric(k), float(v)) for k, v in (logs or {}).items() if isinstance(v, (int, float))
         )
         self._emit_epoch(EpochEnd(epoch, values))
+        self.control.hold(self.control.pace_s - (time.perf_counter() - self._epoch_began))
 
     def on_train_end(self, logs=None):
         self.flush()

@@ -781,6 +781,33 @@ def test_a_2d_dataset_shows_the_decision_boundary(qtbot, window):
     assert view.predicted is None  # images have no plane to shade
 
 
+def test_a_watched_boundary_is_redrawn_every_epoch_at_a_watchable_pace(qtbot, make_window, monkeypatch):
+    """A toy run is over in a fraction of a second: while the Dataset tab shows the boundary,
+    epochs go at most WATCHED_EPOCHS_PER_S a second and each is redrawn; other tabs run at
+    full speed."""
+    import time
+
+    from guinn.gui import main_window
+
+    monkeypatch.setattr(main_window, "WATCHED_EPOCHS_PER_S", 20)
+    window = make_window(TOY.with_changes(epochs=10, validation_split=0.0))
+    drawn = []
+    original = window.dataset_view.show_boundary
+    monkeypatch.setattr(window.dataset_view, "show_boundary", lambda model: (drawn.append(1), original(model)))
+    window.plots.setCurrentWidget(window.dataset_view)
+    began = time.perf_counter()
+    _train(qtbot, window)
+    assert time.perf_counter() - began >= 10 / 20 * 0.9  # ten epochs at twenty a second
+    assert len(drawn) >= 10  # every epoch (and the end)
+    window.plots.setCurrentIndex(0)  # the loss plot: full speed
+    window.start_training()
+    assert window._control.pace_s == 0
+    window.plots.setCurrentWidget(window.dataset_view)  # switched to mid-run: paced from now on
+    assert window._control.pace_s == pytest.approx(1 / 20)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.stop_training()
+
+
 def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, window):
     _train(qtbot, window)
     assert window.plots.run_marks == []  # the first run needs no mark
