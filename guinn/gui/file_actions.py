@@ -55,7 +55,7 @@ class FileActions:
         if not self.apply_experiment(exp):
             return False
         text = exp.description or preset.description
-        self.show_info(f"<b>{html.escape(exp.title)}</b><br>{html.escape(text)}", rich=True)
+        self.show_info(f"<b>{html.escape(exp.title)}</b><br>{html.escape(text)}", "preset", rich=True)
         self.setWindowTitle(f"guinn — {exp.title}")
         return True
 

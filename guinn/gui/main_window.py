@@ -76,6 +76,7 @@ class MessageBanner(QFrame):
         "warning": "#fff4d6; color: #6a4a00; border: 1px solid #e6c870",
         "info": "#e3effd; color: #103a6a; border: 1px solid #a0c0e8",
     }
+    STYLES["preset"] = STYLES["info"]  # a preset's explanation: stays up through its runs
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -472,7 +473,20 @@ class MainWindow(QMainWindow, FileActions):
         self.datasetFailed.emit(error)
 
     def _check_settings(self) -> list[str]:
-        """Flag, in place, settings that the spin box ranges allow but this dataset does not."""
+        """Flag, in place, settings that the widgets allow but this dataset or the other
+        settings do not; returns the problems."""
+        problems = self._setting_problems()
+        s = self.settings
+        flagged = ((s.validation_split, "validation_split", "QAbstractSpinBox"),
+                   (s.batch_size, "batch_size", "QAbstractSpinBox"), (s.monitor, "monitor", "QComboBox"))
+        for widget, tip, kind in flagged:
+            message = problems.get(widget)
+            widget.setStyleSheet(f"{kind} {{ border: 2px solid #d03030; }}" if message else "")
+            widget.setToolTip(f"{TIPS[tip]}\n\n⚠ {message}" if message else TIPS[tip])
+        return list(problems.values())
+
+    def _setting_problems(self) -> dict:
+        """{settings widget: what is wrong with its value}."""
         problems: dict = {}
         ds = self.dataset
         if ds is not None:
@@ -489,16 +503,14 @@ class MainWindow(QMainWindow, FileActions):
                     f"The batch is larger than the {n_train} training samples: each epoch is a "
                     "single, smaller batch."
                 )
-        for widget in (self.settings.validation_split, self.settings.batch_size):
-            message = problems.get(widget)
-            widget.setStyleSheet(
-                "QAbstractSpinBox { border: 2px solid #d03030; }" if message else ""
+        monitor = self.settings.monitor.currentData() or ""
+        no_validation = not self.settings.validation_split.value()
+        if self.settings.early.isChecked() and monitor.startswith("val_") and no_validation:
+            problems[self.settings.monitor] = (
+                f"Early stopping watches {monitor}, which needs validation data: set a validation "
+                "split above 0, or watch loss or accuracy."
             )
-            base = TIPS[
-                "validation_split" if widget is self.settings.validation_split else "batch_size"
-            ]
-            widget.setToolTip(f"{base}\n\n⚠ {message}" if message else base)
-        return list(problems.values())
+        return problems
 
     # -- model lifecycle -----------------------------------------------------------------------
     def _model_fits(self, shape) -> bool:
@@ -683,8 +695,11 @@ class MainWindow(QMainWindow, FileActions):
         except GuinnError as exc:
             self.show_error(f"Cannot start: {exc}")
             return False
-        if self.banner.kind != "info":  # a preset's explanation says what to watch: it stays up
-            self.banner.hide()
+        if self.banner.kind != "preset":  # a preset's explanation says what to watch: it stays up
+            self.banner.hide()  # an earlier run's notes and errors do not
+        unwatched = self._setting_problems().get(self.settings.monitor)
+        if unwatched:
+            self.show_info(f"{unwatched} (It will not stop this run.)", "warning")
         self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         self.history.expect_layers(plot_layer_names(self.model))
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs

@@ -499,6 +499,27 @@ def test_settings_the_dataset_cannot_support_are_flagged_in_place(qtbot, make_wi
     assert window.settings.batch_size.styleSheet() == ""
 
 
+def test_early_stopping_without_validation_data_is_flagged_before_the_run(qtbot, make_window):
+    window = make_window(TOY.with_changes(validation_split=0.0, epochs=2))
+    settings = window.settings
+    settings.early.setChecked(True)  # watches val_loss by default
+    assert "d03030" in settings.monitor.styleSheet() and "validation split above 0" in settings.monitor.toolTip()
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.start_training()
+        assert window.banner.kind == "warning" and "It will not stop this run" in window.banner.text()
+    settings.monitor.setCurrentIndex(settings.monitor.findData("loss"))
+    assert settings.monitor.styleSheet() == ""
+    _train(qtbot, window)
+    assert window.banner.isHidden()  # the earlier run's note went when this one started
+
+
+def test_a_presets_explanation_stays_up_through_its_runs(qtbot, make_window):
+    window = make_window(TOY)
+    window.show_info("<b>Preset</b><br>what to watch", "preset", rich=True)
+    _train(qtbot, window)
+    assert window.banner.kind == "preset" and "what to watch" in window.banner.text()
+
+
 def test_changing_the_dataset_asks_and_can_be_refused(qtbot, window):
     assert window.layer_panel.view.dragDropMode() == QListView.DragDropMode.InternalMove
     _train(qtbot, window)
