@@ -88,11 +88,16 @@ class FileActions:
         path = self._path_or_ask(path, True, "Save experiment", "experiment.json", "Experiments (*.json)")
         if path is None:
             return False
+        base = self._base
+        if (exp.dataset, exp.layers) != (base.dataset, base.layers):  # the user's own now, not the preset
+            exp = exp.with_changes(title=Path(path).stem, description="")
         try:
             exp.save(path)
         except OSError as exc:
             self.show_error(f"Could not save {path}: {exc.strerror or exc}.")
             return False
+        self._base = exp
+        self.setWindowTitle(f"guinn — {exp.title}")
         self._succeeded(f"Saved experiment to {path}")
         return True
 
@@ -231,9 +236,11 @@ class FileActions:
                 "before training it.",
                 "warning",
             )
+        from guinn.gui.drawing_pad import pad_problem
+
+        test = "draw on the pad to test it, or " if pad_problem(model, None) is None else ""  # digits only
         self.metrics_label.setText(
-            f"Trained model {Path(path).name} loaded{_last_epoch(model)}: draw on the pad to test it, "
-            "or press Start to train it further."
+            f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Start to train it further."
         )
         return True
 

@@ -246,6 +246,11 @@ def test_experiment_files_round_trip(qtbot, window, tmp_path):
     assert window.save_experiment(str(path))
     saved = Experiment.load(path)
     assert saved.epochs == 7 and len(saved.layers) == 2
+    # a network of the user's own is no longer the example it started from: named after its file
+    assert (saved.title, saved.description) == ("exp", "") and window.windowTitle() == "guinn — exp"
+    window.settings.epochs.setValue(9)  # settings alone keep the (now own) title
+    assert window.save_experiment(str(tmp_path / "again.json"))
+    assert Experiment.load(tmp_path / "again.json").title == "exp"
     other = TOY.with_changes(
         epochs=2, optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}
     )
@@ -279,6 +284,7 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert window.open_model(str(path))
     assert window.banner.isHidden()  # the failed open's error is put right
     assert "Trained model m.safetensors loaded (after 3 epochs: val_accuracy" in window.metrics_label.text()
+    assert "draw on the pad" not in window.metrics_label.text()  # a toy model: the pad reads digits only
     assert window.windowTitle() == "guinn — m.safetensors"
     np.testing.assert_array_equal(window.model.get_flat_weights(), weights)
     assert [s.units for s in window.layers.specs()] == [16]
