@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
 from guinn.gui.tips import TIPS
@@ -27,6 +27,10 @@ TRAIN_PEN = pg.mkPen(QColor(190, 190, 190), width=1)
 SMOOTH_PEN = pg.mkPen(QColor(40, 40, 40), width=2)
 EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
 VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
+# Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
+# only per-epoch figures): what will appear there, so an empty axis does not look broken.
+NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training\n"
+              "runs (press Start). Model files keep only the per-epoch loss and accuracy.")
 
 
 def moving_average(x: np.ndarray, y: np.ndarray, parts: int = 50):
@@ -205,6 +209,25 @@ class LayerCurves:
         return low, high
 
 
+class EmptyNote(QLabel):
+    """A grey note across the middle of an empty plot; mouse events pass through to it."""
+
+    def __init__(self, plot: pg.PlotWidget, text: str):
+        super().__init__(text, plot)
+        self.setObjectName("emptyPlotNote")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setStyleSheet("QLabel { color: #808080; background: transparent; padding: 40px; }")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        plot.installEventFilter(self)
+        self.setGeometry(plot.rect())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
+        if event.type() == QEvent.Type.Resize:
+            self.setGeometry(watched.rect())
+        return False
+
+
 class PlotsPanel(QTabWidget):
     """Tabs: loss and accuracy; gradients (lines over time + bars by depth); weights; saturation."""
 
@@ -285,6 +308,10 @@ class PlotsPanel(QTabWidget):
             LayerCurves(self.saturation_plot, "saturation", False),
         ]
         self.run_marks: list = []  # (plot, line) where a later run continued the curves
+        self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
+            self.gradient_plot, self.gradient_bars, self.weight_plot, self.ratio_plot, self.saturation_plot)]
+        self._loss_note = EmptyNote(self.loss_plot, "Nothing to show yet: press Start, and the loss of every "
+                                    "batch appears here.")  # until batches, or an opened model's epochs
         self.currentChanged.connect(self._on_tab_change)
         self._loss_y = FollowY(self.loss_plot, log=False)
         self._layer_y = [
@@ -323,6 +350,10 @@ class PlotsPanel(QTabWidget):
             pages = {0, 1, 2, 3}
         self.redraws += 1
         last_x = float(h.step)
+        empty = not len(h.batches)
+        for note in self.empty_notes:
+            note.setVisible(empty)
+        self._loss_note.setVisible(empty and not len(h.epochs))
         for p in pages:
             self._shown[p] = h.revision
             for follow in self._follow[p]:

@@ -290,10 +290,14 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert [s.units for s in window.layers.specs()] == [16]
     steps = window.model.optimizer.iterations
     assert window.history.step == steps and len(window.history.epochs) == 3  # its stored epochs, plotted
+    notes = window.plots.empty_notes  # the per-batch plots say why they are empty
+    assert notes and all(not n.isHidden() and "Model files keep only" in n.text() for n in notes)
+    assert window.plots._loss_note.isHidden()  # the loss plot has the stored epochs
     _, val = window.plots._metric_curves["loss"][3].getData()
     np.testing.assert_allclose(val, window.model.history.history["val_loss"])
     _train(qtbot, window)  # a loaded model trains on, its curves after the stored ones
     assert len(window.history.epochs) == 6 and window.history.batches.x()[0] == steps + 1
+    assert all(n.isHidden() for n in notes)
     assert [line.value() for _, line in window.plots.run_marks[:1]] == [steps]
 
 
