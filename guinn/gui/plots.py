@@ -423,8 +423,10 @@ class PlotsPanel(QTabWidget):
         pen = pg.mkPen((110, 110, 110), style=Qt.PenStyle.DashLine)
         for widget in (self.loss_plot, self.accuracy_plot, self.gradient_plot, self.weight_plot, self.ratio_plot,
                        self.saturation_plot):
-            line = pg.InfiniteLine(pos=step, angle=90, pen=pen, label=" " + label,  # beside the line, near the top
-                                   labelOpts={"position": 0.9, "color": (90, 90, 90), "anchors": [(0, 0.5), (0, 0.5)]})
+            # beside the line, near the top; near the bottom where the curve climbs to the top (accuracy)
+            where = 0.1 if widget is self.accuracy_plot else 0.9
+            options = {"position": where, "color": (90, 90, 90), "anchors": [(0, 0.5), (0, 0.5)]}
+            line = pg.InfiniteLine(pos=step, angle=90, pen=pen, label=" " + label, labelOpts=options)
             widget.addItem(line)
             self.run_marks.append((widget, line))
 
