@@ -151,7 +151,6 @@ class DrawingPadPanel(QWidget):
         self.prediction.setWordWrap(True)
         self.confidence = self._label("padConfidence", "")
         self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.confidence.setFont(_big_font(16, bold=False))
         self.preview = self._label("padPreview", "")
         self.preview.setFixedSize(SIZE * PREVIEW_ZOOM + 2, SIZE * PREVIEW_ZOOM + 2)
         self.preview.setFrameShape(QFrame.Shape.Box)
@@ -324,6 +323,7 @@ class DrawingPadPanel(QWidget):
         super().resizeEvent(event)
         size = event.size()
         self.canvas.set_side(min(size.height() // 2, (size.width() - ANSWER_COLUMN_PX) // 2, MAX_CANVAS_PX))
+        self._size_answer()
 
     def _auto_refresh(self) -> None:
         """Training changes the weights under a finished drawing: ask again now and then
@@ -371,9 +371,9 @@ class DrawingPadPanel(QWidget):
         changed = self.probabilities is not None
         self.probabilities = None
         self.seen = seen
-        self.prediction.setFont(_big_font(22, bold=False))
         self.prediction.setStyleSheet("QLabel { color: #777; }")
         self.prediction.setText(HINT if self._problem is None else self._unavailable_headline())
+        self._size_answer()
         self.confidence.setText("")
         n = len(self._class_names)
         self.bars.setOpts(height=np.zeros(n), brushes=[BAR_COLOR] * n)
@@ -390,9 +390,9 @@ class DrawingPadPanel(QWidget):
         self.probabilities = probabilities
         self.seen = seen
         name = self._class_names[top]
-        self.prediction.setFont(_big_font(96 if len(name) <= 3 else 28))
         self.prediction.setStyleSheet("QLabel { color: #1f77b4; }")
         self.prediction.setText(name)
+        self._size_answer()
         self.confidence.setText(f"{probabilities[top]:.0%} sure")
         brushes = [BAR_COLOR] * n
         brushes[top] = TOP_BAR_COLOR
@@ -402,8 +402,21 @@ class DrawingPadPanel(QWidget):
         self._set_preview(seen)
         self.predicted.emit(probabilities)
 
+    def _size_answer(self) -> None:
+        """The answer column's fonts and preview, grown with the canvas (a big window's pad)."""
+        scale = self.canvas.sizeHint().width() / self.canvas.logical
+        if self.probabilities is None:
+            self.prediction.setFont(_big_font(round(22 * scale), bold=False))
+        else:
+            self.prediction.setFont(_big_font(round((96 if len(self.prediction.text()) <= 3 else 28) * scale)))
+        self.confidence.setFont(_big_font(round(16 * scale), bold=False))
+        side = SIZE * round(PREVIEW_ZOOM * scale) + 2
+        if self.preview.width() != side:
+            self.preview.setFixedSize(side, side)
+            self._set_preview(self.seen)
+
     def _set_preview(self, seen: np.ndarray | None) -> None:
-        side = SIZE * PREVIEW_ZOOM
+        side = self.preview.width() - 2
         if seen is None:
             self.preview.clear()
             self.preview.setText("")

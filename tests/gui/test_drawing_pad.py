@@ -278,8 +278,11 @@ def test_the_pad_grows_with_its_window(qtbot):
     pad.show()
     qtbot.waitUntil(lambda: pad.canvas.height() > 280)
     assert pad.canvas.height() == 350 and pad.chart.height() >= 170  # half the height
+    assert pad.preview.width() == 28 * 5 + 2  # the answer column grows with it: 5x zoom instead of 4x
+    assert pad.confidence.font().pixelSize() == 20
     pad.resize(700, 500)
     qtbot.waitUntil(lambda: pad.canvas.height() == 280)  # and shrinks back
+    assert pad.preview.width() == 28 * 4 + 2 and pad.confidence.font().pixelSize() == 16
 
 
 def test_qimage_rows_are_read_with_their_padding():
