@@ -216,6 +216,7 @@ class FileActions:
         self.model = model
         self._init_key = (self.settings.initializer.currentData(), self.settings.seed.value())
         self._trained, self._dirty = True, False
+        self._keep_for_comparison()
         self.history.reset(())
         self.plots.clear()
         # its stored epochs on the plots, where its optimizer's step count stood at each

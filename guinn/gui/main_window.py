@@ -129,6 +129,7 @@ class MainWindow(QMainWindow, FileActions):
             self.setWindowIcon(QIcon(str(icon_path())))
         exp = experiment or Experiment()
         self._base = exp  # title and description ride along from the loaded file
+        self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -347,6 +348,17 @@ class MainWindow(QMainWindow, FileActions):
         self.presets_menu.setToolTipsVisible(True)
         if not self.presets:
             self.presets_menu.addAction("(no presets found)").setEnabled(False)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.setToolTipsVisible(True)
+        self.keep_runs_action = self._action(view_menu, "Keep earlier runs for comparison", lambda: None)
+        self.keep_runs_action.setCheckable(True)
+        self.keep_runs_action.setChecked(True)
+        tip = ("When a run's curves are cleared (Reset weights, a preset, another network), keep its smoothed "
+               "loss and accuracy as a dashed line, to race optimizers or compare dropout against none.")
+        self.keep_runs_action.setToolTip(tip)
+        self.keep_runs_action.setStatusTip(tip)
+        forget = self._action(view_menu, "Forget earlier runs", self.plots.forget_runs)
+        forget.setToolTip("Remove the dashed lines of earlier runs from the loss and accuracy plots.")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "About guinn", self._about)
 
@@ -565,7 +577,13 @@ class MainWindow(QMainWindow, FileActions):
         self._show_model()
         return True
 
+    def _keep_for_comparison(self) -> None:
+        """Before the curves are cleared: keep the run's smoothed loss and accuracy (View menu)."""
+        if self.keep_runs_action.isChecked() and len(self.history.batches):
+            self.plots.keep_run(self._run_name)
+
     def _discard_model(self) -> None:
+        self._keep_for_comparison()
         self.model = None
         self._trained = self._dirty = False
         self.history.reset(())
@@ -607,6 +625,7 @@ class MainWindow(QMainWindow, FileActions):
             self.model = exp.build_model(self.dataset)
             self._init_key = (exp.initializer, exp.seed)
             self._trained = self._dirty = False
+            self._keep_for_comparison()
             self.history.reset(())
             self.plots.clear()
             self._show_model()
@@ -637,6 +656,7 @@ class MainWindow(QMainWindow, FileActions):
                 != Button.Yes
             ):
                 return
+        self._keep_for_comparison()
         try:
             exp = self.experiment()
             ds = self.dataset
@@ -705,6 +725,9 @@ class MainWindow(QMainWindow, FileActions):
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs
         if self.history.step:  # this run continues the curves: mark where, and with what
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
+        # what a kept curve of this run will be called: the preset's own name while it is unchanged
+        unchanged = _with_full_optimizer(exp) == _with_full_optimizer(self._base)
+        self._run_name = _short_title(exp.title) if unchanged else _run_label(self.model.optimizer)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
         self._control = control
@@ -958,6 +981,17 @@ class MainWindow(QMainWindow, FileActions):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+def _with_full_optimizer(exp: Experiment) -> Experiment:
+    """``exp`` with every optimizer setting spelt out (a preset names only those it changes)."""
+    return exp.with_changes(optimizer=optimizers.get(dict(exp.optimizer)).to_config())
+
+
+def _short_title(title: str) -> str:
+    """'SGD' for 'Optimizers 1/5: SGD': a preset's name short enough for a legend."""
+    short = title.rsplit(": ", 1)[-1]
+    return short if len(short) <= 40 else short[:39] + "…"
 
 
 def _run_label(optimizer) -> str:

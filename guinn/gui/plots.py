@@ -29,6 +29,10 @@ EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
 VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
 # Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
 # only per-epoch figures): what will appear there, so an empty axis does not look broken.
+# Earlier runs kept for comparison (the optimizer race, dropout or not): their smoothed
+# training loss and accuracy stay on the plots, each in its own colour, until forgotten.
+MAX_KEPT_RUNS = 6
+KEPT_COLORS = [QColor(c) for c in ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")]
 NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training\n"
               "runs (press Start). Model files keep only the per-epoch loss and accuracy.")
 
@@ -308,6 +312,8 @@ class PlotsPanel(QTabWidget):
             LayerCurves(self.saturation_plot, "saturation", False),
         ]
         self.run_marks: list = []  # (plot, line) where a later run continued the curves
+        self.kept_runs: list[dict] = []  # earlier runs for comparison: label, and per metric (x, y, curve)
+        self._colors_used = 0
         self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
             self.gradient_plot, self.gradient_bars, self.weight_plot, self.ratio_plot, self.saturation_plot)]
         self._loss_note = EmptyNote(self.loss_plot, "Nothing to show yet: press Start, and the loss of every "
@@ -349,7 +355,7 @@ class PlotsPanel(QTabWidget):
                 return False
             pages = {0, 1, 2, 3}
         self.redraws += 1
-        last_x = float(h.step)
+        last_x = max([float(h.step)] + [run["loss"][0][-1] for run in self.kept_runs])  # a race shows the field
         empty = not len(h.batches)
         for note in self.empty_notes:
             note.setVisible(empty)
@@ -364,9 +370,10 @@ class PlotsPanel(QTabWidget):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
                 per_batch.setData(bx, by)
-                if key == "loss":  # the batches' range, or an opened model's stored epochs'
+                if key == "loss":  # the batches' range, or an opened model's stored epochs', and kept runs'
                     seen = [a for a in (by if len(by) else finite(ex, h.epoch_column("loss"))[1],
-                                        finite(ex, h.epoch_column("val_loss"))[1]) if len(a)]
+                                        finite(ex, h.epoch_column("val_loss"))[1],
+                                        *(run["loss"][1] for run in self.kept_runs)) if len(a)]
                     if seen:
                         self._loss_y.update(min(0.0, min(float(a.min()) for a in seen)),
                                             max(float(a.max()) for a in seen))
@@ -429,6 +436,47 @@ class PlotsPanel(QTabWidget):
             line = pg.InfiniteLine(pos=step, angle=90, pen=pen, label=" " + label, labelOpts=options)
             widget.addItem(line)
             self.run_marks.append((widget, line))
+
+    def keep_run(self, label: str) -> bool:
+        """Keep the current run's smoothed training loss and accuracy on their plots, labelled
+        ``label``, for the runs that follow to be compared with (at most MAX_KEPT_RUNS, the
+        oldest going first). False if the run has too few batches to draw."""
+        h = self.history
+        curves = {}
+        for key in ("loss", "accuracy"):
+            x, y = moving_average(*finite(h.batches.x(), h.batch_column(key)))
+            if len(x) < 2:
+                return False
+            curves[key] = (np.array(x, dtype=float), np.array(y, dtype=float))
+        if len(self.kept_runs) == MAX_KEPT_RUNS:
+            self._drop_kept(self.kept_runs[0])
+        color = KEPT_COLORS[self._colors_used % len(KEPT_COLORS)]
+        self._colors_used += 1
+        run = {"label": label}
+        for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
+            x, y = curves[key]
+            curve = widget.getPlotItem().plot(x, y, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
+                                              name=f"earlier: {label}")
+            curve.setZValue(-5)  # under the current run's curves
+            run[key] = (x, y, curve)
+        self.kept_runs.append(run)
+        self.refresh(force=True)
+        return True
+
+    def forget_runs(self) -> None:
+        """Remove every kept earlier run from the plots."""
+        for run in list(self.kept_runs):
+            self._drop_kept(run)
+        self._colors_used = 0
+        self.refresh(force=True)
+
+    def _drop_kept(self, run: dict) -> None:
+        for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
+            item = widget.getPlotItem()
+            item.removeItem(run[key][2])
+            if item.legend is not None:
+                item.legend.removeItem(run[key][2])
+        self.kept_runs.remove(run)
 
     def clear(self) -> None:
         for widget, line in self.run_marks:

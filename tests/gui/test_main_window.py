@@ -839,6 +839,37 @@ def test_a_watched_boundary_is_redrawn_every_epoch_at_a_watchable_pace(qtbot, ma
         window.stop_training()
 
 
+def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatch):
+    """The optimizer race: each run's smoothed loss and accuracy stay (dashed) when the curves
+    are cleared for the next run, named after the preset or the optimizer."""
+    from guinn.gui import plots
+
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()  # fresh weights, fresh curves: the first run is kept
+    assert [run["label"] for run in window.plots.kept_runs] == ["toy"]  # the experiment unchanged: its title
+    assert len(window.history.batches) == 0
+    kept = window.plots.kept_runs[0]
+    assert kept["loss"][2] in window.plots.loss_plot.getPlotItem().listDataItems()
+    window.settings.learning_rate.setValue(0.05)
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert [run["label"] for run in window.plots.kept_runs] == ["toy", "Adam 0.05"]  # changed: the optimizer
+    monkeypatch.setattr(plots, "MAX_KEPT_RUNS", 2)
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05"]  # the oldest went
+    window.plots.forget_runs()
+    assert window.plots.kept_runs == [] and kept["loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
+    window.keep_runs_action.setChecked(False)  # View menu: keep nothing
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert window.plots.kept_runs == []
+
+
 def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, window):
     _train(qtbot, window)
     assert window.plots.run_marks == []  # the first run needs no mark
