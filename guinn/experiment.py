@@ -141,13 +141,16 @@ class Experiment:
     @classmethod
     def load(cls, path) -> Experiment:
         path = Path(path)
+        if path.suffix.lower() == ".safetensors":
+            raise ModelFileError(f"{path.name} is a model file, not an experiment: open it with File → Open model "
+                                 "(or guinn.models.load_model).")
         checked_size(path, "experiment file", MAX_FILE_BYTES, ModelFileError)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None
         except UnicodeDecodeError:
-            raise ModelFileError(f"{path} is not a UTF-8 text file.") from None
+            raise ModelFileError(f"{path} is not a UTF-8 text file, so not an experiment.") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

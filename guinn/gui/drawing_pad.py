@@ -110,6 +110,11 @@ def as_probabilities(outputs: np.ndarray) -> tuple[np.ndarray, bool]:
     return shifted / shifted.sum(), False
 
 
+def _percent(p: float) -> str:
+    """'97%'; '99.9%' rather than '100%' for a probability short of 1 (nothing is that sure)."""
+    return f"{math.floor(p * 1000) / 10:.1f}%" if 0.995 <= p < 1 else f"{p:.0%}"
+
+
 def _big_font(pixels: int, bold: bool = True) -> QFont:
     font = QFont()
     font.setPixelSize(pixels)
@@ -393,7 +398,7 @@ class DrawingPadPanel(QWidget):
         self.prediction.setStyleSheet("QLabel { color: #1f77b4; }")
         self.prediction.setText(name)
         self._size_answer()
-        self.confidence.setText(f"{probabilities[top]:.0%} sure")
+        self.confidence.setText(f"{_percent(float(probabilities[top]))} sure")
         brushes = [BAR_COLOR] * n
         brushes[top] = TOP_BAR_COLOR
         self.bars.setOpts(height=probabilities, brushes=brushes)

@@ -188,6 +188,8 @@ class MainWindow(QMainWindow, FileActions):
         self.plots = PlotsPanel(self.history)
         self.dataset_view = DatasetView()
         self.plots.addTab(self.dataset_view, "Dataset")
+        self.plots.setTabToolTip(self.plots.count() - 1, "Samples of the dataset; for 2-D data, the plane shaded "
+                                 "by the class the network predicts (the decision boundary)")
         self.plots.currentChanged.connect(self._update_pace)
         self._drawing_pad = self._make_drawing_pad()
         centre = QWidget()
@@ -283,6 +285,7 @@ class MainWindow(QMainWindow, FileActions):
         except Exception:  # noqa: BLE001
             return None
         self.plots.addTab(pad, "Draw")
+        self.plots.setTabToolTip(self.plots.count() - 1, "Draw a digit with the mouse and see what the network reads")
         return pad
 
     def _build_menus(self) -> None:

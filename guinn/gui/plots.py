@@ -304,6 +304,13 @@ class PlotsPanel(QTabWidget):
         page = QWidget()
         QVBoxLayout(page).addWidget(self.saturation_plot)
         self.addTab(page, "Saturation")
+        for i, tip in enumerate((
+                "Loss and accuracy per batch (grey), smoothed (black) and per epoch, training and validation",
+                "How large each layer's gradients are: tiny ones in early layers are vanishing gradients",
+                "How large each layer's weights are, and how much each step changes them",
+                "The share of each layer's units stuck where their slope is ~0 (saturated sigmoid/tanh, "
+                "inactive ReLU)")):
+            self.setTabToolTip(i, tip)
 
         self.layer_curves = [
             LayerCurves(self.gradient_plot, "grad_rms", True),

@@ -232,6 +232,12 @@ def test_non_softmax_outputs_become_probabilities():
     assert already and np.allclose(p, [0.2, 0.8])
 
 
+def test_confidence_never_rounds_up_to_certainty():
+    from guinn.gui.drawing_pad import _percent
+
+    assert [_percent(p) for p in (0.97, 0.9949, 0.9996, 1.0)] == ["97%", "99%", "99.9%", "100%"]
+
+
 def test_pad_problem_is_plain_text():
     assert pad_problem(fixed_model(0), (28, 28)) is None
     assert pad_problem(fixed_model(0), None) is None  # a loaded model file: 784 inputs is enough

@@ -60,6 +60,7 @@ def test_every_control_explains_itself(window):
                 continue  # Qt's own scroll arrows and internals
             if not widget.toolTip():
                 missing.append(widget.objectName())
+    missing += [window.plots.tabText(i) for i in range(window.plots.count()) if not window.plots.tabToolTip(i)]
     assert not missing
 
 
