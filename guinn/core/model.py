@@ -34,6 +34,9 @@ from guinn.errors import (
 )
 
 METRICS = ("accuracy",)
+# Where a training message turns from what happened to why: the window, showing a stop after
+# a divergence note, keeps the cause once.
+LIKELY_CAUSE = " Likely cause:"
 # Most weight bytes a model may hold: a model file's limit (guinn.io.model_file.MAX_FILE_BYTES).
 # Training takes five to seven times that in buffers; a mistyped size (or a config from an
 # untrusted JSON text) is refused at build instead of running the machine out of memory.
@@ -367,7 +370,7 @@ class Sequential(AlwaysTrainable):
                     warned_divergence = True
                     self.history.say(
                         f"The training loss has grown to {epoch_logs['loss']:.4g} in epoch {epoch + 1}, far above "
-                        f"where this run started ({first_loss:.4g}): training is diverging. Likely cause: the "
+                        f"where this run started ({first_loss:.4g}): training is diverging.{LIKELY_CAUSE} the "
                         f"learning rate ({getattr(self.optimizer, 'learning_rate', float('nan')):g}) is too high.")
                 if want_acc:
                     epoch_logs["accuracy"] = acc_sum / seen
@@ -555,7 +558,7 @@ class Sequential(AlwaysTrainable):
         lr = getattr(self.optimizer, "learning_rate", None)
         self.stop_reason = (
             f"Training stopped at epoch {epoch + 1}, batch {batch + 1}: {what}. The weights from the last "
-            f"finite step are kept. Likely cause: the learning rate ({lr:g}) is too high for this network "
+            f"finite step are kept.{LIKELY_CAUSE} the learning rate ({lr:g}) is too high for this network "
             "(or the inputs are not scaled); try a smaller one."
         )
         self.stop_training = True

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from guinn.core import optimizers
+from guinn.core.model import LIKELY_CAUSE
 from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
@@ -923,7 +924,7 @@ class MainWindow(QMainWindow, FileActions):
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
         elif outcome.stop_reason:  # which names the likely cause: the notes need not repeat it
-            self.show_error("\n".join([outcome.stop_reason, *(n.split(" Likely cause:")[0] for n in notes)]))
+            self.show_error("\n".join([outcome.stop_reason, *(n.split(LIKELY_CAUSE)[0] for n in notes)]))
             self.progress.setFormat("Stopped: the loss diverged")
             notes = []  # already in the error banner
         elif outcome.stopped_by_user:
