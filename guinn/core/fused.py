@@ -95,10 +95,14 @@ def slot_pair(slots, filler):
 def runs_of(bounds, block: int = BLOCK) -> np.ndarray:
     """(start, stop, segment) rows covering each segment ``[bounds[s], bounds[s+1])`` in order,
     at most ``block`` elements each."""
-    rows = [(lo, min(lo + block, int(hi)), s)
-            for s, (start, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
-            for lo in range(int(start), int(hi), block)]
+    rows = [run for s, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+            for run in cut(int(start), int(stop), s, block)]
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def cut(start: int, stop: int, segment: int, block: int = BLOCK) -> list[tuple[int, int, int]]:
+    """``[start, stop)`` of ``segment`` as (start, stop, segment) runs of at most ``block``."""
+    return [(lo, min(lo + block, stop), segment) for lo in range(start, stop, block)]
 
 
 def count_outside(a, low: float, high: float) -> int:

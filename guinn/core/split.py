@@ -563,8 +563,7 @@ def _part_runs(model, groups, parts) -> list[np.ndarray]:
             edges.append(min(start + length, max(edges[-1], round((start + length * q / parts) / line) * line)))
         edges.append(start + length)
         for p in range(parts):
-            for lo in range(edges[p], edges[p + 1], fused.BLOCK):  # BLOCK-long runs, as runs_of cuts them
-                rows[p].append((lo, min(lo + fused.BLOCK, edges[p + 1]), segment))
+            rows[p] += fused.cut(edges[p], edges[p + 1], segment)
 
     split_ids = set()
     for group in groups:
