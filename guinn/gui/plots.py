@@ -153,8 +153,22 @@ class FollowX:
         self.update(0.0)
 
 
-def _plot(object_name: str, title: str, left: str, log_y: bool = False) -> pg.PlotWidget:
-    widget = pg.PlotWidget(title=title)
+class SparseLogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten: pyqtgraph labels every
+    minor tick (2 to 9) when a plot spans a decade or two, and the labels at each decade's
+    top (0.07, 0.08, 0.09, 0.1) ran into each other. The other ticks stay, unlabelled."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        strings = super().logTickStrings(values, scale, spacing)
+        mantissas = [round(10 ** (v - math.floor(v + 1e-9)), 6) for v in np.asarray(values, dtype=float)]
+        return [text if m in (1.0, 2.0, 5.0) else "" for text, m in zip(strings, mantissas, strict=True)]
+
+
+def _plot(object_name: str, title: str, left: str, log_y: bool = False, log_axis: bool = False) -> pg.PlotWidget:
+    """``log_y``: a log y axis (values plotted as they are); ``log_axis``: only its labels
+    (values given in log10 units, as bar heights)."""
+    axes = {"left": SparseLogAxis(orientation="left")} if log_y or log_axis else None
+    widget = pg.PlotWidget(title=title, axisItems=axes)
     widget.setObjectName(object_name)
     widget.setToolTip(TIPS.get(object_name, ""))
     item = widget.getPlotItem()
@@ -280,7 +294,8 @@ class PlotsPanel(QTabWidget):
         self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")
 
         self.gradient_plot = _plot("gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True)
-        self.gradient_bars = _plot("gradientBars", "Gradient RMS of the last batch, input → output", "RMS of dL/dW")
+        self.gradient_bars = _plot("gradientBars", "Gradient RMS of the last batch, input → output", "RMS of dL/dW",
+                                   log_axis=True)
         self.gradient_bars.getPlotItem().getAxis("left").setLogMode(True)  # bars are drawn in log10 units
         self.gradient_bars.getPlotItem().setLabel("bottom", "layer (input → output)")
         self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)

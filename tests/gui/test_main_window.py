@@ -883,3 +883,15 @@ def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, win
     window.ask.queue = [Yes]
     window.reset_weights()
     assert window.plots.run_marks == []  # fresh weights, fresh plots
+
+
+def test_log_axes_label_only_1_2_and_5_per_decade(window):
+    """pyqtgraph labels every minor tick when a plot spans a decade or two, and the labels at
+    each decade's top ran together (0.07 0.08 0.09 0.1)."""
+    from guinn.gui.plots import SparseLogAxis
+
+    axis = window.plots.weight_plot.getPlotItem().getAxis("left")
+    assert isinstance(axis, SparseLogAxis)
+    assert isinstance(window.plots.gradient_bars.getPlotItem().getAxis("left"), SparseLogAxis)
+    values = list(np.log10([0.001, 0.002, 0.003, 0.005, 0.009, 0.01, 0.07, 0.1, 1e-7]))
+    assert axis.logTickStrings(values, 1.0, 1.0) == ["0.001", "0.002", "", "0.005", "", "0.01", "", "0.1", "10⁻⁷"]
