@@ -186,6 +186,19 @@ def _plot(object_name: str, title: str, left: str, log_y: bool = False, log_axis
     return widget
 
 
+def show_points_when_few(curve: pg.PlotDataItem, n: int) -> None:
+    """A line through one point draws nothing (after a single Step, say): while a curve has
+    fewer than three points they are drawn as dots too."""
+    few = n < 3
+    if getattr(curve, "dotted", False) != few:
+        curve.dotted = few
+        color = curve.opts["pen"].color() if curve.opts.get("pen") is not None else QColor(40, 40, 40)
+        curve.setSymbol("o" if few else None)
+        curve.setSymbolSize(6)
+        curve.setSymbolBrush(color)
+        curve.setSymbolPen(None)
+
+
 class LayerCurves:
     """One curve per trainable layer on a plot, with a legend in depth order."""
 
@@ -222,6 +235,7 @@ class LayerCurves:
             y = history.layer_column(self.field, i)
             xs, ys = log_safe(x, y) if self.log_y else finite(x, y)
             curve.setData(xs, ys)
+            show_points_when_few(curve, len(xs))
             if len(ys):
                 low, high = min(low, float(ys.min())), max(high, float(ys.max()))
         return low, high
@@ -392,6 +406,7 @@ class PlotsPanel(QTabWidget):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
                 per_batch.setData(bx, by)
+                show_points_when_few(per_batch, len(bx))
                 if key == "loss":  # the batches' range, or an opened model's stored epochs', and kept runs'
                     seen = [a for a in (by if len(by) else finite(ex, h.epoch_column("loss"))[1],
                                         finite(ex, h.epoch_column("val_loss"))[1],

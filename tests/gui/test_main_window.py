@@ -156,8 +156,15 @@ def test_step_from_idle_runs_one_batch(qtbot, window):
     qtbot.waitUntil(lambda: window.history.step == 1, timeout=30_000)
     qtbot.wait(100)
     assert window.history.step == 1 and window.is_training()
+    window.plots.refresh(force=True)
+    per_batch = window.plots._metric_curves["loss"][0]
+    assert per_batch.opts["symbol"] == "o"  # one point: drawn as a dot, since a line through it shows nothing
+    assert all(curve.opts["symbol"] == "o" for curve in window.plots.layer_curves[0].curves)
     with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
         window.stop_training()
+    _train(qtbot, window)
+    window.plots.refresh(force=True)
+    assert per_batch.opts["symbol"] is None  # many points: a line again
 
 
 def test_close_while_training_stops_and_offers_to_save(qtbot, make_window):
