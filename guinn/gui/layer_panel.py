@@ -96,6 +96,9 @@ def _set_up(box, object_name: str, low, high, tip: str):
     box.setObjectName(object_name)
     box.setRange(low, high)
     box.setKeyboardTracking(False)
+    # Qt puts an out-of-range entry back without a word: the tooltip says what is allowed
+    tip = f"{tip}\n\nAllowed: {box.textFromValue(box.minimum())} to {box.textFromValue(box.maximum())}."
+    box.setProperty("baseTip", tip)  # for tooltips that add a warning to it, and take it away again
     box.setToolTip(tip)
     return box
 

@@ -498,7 +498,8 @@ class MainWindow(QMainWindow, FileActions):
         for widget, tip, kind in flagged:
             message = problems.get(widget)
             widget.setStyleSheet(f"{kind} {{ border: 2px solid #d03030; }}" if message else "")
-            widget.setToolTip(f"{TIPS[tip]}\n\n⚠ {message}" if message else TIPS[tip])
+            base = widget.property("baseTip") or TIPS[tip]
+            widget.setToolTip(f"{base}\n\n⚠ {message}" if message else base)
         return list(problems.values())
 
     def _setting_problems(self) -> dict:

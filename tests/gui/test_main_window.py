@@ -62,6 +62,9 @@ def test_every_control_explains_itself(window):
                 missing.append(widget.objectName())
     missing += [window.plots.tabText(i) for i in range(window.plots.count()) if not window.plots.tabToolTip(i)]
     assert not missing
+    # Qt puts an out-of-range entry back silently: each number box's tooltip gives its range
+    assert [w.objectName() for w in window.findChildren(QAbstractSpinBox) if "Allowed: " not in w.toolTip()] == []
+    assert "Allowed: 1e-06 to 10." in window.settings.learning_rate.toolTip()
 
 
 def test_build_a_network_with_the_widgets(qtbot, window):
