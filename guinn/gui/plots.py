@@ -352,6 +352,7 @@ class PlotsPanel(QTabWidget):
         self._colors_used = 0
         self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
             self.gradient_plot, self.gradient_bars, self.weight_plot, self.ratio_plot, self.saturation_plot)]
+        self._empty = None  # (per-batch plots empty, loss plot empty) as last shown
         self._loss_note = EmptyNote(self.loss_plot, "Nothing to show yet: press Start, and the loss of every "
                                     "batch appears here.")  # until batches, or an opened model's epochs
         self.currentChanged.connect(self._on_tab_change)
@@ -392,10 +393,12 @@ class PlotsPanel(QTabWidget):
             pages = {0, 1, 2, 3}
         self.redraws += 1
         last_x = max([float(h.step)] + [run["loss"][0][-1] for run in self.kept_runs])  # a race shows the field
-        empty = not len(h.batches)
-        for note in self.empty_notes:
-            note.setVisible(empty)
-        self._loss_note.setVisible(empty and not len(h.epochs))
+        empty = (not len(h.batches), not len(h.batches) and not len(h.epochs))
+        if empty != self._empty:  # (changes only at a run's first batch, a reset or an opened model)
+            self._empty = empty
+            for note in self.empty_notes:
+                note.setVisible(empty[0])
+            self._loss_note.setVisible(empty[1])
         for p in pages:
             self._shown[p] = h.revision
             for follow in self._follow[p]:
