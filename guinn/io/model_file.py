@@ -518,12 +518,7 @@ def _build_model(config, input_shape, header) -> Sequential:
             "metadata 'model' must be an object with exactly name, seed, dtype and layers."
         )
     name, seed, dtype, layers = config["name"], config["seed"], config["dtype"], config["layers"]
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
-        raise ModelFileError(f"the model name must be text of 1 to {MAX_NAME_CHARS} characters.")
-    if not _is_int(seed) or not 0 <= seed < 2**63:
-        raise ModelFileError(f"the model seed must be a whole number >= 0, got {seed!r:.60}.")
-    if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"the model dtype must be float32 or float64, got {dtype!r:.60}.")
+    check_model_fields(name, seed, dtype, ModelFileError)
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise ModelFileError(f"the model must list 1 to {MAX_LAYERS} layers.")
     if (
@@ -538,12 +533,7 @@ def _build_model(config, input_shape, header) -> Sequential:
     model = Sequential(name=name, seed=seed, dtype=dtype)
     shape = tuple(input_shape)
     for i, entry in enumerate(layers):
-        if (
-            not isinstance(entry, dict)
-            or set(entry) != {"type", "config"}
-            or not isinstance(entry["type"], str)
-        ):
-            raise ModelFileError(f"layer {i} must be an object with exactly 'type' and 'config'.")
+        check_layer_entry(i, entry, ModelFileError)
         try:
             layer = layer_from_config(entry)
         except GuinnError as exc:
@@ -582,6 +572,31 @@ def _build_model(config, input_shape, header) -> Sequential:
     except GuinnError as exc:
         raise ModelFileError(f"the layers do not form a valid model: {exc}") from None
     return model
+
+
+def check_model_fields(name, seed, dtype, error, optional: bool = False) -> None:
+    """A stored model's name, seed and dtype (model files and model JSON alike); ``optional``:
+    seed and dtype may be None (JSON written for the defaults)."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
+        raise error(f"The model name must be text of 1 to {MAX_NAME_CHARS} characters, got {name!r:.60}.")
+    if not (optional and seed is None) and (not _is_int(seed) or not 0 <= seed < 2**63):
+        allowed = ", or null" if optional else ""
+        raise error(f"The model seed must be a whole number from 0 to 2**63 - 1{allowed}; got {seed!r:.60}.")
+    if not (optional and dtype is None) and dtype not in ("float32", "float64"):
+        raise error(f"The model dtype must be float32 or float64, got {dtype!r:.60}.")
+
+
+KERAS_ENTRY = ("this looks like Keras's own JSON; guinn stores layers as {\"type\": ..., \"config\": ...} "
+               "(what guinn's model.to_json() and model.save write)")
+
+
+def check_layer_entry(i: int, entry, error) -> None:
+    """One stored layer: an object with exactly a type name and a config."""
+    if isinstance(entry, dict) and "class_name" in entry:
+        raise error(f"layer {i}: {KERAS_ENTRY}.")
+    if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
+        got = f"keys {sorted(str(k)[:60] for k in entry)[:10]}" if isinstance(entry, dict) else type(entry).__name__
+        raise error(f"layer {i} must be an object with exactly type (a text) and config, got {got}.")
 
 
 def _check_layer_tensors(model: Sequential, tensors: dict) -> None:

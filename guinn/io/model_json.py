@@ -15,7 +15,7 @@ import math
 
 from guinn.core.model import Sequential, check_weight_count
 from guinn.errors import ConfigError, GuinnError
-from guinn.io.model_file import MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, MAX_NAME_CHARS
+from guinn.io.model_file import MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, check_layer_entry, check_model_fields
 from guinn.io.untrusted import strict_json
 
 MAX_JSON_CHARS = MAX_HEADER_BYTES  # a model file's bound on its whole description
@@ -74,31 +74,14 @@ def _sequential_config(data) -> dict:
         got = _keys(config) if isinstance(config, dict) else _kind(config)
         raise ConfigError(f"The model JSON's config must be an object with layers and optionally name, seed "
                           f"and dtype, got {got}.")
-    _check_model_fields(config)
+    check_model_fields(config.get("name", "sequential"), config.get("seed"), config.get("dtype"), ConfigError,
+                       optional=True)
     layers = config["layers"]
     if not isinstance(layers, list) or len(layers) > MAX_LAYERS:
         raise ConfigError(f"The model JSON's layers must be a list of at most {MAX_LAYERS} layers.")
     for i, entry in enumerate(layers):
-        _check_layer_entry(i, entry)
+        check_layer_entry(i, entry, ConfigError)
     return config
-
-
-def _check_model_fields(config: dict) -> None:
-    name, seed, dtype = config.get("name", "sequential"), config.get("seed"), config.get("dtype")
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
-        raise ConfigError(f"The model name must be text of 1 to {MAX_NAME_CHARS} characters, got {name!r:.60}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
-        raise ConfigError(f"The model seed must be a whole number from 0 to 2**63 - 1, or null; got {seed!r:.60}.")
-    if dtype not in (None, "float32", "float64"):
-        raise ConfigError(f"The model dtype must be \"float32\" or \"float64\", got {dtype!r:.60}.")
-
-
-def _check_layer_entry(i: int, entry) -> None:
-    if isinstance(entry, dict) and "class_name" in entry:
-        raise ConfigError(f"layer {i}: {KERAS_JSON}.")
-    if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
-        got = _keys(entry) if isinstance(entry, dict) else _kind(entry)
-        raise ConfigError(f"layer {i} must be an object with exactly type (a text) and config, got {got}.")
 
 
 def _check_sizes(model: Sequential) -> None:
