@@ -25,6 +25,7 @@ from guinn.gui.tips import count
 from guinn.gui.worker import IDLE_TIMEOUT_S
 
 Button = QMessageBox.StandardButton
+COMPACT_BELOW_PX = 820  # window height below which a preset's explanation opens shortened
 
 
 class FileActions:
@@ -55,7 +56,11 @@ class FileActions:
         if not self.apply_experiment(exp):
             return False
         text = exp.description or preset.description
-        self.show_info(f"<b>{html.escape(exp.title)}</b><br>{html.escape(text)}", "preset", rich=True)
+        title = f"<b>{html.escape(exp.title)}</b>"
+        # on a small window the whole explanation would squeeze the plots: its first sentence, then "More"
+        first = html.escape(text.split(". ")[0].rstrip("."))
+        short = f"{title}<br>{first}." if self.height() < COMPACT_BELOW_PX else None
+        self.show_info(f"{title}<br>{html.escape(text)}", "preset", rich=True, short=short)
         self.setWindowTitle(f"guinn — {exp.title}")
         return True
 

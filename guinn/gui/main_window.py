@@ -87,7 +87,10 @@ class MessageBanner(QFrame):
         self.label = QLabel()
         self.label.setObjectName("messageText")
         self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                           | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.label.linkActivated.connect(self._toggle)
+        self._whole, self._short = "", None
         layout.addWidget(self.label, 1)
         close = QToolButton()
         close.setText("✕")
@@ -98,8 +101,14 @@ class MessageBanner(QFrame):
         self.kind = ""
         self.hide()
 
-    def show_message(self, text: str, kind: str = "info", rich: bool = False) -> None:
-        """``rich`` only for markup we compose; file and error text is shown as plain text."""
+    def show_message(self, text: str, kind: str = "info", rich: bool = False, short: str | None = None) -> None:
+        """``rich`` only for markup we compose; file and error text is shown as plain text.
+        ``short`` (rich): shown instead, with a "More" link to the whole text, which takes
+        the plots' room on a small window."""
+        self._whole = text
+        self._short = short
+        if short is not None:
+            text = f'{short} <a href="more">More…</a>'
         self.kind = kind
         self.label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         self.setStyleSheet(
@@ -108,6 +117,12 @@ class MessageBanner(QFrame):
         )
         self.label.setText(text)
         self.show()
+
+    def _toggle(self, link: str) -> None:
+        """The "More…" / "Less" links of a shortened message."""
+        if self._short is not None:
+            self.label.setText(f'{self._whole} <a href="less">Less</a>' if link == "more"
+                               else f'{self._short} <a href="more">More…</a>')
 
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
@@ -388,8 +403,8 @@ class MainWindow(QMainWindow, FileActions):
         self.banner.show_message(text, "error")
         self.statusBar().showMessage(text.split("\n")[0], 10_000)
 
-    def show_info(self, text: str, kind: str = "info", rich: bool = False) -> None:
-        self.banner.show_message(text, kind, rich)
+    def show_info(self, text: str, kind: str = "info", rich: bool = False, short: str | None = None) -> None:
+        self.banner.show_message(text, kind, rich, short)
 
     def clear_error(self) -> None:
         """Hide an error the user has since put right (a later load or save succeeded)."""

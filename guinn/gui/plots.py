@@ -247,9 +247,10 @@ class EmptyNote(QLabel):
     def __init__(self, plot: pg.PlotWidget, text: str):
         super().__init__(text, plot)
         self.setObjectName("emptyPlotNote")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # low in the plot, clear of the legend in its top corner
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         self.setWordWrap(True)
-        self.setStyleSheet("QLabel { color: #808080; background: transparent; padding: 40px; }")
+        self.setStyleSheet("QLabel { color: #808080; background: transparent; padding: 40px 40px 80px 60px; }")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         plot.installEventFilter(self)
         self.setGeometry(plot.rect())

@@ -439,6 +439,24 @@ def test_presets_menu_loads_and_explains(qtbot, window):
         window.stop_training()
 
 
+def test_a_presets_explanation_opens_shortened_on_a_small_window(qtbot, window):
+    preset = _find_preset(window, "mnist_augmented")
+    if preset is None:
+        pytest.skip("no presets shipped in this checkout")
+    whole = Experiment.load(preset.path).description
+    window.resize(1180, 700)  # the minimum size: the whole text took ~250 px from the plots
+    assert window.load_preset(preset)
+    shown = window.banner.text()
+    assert shown.endswith('<a href="more">More…</a>') and whole[:60] in shown and whole[-40:] not in shown
+    window.banner._toggle("more")  # the link
+    assert whole[-40:] in window.banner.text() and window.banner.text().endswith('<a href="less">Less</a>')
+    window.banner._toggle("less")
+    assert window.banner.text() == shown
+    window.resize(1480, 900)
+    assert window.load_preset(preset)
+    assert whole[-40:] in window.banner.text() and "More…" not in window.banner.text()  # room for it all
+
+
 def _find_preset(window, stem):
     for preset in window.presets:
         if preset.path.stem == stem:
