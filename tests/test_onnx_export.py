@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from guinn.core.specs import LayerSpec, build_model
-from guinn.errors import GuinnError
+from guinn.errors import GuinnError, ModelFileError
 from guinn.layers import Activation, Dense, Dropout, Flatten, Maxout, PReLU
 from guinn.models import Sequential
 
@@ -136,3 +136,16 @@ def test_missing_onnx_is_a_clear_error(monkeypatch):
     model = build_model(3, [LayerSpec(4, "relu")], 2, seed=8)
     with pytest.raises(GuinnError, match=r"pip install onnx onnxruntime"):
         to_onnx(model)
+
+
+def test_an_export_name_must_end_in_onnx(tmp_path):
+    """Exporting onto the model's own .safetensors file used to replace the trained model."""
+    model = build_model(3, [LayerSpec(4, "relu")], 3, seed=6)
+    saved = tmp_path / "m.safetensors"
+    model.save(saved)
+    before = saved.read_bytes()
+    for name in ("m.safetensors", "m.txt", "m"):
+        with pytest.raises(ModelFileError, match=r"ends in \.onnx.*use e\.g\. m\.onnx"):
+            export_onnx(model, tmp_path / name)
+    assert saved.read_bytes() == before
+    assert export_onnx(model, tmp_path / "M.ONNX").exists()

@@ -18,7 +18,7 @@ import numpy as np
 
 from guinn.core.layers import Activation, Dense, Dropout, Flatten, Maxout, PReLU
 from guinn.core.model import Sequential
-from guinn.errors import ConfigError, GuinnError
+from guinn.errors import ConfigError, GuinnError, ModelFileError
 
 OPSET = 17
 IR_VERSION = 8  # the IR version that goes with opset 17
@@ -160,10 +160,16 @@ def to_onnx(model: Sequential):
 
 
 def export_onnx(model: Sequential, path) -> Path:
-    """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path."""
+    """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path. The name
+    must end in .onnx: exporting onto the model's own .safetensors file used to replace it."""
+    from guinn.core.validation import file_path
     from guinn.io.model_file import _atomic_write
 
+    path = file_path(path, "export_onnx")
+    if path.suffix.lower() != ".onnx":
+        stem = path.stem if path.suffix else path.name
+        raise ModelFileError(f"{path.name}: an ONNX file's name ends in .onnx (a {path.suffix or 'bare'} name "
+                             f"would hide what it is, or replace a model file); use e.g. {stem}.onnx.")
     proto = to_onnx(model)
-    path = Path(path)
     _atomic_write(path, proto.SerializeToString())
     return path
