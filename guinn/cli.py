@@ -14,9 +14,10 @@ import math
 import os
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
-from guinn.errors import DataError, GuinnError, closest
+from guinn.errors import DataError, GuinnError, TrainingWarning, closest
 from guinn.io.untrusted import json_problem
 from guinn.resources import preset_dir, preset_paths
 
@@ -175,18 +176,27 @@ def cmd_train(args) -> int:
     experiment = Experiment.load(resolve_experiment(args.experiment))
     if args.epochs is not None:
         experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
-    from guinn.io.model_file import check_writable
+    from guinn.io.model_file import check_suffix, check_writable
 
-    out = check_writable(args.out if args.out else Path(args.experiment).stem + ".safetensors")
+    out = Path(args.out) if args.out else Path(Path(args.experiment).stem + ".safetensors")
+    if not out.suffix:  # a bare name gets the suffix load_model and the app look for
+        out = out.with_name(out.name + ".safetensors")
+    check_suffix(out)  # before training, not after it: a .h5 or .onnx name is refused now
+    out = check_writable(out)
     say = (lambda *a: None) if args.quiet else print
     dataset = load_dataset(experiment.dataset)
     say(experiment.title)
     if experiment.description:
         say(textwrap.fill(experiment.description, width=88))
     say(f"Data: {dataset.description}")
-    model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
-    if model.stop_reason:
-        print(f"guinn: warning: {model.stop_reason}", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:  # training's warnings, said once, the CLI's way
+        warnings.simplefilter("always", TrainingWarning)
+        model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
+    for warning in caught:
+        if issubclass(warning.category, TrainingWarning):
+            print(f"guinn: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     result = _test_metrics(model, dataset)
     epochs = len(history.epoch)
     print(

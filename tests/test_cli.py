@@ -79,6 +79,27 @@ def test_train_shows_progress_and_saves(tmp_path, capsys, monkeypatch):
     assert len(model.history.epoch) == 2
 
 
+def test_train_checks_the_output_name_before_training(tmp_path, capsys, monkeypatch):
+    exp = write_experiment(tmp_path / "run.json")
+    ran = []
+    monkeypatch.setattr(Experiment, "run", lambda *a, **k: ran.append(1))
+    one_line_error(capsys, main(["train", str(exp), "--out", str(tmp_path / "m.h5")]), "save as m.safetensors")
+    assert ran == []  # refused before any training, not after it
+    monkeypatch.undo()
+    assert main(["train", str(exp), "--out", str(tmp_path / "bare"), "--quiet"]) == 0
+    assert (tmp_path / "bare.safetensors").exists()  # a bare name gets the suffix load_model looks for
+
+
+def test_training_warnings_are_one_cli_line(tmp_path, capsys):
+    from guinn.experiment import EarlyStoppingSpec
+
+    exp = write_experiment(tmp_path / "es.json", validation_split=0.0, early_stopping=EarlyStoppingSpec(enabled=True))
+    assert main(["train", str(exp), "--out", str(tmp_path / "es.safetensors"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("guinn: warning: EarlyStopping: metric 'val_loss' is not available")
+    assert "TrainingWarning" not in err and "callbacks.py" not in err  # not Python's raw warning
+
+
 def test_same_experiment_same_model(tmp_path, toy_model):
     exp = write_experiment(tmp_path / "again.json")
     out = tmp_path / "again.safetensors"
