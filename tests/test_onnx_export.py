@@ -149,3 +149,18 @@ def test_an_export_name_must_end_in_onnx(tmp_path):
             export_onnx(model, tmp_path / name)
     assert saved.read_bytes() == before
     assert export_onnx(model, tmp_path / "M.ONNX").exists()
+
+
+def test_a_csv_models_feature_scaling_is_inside_the_graph(tmp_path):
+    """A model trained on a CSV file learnt standardized features; its file stores the scaling,
+    and the ONNX graph now applies it, so raw feature values go in (they gave chance-level
+    answers before, with nothing to say why)."""
+    model = build_model(2, [LayerSpec(6, "tanh")], 2, seed=3)
+    mean, std = np.array([170.0, 70.0]), np.array([10.0, 12.0])
+    model.preprocessing = {"standardizer": {"mean": mean.tolist(), "std": std.tolist()}, "feature_names": ["h", "w"]}
+    raw = np.array([[150.0, 50.0], [190.0, 95.0], [171.0, 69.0]])
+    got = run_onnx(export_onnx(model, tmp_path / "csv.onnx"), raw.astype(np.float32))
+    np.testing.assert_allclose(got, model.predict((raw - mean) / std), atol=1e-5)
+    model.preprocessing = {"standardizer": {"mean": [0.0], "std": [1.0]}}
+    with pytest.raises(GuinnError, match="scales 1 features, but the model takes input of shape"):
+        export_onnx(model, tmp_path / "bad.onnx")

@@ -94,6 +94,22 @@ def _affine(graph: _Graph, x: str, kernel: np.ndarray, bias: np.ndarray | None, 
     return graph.node("Gemm", [x, w, b], hint + "_gemm")
 
 
+def _standardizer(model: Sequential):
+    """The feature scaling a model was trained behind (its file's ``preprocessing``), or None.
+    Exported into the graph: without it an ONNX consumer feeding raw features got answers
+    as good as chance, with nothing to say why."""
+    from guinn.data.csv_data import Standardizer
+
+    stored = (getattr(model, "preprocessing", None) or {}).get("standardizer")
+    if stored is None:
+        return None
+    scaler = Standardizer.from_dict(stored)  # checked: it came from a file
+    if len(model.input_shape) != 1 or scaler.mean.shape != (model.input_shape[0],):
+        raise ConfigError(f"The model's stored standardizer scales {scaler.mean.shape[0]} features, but the model "
+                          f"takes input of shape {model.input_shape}.")
+    return scaler
+
+
 def to_onnx(model: Sequential):
     """The model as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
     onnx = _onnx()
@@ -107,6 +123,10 @@ def to_onnx(model: Sequential):
                          f"float32), more than one ONNX file holds (2 GiB, protobuf's limit).")
     graph = _Graph(onnx)
     x = INPUT_NAME
+    scaler = _standardizer(model)
+    if scaler is not None:  # a CSV-trained model: raw feature values in, as the CLI's predictions take them
+        x = graph.node("Sub", [x, graph.const("standardize_mean", _f32(scaler.mean))], "standardize_center")
+        x = graph.node("Div", [x, graph.const("standardize_std", _f32(scaler.std))], "standardize_scale")
     for layer in model.layers:
         hint = layer.name or layer.type_name.lower()
         if isinstance(layer, Dense):
