@@ -104,6 +104,28 @@ def test_grey_paper_background_is_removed():
     assert out[0, 0] == 0 and out.max() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(("noise", "light"), [(2.0, 0.0), (4.0, 0.0), (0.0, 30.0), (3.0, 20.0)])
+def test_a_photo_s_noise_and_uneven_light_are_paper_not_ink(test_digits, noise, light):
+    """A few grey levels of sensor noise, or light falling off across the page, used to count
+    as ink: the crop took in the whole picture and the digit came out tiny."""
+    digit = test_digits[0]
+    rng = np.random.default_rng(3)
+    paper = 205 + light * np.linspace(-0.5, 0.5, 360)[None, :] + rng.normal(0, noise, (400, 360))
+    photo = paper.copy()
+    photo[60:340, 40:320] *= 1 - 0.75 * np.kron(digit / 255.0, np.ones((10, 10)))
+    out = preprocess_digit(np.clip(photo, 0, 255).astype(np.uint8))
+    r0, r1, c0, c1 = bbox(out, 0.1)
+    assert max(r1 - r0, c1 - c0) + 1 in (19, 20, 21)  # scaled to MNIST's 20 px box, as a clean one is
+    assert np.corrcoef(out.ravel(), digit.ravel() / 255.0)[0, 1] > 0.8
+
+
+def test_a_stroke_running_off_the_pad_is_still_ink():
+    pad = np.zeros((280, 280), np.uint8)
+    pad[:, 120:160] = 255  # a "1" drawn from edge to edge: the border holds ink too
+    out = preprocess_digit(pad)
+    assert out is not None and out.max() == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     "image, match",
     [

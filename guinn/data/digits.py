@@ -14,6 +14,9 @@ from guinn.errors import DataError
 SIZE = 28
 BOX = 20
 CENTRE = 14.0  # MNIST centres of mass sit at pixel index 14 (mean 13.99 / 14.01 on the test set)
+PAPER_SPREADS = 8  # ink stands out from paper noise by this many of its robust spreads
+LIGHT_MARGIN = 1.25  # ... and from the paper's lightest/darkest border pixels by this factor
+MAX_PAPER = 0.4  # ... but anything this far from the paper is ink
 INK_THRESHOLD = 0.02  # low enough to keep MNIST's faint edge pixels, so its bounding boxes match
 MAX_SIDE = 8192
 
@@ -71,8 +74,23 @@ def _ink(image: object) -> np.ndarray | None:
     if background > 1.0 - INK_THRESHOLD:
         return None
     ink = np.clip((grey - background) / (1.0 - background), 0.0, 1.0)
-    ink[ink < INK_THRESHOLD] = 0.0
+    # The paper's own spread (sensor noise, uneven light across a photo; zero for a drawing or
+    # an MNIST digit) is not ink: counted as ink, a few grey levels of it made the crop around
+    # "the ink" take in the whole picture, and the digit came out tiny.
+    ink[ink < max(INK_THRESHOLD, _paper_variation(border, background))] = 0.0
     return ink if ink.any() else None
+
+
+def _paper_variation(border: np.ndarray, background: float) -> float:
+    """How far plain paper strays from its median, in ink units, judged from the border: its
+    noise (from neighbouring border pixels, which a gradient of light hardly separates) with
+    a margin for the rarest pixels, and the light's unevenness (the border's range, leaving
+    out the top tenth, where a stroke may run off the edge). Never above MAX_PAPER: a strong
+    stroke is ink whatever the paper."""
+    step = np.abs(np.diff(border))
+    noise = 1.4826 * float(np.median(step)) / np.sqrt(2.0)
+    uneven = float(np.quantile(np.abs(border - background), 0.9)) if border.size else 0.0
+    return min(MAX_PAPER, max(PAPER_SPREADS * noise, LIGHT_MARGIN * uneven) / (1.0 - background))
 
 
 def has_ink(image: object) -> bool:
