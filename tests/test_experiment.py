@@ -198,3 +198,20 @@ def test_an_untitled_experiment_file_is_named_after_the_file(tmp_path):
     assert Experiment.load(path).title == "my spiral run"
     path.write_text('{"title": "Spirals", "epochs": 3}')
     assert Experiment.load(path).title == "Spirals"
+
+
+def test_layer_activations_are_read_as_the_app_writes_them():
+    """An experiment file written by hand says "ReLU" or "Leaky ReLU", as the app shows them,
+    and a newcomer adds the softmax output layer: both get an answer, not 'Unknown activation'."""
+    from guinn.core.specs import LayerSpec
+    from guinn.errors import ConfigError, GuinnError
+
+    for written, meant in (("ReLU", "relu"), ("Leaky ReLU", "leaky_relu"), ("leaky-relu", "leaky_relu"),
+                           ("PReLU", "prelu"), ("Parametric ReLU", "prelu"), (" Sigmoid ", "sigmoid")):
+        assert LayerSpec(8, written).activation == meant
+    exp = Experiment.from_dict({"layers": [{"units": 16, "activation": "ReLU"}]})
+    assert exp.layers[0].activation == "relu" and exp.to_dict()["layers"][0]["activation"] == "relu"
+    with pytest.raises(GuinnError, match="softmax is the output layer's activation, and guinn adds that layer"):
+        Experiment.from_dict({"layers": [{"units": 16}, {"units": 2, "activation": "softmax"}]})
+    with pytest.raises(ConfigError, match="Unknown activation 'sigmod'.*'sigmoid'"):
+        LayerSpec(8, "sigmod")

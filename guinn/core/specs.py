@@ -19,6 +19,7 @@ from guinn.core.validation import check_int_in, check_number_in, dataclass_from_
 from guinn.errors import ConfigError, unknown_name
 
 CARD_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "maxout", "linear")
+SPELLINGS = {"leakyrelu": "leaky_relu", "parametric_relu": "prelu", "p_relu": "prelu"}  # after lower-casing
 
 ACTIVATION_LABELS = {
     "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU",
@@ -48,6 +49,13 @@ class LayerSpec:
 
     def __post_init__(self):
         check_int_in("units", self.units, 1, 100_000)
+        if isinstance(self.activation, str):  # "ReLU", "Leaky ReLU" as the app and README write them
+            name = self.activation.strip().lower().replace(" ", "_").replace("-", "_")
+            object.__setattr__(self, "activation", SPELLINGS.get(name, name))
+        if self.activation == "softmax":
+            raise ConfigError("softmax is the output layer's activation, and guinn adds that layer itself after "
+                              f"the hidden layers (its size follows the labels); hidden layers take "
+                              f"{', '.join(CARD_ACTIVATIONS)}.")
         if self.activation not in CARD_ACTIVATIONS:
             raise unknown_name("activation", self.activation, CARD_ACTIVATIONS)
         activations.check_alpha(self.alpha)
