@@ -472,3 +472,12 @@ def test_huge_but_finite_inputs_are_accepted_and_non_finite_ones_refused(dtype):
         b = big.copy()
         b[1, 2] = bad
         assert not all_finite(b) and not all_finite(b.T)
+
+
+def test_class_numbers_under_categorical_crossentropy_get_the_two_ways_out():
+    model = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    expected = (r"class numbers: one-hot encode them with guinn\.utils\.to_categorical\(y, 3\), "
+                r"or compile with loss='sparse_categorical_crossentropy'")
+    with pytest.raises(DataError, match=expected):
+        model.fit(np.zeros((6, 4)), np.array([0, 1, 2, 0, 1, 2]), verbose=0)

@@ -40,8 +40,12 @@ class Loss:
         if y.ndim == 1 and output_units == 1:
             y = y[:, None]
         if y.ndim != 2 or y.shape[1] != output_units:
+            hint = ""
+            if y.ndim == 1 and output_units > 1 and self.name == "categorical_crossentropy":
+                hint = (" These look like class numbers: one-hot encode them with guinn.utils.to_categorical(y, "
+                        f"{output_units}), or compile with loss='sparse_categorical_crossentropy'.")
             raise DataError(f"{self.name} needs targets of shape (samples, {output_units}) to match "
-                            f"the output layer's {output_units} units, got {y.shape}.")
+                            f"the output layer's {output_units} units, got {y.shape}.{hint}")
         return y.astype(dtype, copy=False)
 
     def __repr__(self):
