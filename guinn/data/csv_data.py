@@ -162,6 +162,9 @@ def _check_header(path: Path, header: list[str], label_column: str) -> int:
         hint = closest(label_column, header)
         if hint:
             msg += f" Did you mean {hint!r}?"
+        elif sum(_is_number(name) for name in header) * 2 > len(header):  # a data row where names go
+            msg += (" The first row looks like data: the file needs a header row naming its columns "
+                    f"(e.g. x1,x2,{label_column}).")
         raise DataError(msg)
     if len(header) < 2:
         raise DataError(
