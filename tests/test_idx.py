@@ -219,3 +219,11 @@ def test_an_idx_pair_trains_through_an_experiment(tmp_path):
                      validation_split=0.0, optimizer={"name": "adam", "learning_rate": 0.01})
     model, _, data = exp.run()
     assert model.evaluate(data.x_test, np.eye(3)[data.y_test], verbose=0)[1] == 1.0
+
+
+def test_a_swapped_image_and_label_pair_is_named(tmp_path):
+    images = write(tmp_path / "images.idx", idx_bytes(np.zeros((50, 28, 28), np.uint8)))
+    labels = write(tmp_path / "labels.idx", idx_bytes(np.zeros(50, np.uint8)))
+    assert load_idx_pair(images, labels)[0].shape == (50, 28, 28)
+    with pytest.raises(DataError, match="looks like a label file: are the image and label files swapped"):
+        load_idx_pair(labels, images)

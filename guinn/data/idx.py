@@ -142,12 +142,13 @@ def load_idx_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read matching image and label IDX files, checking they describe the same samples."""
     x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES)
-    y = read_idx(labels_path, readonly=readonly, max_bytes=8 * len(x))  # one label per image, at most 8 bytes
-    if x.ndim != 3 or x.dtype != np.uint8:
+    if x.ndim != 3 or x.dtype != np.uint8:  # (before the labels: a swapped pair fails there less clearly)
+        swapped = " It looks like a label file: are the image and label files swapped?" if x.ndim == 1 else ""
         raise DataError(
             f"Image file {str(images_path)!r} holds {x.dtype} data of shape {x.shape}; "
-            "expected uint8 images of shape (N, height, width)."
+            f"expected uint8 images of shape (N, height, width).{swapped}"
         )
+    y = read_idx(labels_path, readonly=readonly, max_bytes=8 * len(x))  # one label per image, at most 8 bytes
     if y.ndim != 1 or y.dtype != np.uint8:
         raise DataError(
             f"Label file {str(labels_path)!r} holds {y.dtype} data of shape {y.shape}; "
