@@ -168,7 +168,9 @@ class FileActions:
             return False
         from guinn.io.onnx_export import export_onnx
 
-        if not self._attempt(lambda: export_onnx(self.model, path), "export the model", path)[0]:
+        # the dataset's feature scaling goes into the graph, as Save model stores it in the file
+        scaling = self.dataset.preprocessing if self.dataset is not None else None
+        if not self._attempt(lambda: export_onnx(self.model, path, scaling), "export the model", path)[0]:
             return False
         self._succeeded(f"Exported the model as ONNX to {path} (input 'input', dropout removed)")
         return True

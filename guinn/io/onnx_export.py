@@ -94,13 +94,14 @@ def _affine(graph: _Graph, x: str, kernel: np.ndarray, bias: np.ndarray | None, 
     return graph.node("Gemm", [x, w, b], hint + "_gemm")
 
 
-def _standardizer(model: Sequential):
-    """The feature scaling a model was trained behind (its file's ``preprocessing``), or None.
-    Exported into the graph: without it an ONNX consumer feeding raw features got answers
-    as good as chance, with nothing to say why."""
+def _standardizer(model: Sequential, preprocessing=None):
+    """The feature scaling a model was trained behind (``preprocessing``, else its file's), or
+    None. Exported into the graph: without it an ONNX consumer feeding raw features got
+    answers as good as chance, with nothing to say why."""
     from guinn.data.csv_data import Standardizer
 
-    stored = (getattr(model, "preprocessing", None) or {}).get("standardizer")
+    given = preprocessing if preprocessing is not None else getattr(model, "preprocessing", None)
+    stored = (given or {}).get("standardizer")
     if stored is None:
         return None
     scaler = Standardizer.from_dict(stored)  # checked: it came from a file
@@ -110,7 +111,7 @@ def _standardizer(model: Sequential):
     return scaler
 
 
-def to_onnx(model: Sequential):
+def to_onnx(model: Sequential, preprocessing=None):
     """The model as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
     onnx = _onnx()
     helper = onnx.helper
@@ -123,7 +124,7 @@ def to_onnx(model: Sequential):
                          f"float32), more than one ONNX file holds (2 GiB, protobuf's limit).")
     graph = _Graph(onnx)
     x = INPUT_NAME
-    scaler = _standardizer(model)
+    scaler = _standardizer(model, preprocessing)
     if scaler is not None:  # a CSV-trained model: raw feature values in, as the CLI's predictions take them
         x = graph.node("Sub", [x, graph.const("standardize_mean", _f32(scaler.mean))], "standardize_center")
         x = graph.node("Div", [x, graph.const("standardize_std", _f32(scaler.std))], "standardize_scale")
@@ -179,7 +180,7 @@ def to_onnx(model: Sequential):
     return proto
 
 
-def export_onnx(model: Sequential, path) -> Path:
+def export_onnx(model: Sequential, path, preprocessing=None) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path. The name
     must end in .onnx: exporting onto the model's own .safetensors file used to replace it."""
     from guinn.core.validation import file_path
@@ -190,6 +191,6 @@ def export_onnx(model: Sequential, path) -> Path:
         stem = path.stem if path.suffix else path.name
         raise ModelFileError(f"{path.name}: an ONNX file's name ends in .onnx (a {path.suffix or 'bare'} name "
                              f"would hide what it is, or replace a model file); use e.g. {stem}.onnx.")
-    proto = to_onnx(model)
+    proto = to_onnx(model, preprocessing)
     _atomic_write(path, proto.SerializeToString())
     return path

@@ -740,6 +740,27 @@ def test_export_onnx_from_the_file_menu(qtbot, window, tmp_path, monkeypatch):
     np.testing.assert_allclose(session.run(None, {"input": x})[0], window.model.predict(x), atol=1e-5)
 
 
+def test_a_csv_trained_models_export_scales_raw_features(qtbot, window, tmp_path):
+    """Trained in the window on a CSV file, the network learnt standardized features; the
+    exported graph applies the dataset's scaling, as a saved model file stores it."""
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{170 + 10 * rng.standard_normal():.2f},{70 + 12 * rng.standard_normal():.2f},{'ab'[i % 2]}\n"
+                   for i in range(60))
+    csv = tmp_path / "people.csv"
+    csv.write_text("height,weight,label\n" + rows)
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(csv), "label_column": "label"})
+    _train(qtbot, window)
+    path = tmp_path / "people.onnx"
+    assert window.export_onnx(str(path))
+    raw = np.array([[150.0, 50.0], [190.0, 95.0]], np.float32)
+    scaler = window.dataset.preprocessing["standardizer"]
+    scaled = (raw - np.array(scaler["mean"])) / np.array(scaler["std"])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"input": raw})[0], window.model.predict(scaled), atol=1e-5)
+
+
 def test_every_tab_title_is_whole_at_the_minimum_size(qtbot, window):
     window.resize(window.minimumSize())
     qtbot.wait(50)
