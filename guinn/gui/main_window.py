@@ -645,7 +645,6 @@ class MainWindow(QMainWindow, FileActions):
             self.model = exp.build_model(self.dataset)
             self._init_key = (exp.initializer, exp.seed)
             self._trained = self._dirty = False
-            self._keep_for_comparison()
             self.history.reset(())
             self.plots.clear()
             self._show_model()
@@ -676,9 +675,9 @@ class MainWindow(QMainWindow, FileActions):
                 != Button.Yes
             ):
                 return
-        self._keep_for_comparison()
         try:
             exp = self.experiment()
+            self._keep_for_comparison()
             ds = self.dataset
             fits = ds is None or self._model_fits((ds.input_dim, ds.n_classes))
             if (exp.initializer, exp.seed) == self._init_key and fits:
@@ -692,6 +691,7 @@ class MainWindow(QMainWindow, FileActions):
         except GuinnError as exc:
             self.show_error(str(exc))
             return
+        self.clear_error()  # e.g. Start's complaint that the network did not fit the dataset
         self._trained = self._dirty = False
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train the fresh weights.")

@@ -393,17 +393,18 @@ class PlotsPanel(QTabWidget):
                 return False
             pages = {0, 1, 2, 3}
         self.redraws += 1
-        last_x = max([float(h.step)] + [run["loss"][0][-1] for run in self.kept_runs])  # a race shows the field
+        last_x = float(h.step)
         empty = (not len(h.batches), not len(h.batches) and not len(h.epochs))
         if empty != self._empty:  # (changes only at a run's first batch, a reset or an opened model)
             self._empty = empty
             for note in self.empty_notes:
                 note.setVisible(empty[0])
             self._loss_note.setVisible(empty[1])
+        race = max([last_x] + [run["loss"][0][-1] for run in self.kept_runs])  # kept runs: loss and accuracy only
         for p in pages:
             self._shown[p] = h.revision
             for follow in self._follow[p]:
-                follow.update(last_x)
+                follow.update(race if p == 0 else last_x)
         if 0 in pages:
             x, ex = h.batches.x(), h.epochs.x()
             for key in ("loss", "accuracy"):

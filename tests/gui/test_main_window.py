@@ -345,6 +345,10 @@ def test_a_model_for_other_data_gets_a_way_out(qtbot, window, tmp_path):
     assert window.open_model(str(path))
     assert not window.start_training()
     assert "takes 784 inputs and 10 classes, but the dataset has 2 and 3" in window.banner.text()
+    window.ask.queue = [Yes]
+    window.reset_weights()  # a network shaped for this dataset: the complaint goes
+    assert window.banner.isHidden() and window._model_fits((2, 3))
+    assert window.open_model(str(path))
     asked = len(window.ask.asked)
     with qtbot.waitSignal(window.datasetReady, timeout=30_000):
         window.dataset_panel.use({"kind": "mnist", "limit": 300, "test_limit": 100})
@@ -911,6 +915,11 @@ def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatc
     window.ask.queue = [Yes]
     window.reset_weights()
     assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05"]  # the oldest went
+    window.settings.seed.setValue(window.settings.seed.value() + 1)  # a new seed: Reset builds a new network
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05"]  # kept once, not twice
     window.plots.forget_runs()
     assert window.plots.kept_runs == [] and kept["loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
     window.keep_runs_action.setChecked(False)  # View menu: keep nothing
@@ -918,6 +927,20 @@ def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatc
     window.ask.queue = [Yes]
     window.reset_weights()
     assert window.plots.kept_runs == []
+
+
+def test_kept_runs_widen_only_the_plots_that_show_them(qtbot, make_window):
+    window = make_window(TOY.with_changes(epochs=10))
+    _train(qtbot, window)  # 120 batches
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    window.settings.epochs.setValue(1)
+    _train(qtbot, window)  # 12 batches
+    window.plots.refresh(force=True)
+    loss_right = window.plots.loss_plot.getPlotItem().getViewBox().viewRange()[0][1]
+    gradient_right = window.plots.gradient_plot.getPlotItem().getViewBox().viewRange()[0][1]
+    assert loss_right > 100  # the race: the earlier run's whole curve
+    assert gradient_right < 30  # no kept curves here: this run fills the plot
 
 
 def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, window):
