@@ -54,6 +54,7 @@ BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this o
 # ... unless it is on screen: then every epoch, and epochs go at most this fast (a toy run
 # takes a fraction of a second at full speed; redrawing costs ~5 ms)
 WATCHED_EPOCHS_PER_S = 30
+SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
 GUI_DUTY = 0.02  # target share of one core the GUI thread may spend redrawing while training
@@ -448,7 +449,7 @@ class MainWindow(QMainWindow, FileActions):
             self._loading_spec is None and spec == self._dataset_spec
         ):
             return
-        if self._model_fits(guess_shape(spec)):  # e.g. more MNIST samples: the network stays as it is
+        if self._keeps_model(spec):
             self._load_dataset(spec)
             return
         if not self._confirm_architecture_change():
@@ -497,6 +498,7 @@ class MainWindow(QMainWindow, FileActions):
     @Slot(str)
     def _on_dataset_failed(self, error: str) -> None:
         self._loading_spec = None
+        self._dataset_spec = None  # nothing is loaded now: choosing the previous data again reloads it
         self._pending_start = None
         self.dataset_panel.show_dataset(None, error)
         self.dataset_view.show_dataset(None, error)
@@ -545,6 +547,20 @@ class MainWindow(QMainWindow, FileActions):
         return problems
 
     # -- model lifecycle -----------------------------------------------------------------------
+    def _keeps_model(self, spec: dict) -> bool:
+        """Whether choosing ``spec`` keeps the network without asking: the same data with another
+        sample limit, or data it fits while it does not fit the data loaded now (an opened
+        model's own dataset). Other data of the same shape (spiral after blobs) still asks."""
+        if not self._model_fits(guess_shape(spec)):
+            return False
+
+        def source(s: dict) -> dict:
+            return {k: v for k, v in s.items() if k not in SIZE_KEYS}
+
+        ds = self.dataset
+        stranded = ds is not None and not self._model_fits((ds.input_dim, ds.n_classes))
+        return stranded or source(spec) == source(self._loading_spec or self._dataset_spec or {})
+
     def _model_fits(self, shape) -> bool:
         """Whether the current model takes data of ``shape`` ((inputs, classes); None when
         unknown before loading, e.g. a CSV file)."""

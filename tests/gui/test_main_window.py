@@ -360,6 +360,12 @@ def test_a_model_for_other_data_gets_a_way_out(qtbot, window, tmp_path):
     assert len(window.ask.asked) == asked and window._trained
 
 
+def test_other_data_of_the_same_shape_asks_before_the_network_goes(qtbot, window):
+    _train(qtbot, window)  # blobs: 2 inputs, 3 classes
+    window.dataset_panel.use({"kind": "toy", "name": "spiral", "n_samples": 300})  # 2 and 3 too, other data
+    assert window.ask.asked[-1] == "Discard the trained model?" and window._trained  # answered No: kept
+
+
 def test_bad_csv_is_reported(qtbot, window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
@@ -372,6 +378,9 @@ def test_bad_csv_is_reported(qtbot, window, tmp_path):
     assert view.stack.currentWidget() is view.nothing
     assert not window.start_training()  # nothing to train on, and said so
     assert "dataset" in window.banner.text().lower()
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):  # the data loaded before: loaded again
+        window.dataset_panel.use(dict(TOY.dataset))
+    assert window.dataset is not None and window.dataset.input_dim == 2
     good = tmp_path / "good.csv"
     good.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
     with qtbot.waitSignal(window.datasetReady, timeout=30_000):
