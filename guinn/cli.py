@@ -178,25 +178,34 @@ def cmd_train(args) -> int:
         experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
     from guinn.io.model_file import check_suffix, check_writable
 
-    out = Path(args.out) if args.out else Path(Path(args.experiment).stem + ".safetensors")
-    if not out.suffix:  # a bare name gets the suffix load_model and the app look for
-        out = out.with_name(out.name + ".safetensors")
+    if args.out and args.out.endswith(("/", os.sep)):
+        raise GuinnError(f"Cannot save to {args.out}: that names a folder; give a file name (e.g. model.safetensors).")
+    out = check_writable(args.out if args.out else Path(args.experiment).stem + ".safetensors")  # (folders too)
+    if out.name not in ("", ".", "..") and not out.suffix:  # a bare name gets what load_model and the app look for
+        out = check_writable(out.with_name(out.name + ".safetensors"))
     check_suffix(out)  # before training, not after it: a .h5 or .onnx name is refused now
-    out = check_writable(out)
     say = (lambda *a: None) if args.quiet else print
     dataset = load_dataset(experiment.dataset)
     say(experiment.title)
     if experiment.description:
         say(textwrap.fill(experiment.description, width=88))
     say(f"Data: {dataset.description}")
-    with warnings.catch_warnings(record=True) as caught:  # training's warnings, said once, the CLI's way
-        warnings.simplefilter("always", TrainingWarning)
-        model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
-    for warning in caught:
-        if issubclass(warning.category, TrainingWarning):
-            print(f"guinn: warning: {warning.message}", file=sys.stderr)
+    said = []
+    show = warnings.showwarning
+
+    def say_warning(message, category, *where, **kwargs):  # training's own warnings, the CLI's way
+        if issubclass(category, TrainingWarning):
+            said.append(str(message))
+            print(f"guinn: warning: {message}", file=sys.stderr)
         else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            show(message, category, *where, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TrainingWarning)
+        warnings.showwarning = say_warning
+        model, history, dataset = experiment.run(dataset, verbose=0 if args.quiet else 1)
+    if model.stop_reason and model.stop_reason not in said:  # (verbose: said on stdout, not warned)
+        print(f"guinn: warning: {model.stop_reason}", file=sys.stderr)
     result = _test_metrics(model, dataset)
     epochs = len(history.epoch)
     print(

@@ -100,6 +100,22 @@ def test_training_warnings_are_one_cli_line(tmp_path, capsys):
     assert "TrainingWarning" not in err and "callbacks.py" not in err  # not Python's raw warning
 
 
+@pytest.mark.parametrize("out", [".", "..", "folder", "folder/", "new/"])
+def test_train_refuses_a_folder_for_the_model(tmp_path, capsys, monkeypatch, out):
+    exp = write_experiment(tmp_path / "run.json")
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    one_line_error(capsys, main(["train", str(exp), "--out", out]), "folder")
+
+
+def test_a_non_finite_stop_is_a_warning_on_stderr_with_or_without_quiet(tmp_path, capsys):
+    exp = write_experiment(tmp_path / "wild.json", optimizer={"name": "sgd", "learning_rate": 1e30})
+    for quiet in ([], ["--quiet"]):
+        assert main(["train", str(exp), "--out", str(tmp_path / "wild.safetensors"), *quiet]) == 0
+        err = capsys.readouterr().err
+        assert err.count("guinn: warning: Training stopped") == 1, err
+
+
 def test_same_experiment_same_model(tmp_path, toy_model):
     exp = write_experiment(tmp_path / "again.json")
     out = tmp_path / "again.safetensors"
