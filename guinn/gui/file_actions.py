@@ -93,8 +93,7 @@ class FileActions:
         path = self._path_or_ask(path, True, "Save experiment", "experiment.json", "Experiments (*.json)")
         if path is None:
             return False
-        base = self._base
-        if (exp.dataset, exp.layers) != (base.dataset, base.layers):  # the user's own now, not the preset
+        if not self._unchanged(exp):  # the user's own now: the preset's title and text would be untrue
             exp = exp.with_changes(title=Path(path).stem, description="")
         try:
             exp.save(path)

@@ -547,6 +547,11 @@ class MainWindow(QMainWindow, FileActions):
         return problems
 
     # -- model lifecycle -----------------------------------------------------------------------
+    def _unchanged(self, exp: Experiment) -> bool:
+        """Whether ``exp`` is still the preset or file it came from (optimizer settings a preset
+        leaves out count at their defaults)."""
+        return _with_full_optimizer(exp) == _with_full_optimizer(self._base)
+
     def _keeps_model(self, spec: dict) -> bool:
         """Whether choosing ``spec`` keeps the network without asking: the same data with another
         sample limit, or data it fits while it does not fit the data loaded now (an opened
@@ -762,8 +767,7 @@ class MainWindow(QMainWindow, FileActions):
         if self.history.step:  # this run continues the curves: mark where, and with what
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
         # what a kept curve of this run will be called: the preset's own name while it is unchanged
-        unchanged = _with_full_optimizer(exp) == _with_full_optimizer(self._base)
-        self._run_name = _short_title(exp.title) if unchanged else _run_label(self.model.optimizer)
+        self._run_name = _short_title(exp.title) if self._unchanged(exp) else _run_label(self.model.optimizer)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
         self._control = control

@@ -259,9 +259,11 @@ def test_experiment_files_round_trip(qtbot, window, tmp_path):
     assert saved.epochs == 7 and len(saved.layers) == 2
     # a network of the user's own is no longer the example it started from: named after its file
     assert (saved.title, saved.description) == ("exp", "") and window.windowTitle() == "guinn — exp"
-    window.settings.epochs.setValue(9)  # settings alone keep the (now own) title
+    window.settings.epochs.setValue(9)  # changed again: named after its new file
     assert window.save_experiment(str(tmp_path / "again.json"))
-    assert Experiment.load(tmp_path / "again.json").title == "exp"
+    assert Experiment.load(tmp_path / "again.json").title == "again"
+    assert window.save_experiment(str(tmp_path / "same.json"))  # unchanged since: keeps its title
+    assert Experiment.load(tmp_path / "same.json").title == "again"
     other = TOY.with_changes(
         epochs=2, optimizer={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}
     )
