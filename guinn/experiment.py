@@ -142,8 +142,8 @@ class Experiment:
     def load(cls, path) -> Experiment:
         path = Path(path)
         if path.suffix.lower() == ".safetensors":
-            raise ModelFileError(f"{path.name} is a model file, not an experiment: open it with File → Open model "
-                                 "(or guinn.models.load_model).")
+            raise ModelFileError(f"{path.name} is a model file, not an experiment: open it with File → Open model, "
+                                 "guinn.models.load_model, or `guinn evaluate`/`guinn info`.")
         checked_size(path, "experiment file", MAX_FILE_BYTES, ModelFileError)
         try:
             text = path.read_text(encoding="utf-8")

@@ -30,7 +30,7 @@ from guinn.data.catalog import Dataset, load_dataset
 from guinn.data.csv_data import csv_header
 from guinn.data.toy import TOY_DATASETS
 from guinn.errors import GuinnError
-from guinn.gui.layer_panel import spin
+from guinn.gui.layer_panel import set_range, spin
 from guinn.gui.tips import TIPS
 
 TOY_CLASSES = {"spiral": 3, "blobs": 3}
@@ -171,10 +171,10 @@ class DatasetPanel(QGroupBox):
             self.combo.setCurrentIndex(max(index, 0))
             self._previous_index = self.combo.currentIndex()
             if kind == "mnist":
-                self.samples.setRange(10, 60_000)
+                set_range(self.samples, 10, 60_000)
                 self.samples.setValue(int(spec.get("limit", 60_000)))
             elif kind == "toy":
-                self.samples.setRange(10, 100_000)
+                set_range(self.samples, 10, 100_000)
                 self.samples.setValue(int(spec.get("n_samples", 600)))
             self._spec = spec
         finally:

@@ -58,8 +58,8 @@ class FileActions:
         text = exp.description or preset.description
         title = f"<b>{html.escape(exp.title)}</b>"
         # on a small window the whole explanation would squeeze the plots: its first sentence, then "More"
-        first = html.escape(text.split(". ")[0].rstrip("."))
-        short = f"{title}<br>{first}." if self.height() < COMPACT_BELOW_PX else None
+        first, _, rest = text.partition(". ")
+        short = f"{title}<br>{html.escape(first)}." if rest and self.height() < COMPACT_BELOW_PX else None
         self.show_info(f"{title}<br>{html.escape(text)}", "preset", rich=True, short=short)
         self.setWindowTitle(f"guinn — {exp.title}")
         return True

@@ -94,13 +94,20 @@ def _set_up(box, object_name: str, low, high, tip: str):
     """What every settings spin box shares: a name for tests, range, tooltip, and no value
     change per keystroke (typing "128" would otherwise pass through 1 and 12)."""
     box.setObjectName(object_name)
-    box.setRange(low, high)
     box.setKeyboardTracking(False)
-    # Qt puts an out-of-range entry back without a word: the tooltip says what is allowed
-    tip = f"{tip}\n\nAllowed: {box.textFromValue(box.minimum())} to {box.textFromValue(box.maximum())}."
+    box.setProperty("plainTip", tip)
+    set_range(box, low, high)
+    return box
+
+
+def set_range(box, low, high) -> None:
+    """A box's range, and the tooltip line that states it: Qt puts an out-of-range entry back
+    without a word."""
+    box.setRange(low, high)
+    tip = (f"{box.property('plainTip')}\n\n"
+           f"Allowed: {box.textFromValue(box.minimum())} to {box.textFromValue(box.maximum())}.")
     box.setProperty("baseTip", tip)  # for tooltips that add a warning to it, and take it away again
     box.setToolTip(tip)
-    return box
 
 
 def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:

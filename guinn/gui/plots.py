@@ -27,12 +27,12 @@ TRAIN_PEN = pg.mkPen(QColor(190, 190, 190), width=1)
 SMOOTH_PEN = pg.mkPen(QColor(40, 40, 40), width=2)
 EPOCH_PEN = pg.mkPen(QColor(31, 119, 180), width=2)
 VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
-# Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
-# only per-epoch figures): what will appear there, so an empty axis does not look broken.
 # Earlier runs kept for comparison (the optimizer race, dropout or not): their smoothed
 # training loss and accuracy stay on the plots, each in its own colour, until forgotten.
 MAX_KEPT_RUNS = 6
 KEPT_COLORS = [QColor(c) for c in ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")]
+# Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
+# only per-epoch figures): what will appear there, so an empty axis does not look broken.
 NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training\n"
               "runs (press Start). Model files keep only the per-epoch loss and accuracy.")
 
@@ -161,7 +161,8 @@ class SparseLogAxis(pg.AxisItem):
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
         strings = super().logTickStrings(values, scale, spacing)
         mantissas = [round(10 ** (v - math.floor(v + 1e-9)), 6) for v in np.asarray(values, dtype=float)]
-        return [text if m in (1.0, 2.0, 5.0) else "" for text, m in zip(strings, mantissas, strict=True)]
+        kept = [text if m in (1.0, 2.0, 5.0) else "" for text, m in zip(strings, mantissas, strict=True)]
+        return kept if any(kept) else strings  # zoomed in between 1, 2 and 5: pyqtgraph's own labels
 
 
 def _plot(object_name: str, title: str, left: str, log_y: bool = False, log_axis: bool = False) -> pg.PlotWidget:
@@ -242,7 +243,7 @@ class LayerCurves:
 
 
 class EmptyNote(QLabel):
-    """A grey note across the middle of an empty plot; mouse events pass through to it."""
+    """A grey note low in an empty plot; mouse events pass through to the plot."""
 
     def __init__(self, plot: pg.PlotWidget, text: str):
         super().__init__(text, plot)

@@ -65,6 +65,10 @@ def test_every_control_explains_itself(window):
     # Qt puts an out-of-range entry back silently: each number box's tooltip gives its range
     assert [w.objectName() for w in window.findChildren(QAbstractSpinBox) if "Allowed: " not in w.toolTip()] == []
     assert "Allowed: 1e-06 to 10." in window.settings.learning_rate.toolTip()
+    window.dataset_panel.set_spec({"kind": "mnist", "limit": 500}, emit=False)  # the range follows the data
+    assert window.dataset_panel.samples.toolTip().endswith("Allowed: 10 to 60000.")
+    window.dataset_panel.set_spec({"kind": "toy", "name": "blobs", "n_samples": 300}, emit=False)
+    assert window.dataset_panel.samples.toolTip().endswith("Allowed: 10 to 100000.")
 
 
 def test_build_a_network_with_the_widgets(qtbot, window):
@@ -978,3 +982,5 @@ def test_log_axes_label_only_1_2_and_5_per_decade(window):
     assert isinstance(window.plots.gradient_bars.getPlotItem().getAxis("left"), SparseLogAxis)
     values = list(np.log10([0.001, 0.002, 0.003, 0.005, 0.009, 0.01, 0.07, 0.1, 1e-7]))
     assert axis.logTickStrings(values, 1.0, 1.0) == ["0.001", "0.002", "", "0.005", "", "0.01", "", "0.1", "10⁻⁷"]
+    zoomed = axis.logTickStrings(list(np.log10([0.06, 0.07, 0.08, 0.09])), 1.0, 1.0)  # none of 1, 2, 5 in view
+    assert zoomed == ["0.06", "0.07", "0.08", "0.09"]
