@@ -131,25 +131,27 @@ class SciSpinBox(QDoubleSpinBox):
     def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
         # Rounded as Qt rounds what it stores, so the box never shows other than what is used.
         try:
-            return round(_as_number(text), self.decimals())
+            return round(_as_number(text, self._point()), self.decimals())
         except (ValueError, OverflowError):
             return self.value()
 
     def validate(self, text: str, pos: int):
         try:
-            value = _as_number(text)
+            value = _as_number(text, self._point())
         except ValueError:
-            ok = text.strip() == "" or (all(c in "0123456789.,eE+-" for c in text)
-                                        and text.count(".") + text.count(",") <= 1)
+            plain = text.replace(self._point(), ".")
+            ok = plain.strip() == "" or (all(c in "0123456789.,eE+-" for c in plain)
+                                         and plain.count(".") + plain.count(",") <= 1)
             return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
         if self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
 
 
-def _as_number(text: str) -> float:
-    """``text`` as a float, with a comma or a point as its decimal separator (never both)."""
-    text = text.strip()
+def _as_number(text: str, point: str = ".") -> float:
+    """``text`` as a float, with a comma, a point or the locale's ``point`` as its decimal
+    separator (only one of them)."""
+    text = text.strip().replace(point, ".")
     if "," in text and "." in text:
         raise ValueError(text)
     return float(text.replace(",", "."))

@@ -318,10 +318,11 @@ def test_model_save_and_load(qtbot, window, tmp_path):
     assert [line.value() for _, line in window.plots.run_marks[:1]] == [steps]
 
 
-@pytest.mark.parametrize("language", ["German", "C"])
+@pytest.mark.parametrize("language", ["German", "C", "Arabic"])
 def test_a_decimal_comma_is_a_decimal_separator_in_scientific_boxes(qtbot, language):
     """Typing '0,01' into the learning rate used to drop the comma and train at 1.0."""
     from PySide6.QtCore import QLocale
+    from PySide6.QtGui import QValidator
 
     from guinn.gui.layer_panel import dspin
 
@@ -334,7 +335,9 @@ def test_a_decimal_comma_is_a_decimal_separator_in_scientific_boxes(qtbot, langu
         box.interpretText()
         assert box.value() == pytest.approx(value, abs=1e-12), typed
     box.setValue(0.05)
-    assert box.text() == ("0,05" if language == "German" else "0.05")  # the locale's separator, as Qt's boxes
+    point = box.locale().decimalPoint()
+    assert box.text() == f"0{point}05"  # the locale's separator, as Qt's boxes
+    assert box.validate(box.text(), 0)[0] == QValidator.State.Acceptable  # and it reads what it shows
 
 
 def test_a_model_for_other_data_gets_a_way_out(qtbot, window, tmp_path):
