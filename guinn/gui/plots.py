@@ -395,7 +395,7 @@ class PlotsPanel(QTabWidget):
             pages = {0, 1, 2, 3}
         self.redraws += 1
         last_x = float(h.step)
-        empty = (not len(h.batches), not len(h.batches) and not len(h.epochs))
+        empty = (not len(h.batches), not len(h.batches) and not len(h.epochs) and not self.kept_runs)
         if empty != self._empty:  # (changes only at a run's first batch, a reset or an opened model)
             self._empty = empty
             for note in self.empty_notes:

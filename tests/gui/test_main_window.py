@@ -921,6 +921,7 @@ def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatc
     window.reset_weights()  # fresh weights, fresh curves: the first run is kept
     assert [run["label"] for run in window.plots.kept_runs] == ["toy"]  # the experiment unchanged: its title
     assert len(window.history.batches) == 0
+    assert window.plots._loss_note.isHidden()  # the kept curve is there to see: no "nothing to show" over it
     kept = window.plots.kept_runs[0]
     assert kept["loss"][2] in window.plots.loss_plot.getPlotItem().listDataItems()
     window.settings.learning_rate.setValue(0.05)
