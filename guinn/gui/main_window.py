@@ -759,7 +759,9 @@ class MainWindow(QMainWindow, FileActions):
         if self.banner.kind != "preset":  # a preset's explanation says what to watch: it stays up
             self.banner.hide()  # an earlier run's notes and errors do not
         unwatched = self._setting_problems().get(self.settings.monitor)
-        if unwatched:
+        if unwatched and self.banner.kind == "preset" and not self.banner.isHidden():
+            self.statusBar().showMessage(f"{unwatched} (It will not stop this run.)", 15_000)  # the preset's text stays
+        elif unwatched:
             self.show_info(f"{unwatched} (It will not stop this run.)", "warning")
         self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         self.history.expect_layers(plot_layer_names(self.model))

@@ -568,8 +568,15 @@ def test_early_stopping_without_validation_data_is_flagged_before_the_run(qtbot,
     with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
         window.start_training()
         assert window.banner.kind == "warning" and "It will not stop this run" in window.banner.text()
+    settings.monitor.setCurrentIndex(settings.monitor.findData("val_loss"))
+    window.show_info("<b>Preset</b><br>what to watch", "preset", rich=True)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.start_training()
+        assert "what to watch" in window.banner.text()  # a preset's explanation stays; the warning goes below
+        assert "It will not stop this run" in window.statusBar().currentMessage()
     settings.monitor.setCurrentIndex(settings.monitor.findData("loss"))
     assert settings.monitor.styleSheet() == ""
+    window.banner.hide()
     _train(qtbot, window)
     assert window.banner.isHidden()  # the earlier run's note went when this one started
 
