@@ -210,6 +210,7 @@ class LayerCurves:
             offset=(-10, 10), labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN
         )
         self.names: tuple[str, ...] = ()
+        self.labels: list[str] = []
 
     def ensure(self, names) -> None:
         names = tuple(names)
@@ -220,12 +221,26 @@ class LayerCurves:
             item.removeItem(curve)
         self.legend.clear()
         self.curves = []
-        for label, color in zip(layer_labels(names), layer_colors(len(names)), strict=True):
-            # width 1: the cheapest line to draw
-            curve = item.plot([], [], pen=pg.mkPen(color, width=1), name=label)
+        self.labels = layer_labels(names)
+        for color, label in zip(layer_colors(len(names)), self.labels, strict=True):
+            # width 1: the cheapest line to draw; listed in the legend once it has points
+            curve = item.plot([], [], pen=pg.mkPen(color, width=1))
+            curve.opts["name"] = label  # (named after plot(): naming it there would list it at once)
             curve.setClipToView(True)
+            curve.listed = False
             self.curves.append(curve)
         self.names = names
+
+    def _list(self, curve: pg.PlotDataItem, has_points: bool) -> None:
+        """Legend entries only for curves with something to show (a softmax output layer has
+        no saturation; before the first batch nothing has), kept in depth order."""
+        if has_points == curve.listed:
+            return
+        curve.listed = has_points
+        self.legend.clear()
+        for other in self.curves:
+            if other.listed:
+                self.legend.addItem(other, other.name())
 
     def update(self, history: TrainingHistory) -> tuple[float, float]:
         """Set the curves; returns the (min, max) of what they show, for FollowY."""
@@ -237,6 +252,7 @@ class LayerCurves:
             xs, ys = log_safe(x, y) if self.log_y else finite(x, y)
             curve.setData(xs, ys)
             show_points_when_few(curve, len(xs))
+            self._list(curve, bool(len(xs)))
             if len(ys):
                 low, high = min(low, float(ys.min())), max(high, float(ys.max()))
         return low, high

@@ -995,3 +995,12 @@ def test_log_axes_label_only_1_2_and_5_per_decade(window):
     assert axis.logTickStrings(values, 1.0, 1.0) == ["0.001", "0.002", "", "0.005", "", "0.01", "", "0.1", "10⁻⁷"]
     zoomed = axis.logTickStrings(list(np.log10([0.06, 0.07, 0.08, 0.09])), 1.0, 1.0)  # none of 1, 2, 5 in view
     assert zoomed == ["0.06", "0.07", "0.08", "0.09"]
+
+
+def test_legends_list_only_layers_with_something_to_show(qtbot, window):
+    curves = window.plots.layer_curves  # gradient, weight, ratio, saturation
+    assert all(len(c.legend.items) == 0 for c in curves)  # before the first batch: no empty legend entries
+    _train(qtbot, window)
+    window.plots.refresh(force=True)
+    assert len(curves[0].legend.items) == 2  # the hidden layer and the output layer have gradients
+    assert [label.text for _, label in curves[3].legend.items] == ["1. dense_1"]  # softmax: no saturation
