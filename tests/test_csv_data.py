@@ -166,7 +166,8 @@ def test_split_bad_args(n, frac):
 def test_a_file_without_a_header_row_is_told_so(tmp_path):
     path = tmp_path / "noheader.csv"
     path.write_text("0.1,0.2,a\n0.3,0.4,b\n0.5,0.6,a\n")
-    with pytest.raises(DataError, match=r"The first row looks like data: the file needs a header row .*x1,x2,label"):
+    with pytest.raises(DataError, match=r"has no header: line 1 \(0\.1,0\.2,a\) looks like data; expected a first row "
+                                        r"naming the columns"):
         load_csv(path, "label")
     path.write_text("height,weight,class\n1,2,a\n")
     with pytest.raises(DataError) as caught:

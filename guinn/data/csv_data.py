@@ -134,7 +134,9 @@ def _is_number(text: str) -> bool:
 
 
 def _check_header(path: Path, header: list[str], label_column: str) -> int:
-    if all(_is_number(cell) for cell in header if cell):
+    numbers = [_is_number(cell) for cell in header if cell]
+    # all numbers, or mostly numbers and no label column (a data row ending in a class name)
+    if all(numbers) or (label_column not in header and sum(numbers) * 2 > len(header)):
         raise DataError(
             f"CSV file {str(path)!r} has no header: line 1 ({','.join(header)}) looks like data; "
             "expected a first row naming the columns."
@@ -162,9 +164,6 @@ def _check_header(path: Path, header: list[str], label_column: str) -> int:
         hint = closest(label_column, header)
         if hint:
             msg += f" Did you mean {hint!r}?"
-        elif sum(_is_number(name) for name in header) * 2 > len(header):  # a data row where names go
-            msg += (" The first row looks like data: the file needs a header row naming its columns "
-                    f"(e.g. x1,x2,{label_column}).")
         raise DataError(msg)
     if len(header) < 2:
         raise DataError(
