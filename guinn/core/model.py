@@ -766,9 +766,6 @@ class Sequential(AlwaysTrainable):
         shape), as Keras requires; the optimizer's state is left as it is."""
         from guinn.io.model_file import load_weights
 
-        if not self.built and self.input_shape is None:
-            raise ConfigError("load_weights needs a built model, as in Keras: call model.build((features,)) "
-                              "first, start with Input(shape=(features,)), or give the first layer input_dim.")
         load_weights(self, filepath)
 
     @checked_arguments

@@ -43,7 +43,7 @@ from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.core.validation import file_path
-from guinn.errors import GuinnError, ModelFileError
+from guinn.errors import ConfigError, GuinnError, ModelFileError
 from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-model"
@@ -796,7 +796,8 @@ def load_weights(model: Sequential, path) -> None:
 def _built_twin(model: Sequential) -> Sequential:
     """A built copy of an unbuilt ``model``'s architecture (ConfigError if it cannot be built)."""
     if model.input_shape is None:
-        model._ensure_built()  # raises: says how to declare the input size
+        raise ConfigError("load_weights needs a built model, as in Keras: call model.build((features,)) "
+                          "first, start with Input(shape=(features,)), or give the first layer input_dim.")
     twin = Sequential.from_config(model.get_config())
     twin.build(model.input_shape)
     return twin
