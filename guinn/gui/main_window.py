@@ -759,10 +759,12 @@ class MainWindow(QMainWindow, FileActions):
         if self.banner.kind != "preset":  # a preset's explanation says what to watch: it stays up
             self.banner.hide()  # an earlier run's notes and errors do not
         unwatched = self._setting_problems().get(self.settings.monitor)
-        if unwatched and self.banner.kind == "preset" and not self.banner.isHidden():
-            self.statusBar().showMessage(f"{unwatched} (It will not stop this run.)", 15_000)  # the preset's text stays
-        elif unwatched:
-            self.show_info(f"{unwatched} (It will not stop this run.)", "warning")
+        if unwatched:
+            unwatched += " (It will not stop this run.)"
+            if self.banner.kind == "preset" and not self.banner.isHidden():
+                self.statusBar().showMessage(unwatched, 15_000)  # the preset's explanation stays up
+            else:
+                self.show_info(unwatched, "warning")
         self.history.set_folded(folded_layer_names(self.model))  # one plot line per layer card
         self.history.expect_layers(plot_layer_names(self.model))
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs
@@ -772,8 +774,6 @@ class MainWindow(QMainWindow, FileActions):
         self._run_name = _short_title(exp.title) if self._unchanged(exp) else _run_label(self.model.optimizer)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
-        self._control = control
-        self._update_pace()
         thread = QThread()
         thread.setObjectName("guinn-training")
         worker.moveToThread(thread)
@@ -786,6 +786,7 @@ class MainWindow(QMainWindow, FileActions):
         worker.finished.connect(worker.deleteLater)
         thread.started.connect(worker.run)
         self._thread, self._worker, self._control = thread, worker, control
+        self._update_pace()  # (the run's own control: 2-D runs watched on the Dataset tab go slower)
         self._run_batches = 0
         self._last_progress = None
         self._epoch_logs = {}

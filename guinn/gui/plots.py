@@ -499,7 +499,8 @@ class PlotsPanel(QTabWidget):
     def keep_run(self, label: str) -> bool:
         """Keep the current run's smoothed training loss and accuracy on their plots, labelled
         ``label``, for the runs that follow to be compared with (at most MAX_KEPT_RUNS, the
-        oldest going first). False if the run has too few batches to draw."""
+        oldest going first); the axes take them in at the next refresh, which the caller's
+        clearing of the run brings. False if the run has too few batches to draw."""
         h = self.history
         curves = {}
         for key in ("loss", "accuracy"):
@@ -519,7 +520,6 @@ class PlotsPanel(QTabWidget):
             curve.setZValue(-5)  # under the current run's curves
             run[key] = (x, y, curve)
         self.kept_runs.append(run)
-        self.refresh(force=True)
         return True
 
     def forget_runs(self) -> None:

@@ -28,9 +28,6 @@ class InputLayer(Layer):
                               f"batch dimension, e.g. (784,); got {shape!r}.") from None
         super().__init__(name=name, input_shape=shape)
 
-    def get_config(self) -> dict:
-        return {"name": self.name, "shape": list(self.declared_input_shape)}
-
 
 @checked_arguments
 def Input(shape=None, batch_shape=None, name=None) -> InputLayer:
