@@ -595,8 +595,20 @@ def check_layer_entry(i: int, entry, error) -> None:
     if isinstance(entry, dict) and "class_name" in entry:
         raise error(f"layer {i}: {KERAS_ENTRY}.")
     if not isinstance(entry, dict) or set(entry) != {"type", "config"} or not isinstance(entry["type"], str):
-        got = f"keys {sorted(str(k)[:60] for k in entry)[:10]}" if isinstance(entry, dict) else type(entry).__name__
+        got = keys_of(entry) if isinstance(entry, dict) else kind_of(entry)
         raise error(f"layer {i} must be an object with exactly type (a text) and config, got {got}.")
+
+
+def kind_of(value) -> str:
+    """A JSON value's kind in words, for messages about what a file holds."""
+    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def keys_of(mapping: dict) -> str:
+    """An object's keys for a message, at most ten, each cut to 60 characters."""
+    names = sorted(str(k)[:60] for k in mapping)
+    return f"keys {names[:10]}" + (" ..." if len(names) > 10 else "")
 
 
 def _check_layer_tensors(model: Sequential, tensors: dict) -> None:

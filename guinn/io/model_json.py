@@ -15,7 +15,15 @@ import math
 
 from guinn.core.model import Sequential, check_weight_count
 from guinn.errors import ConfigError, GuinnError
-from guinn.io.model_file import MAX_HEADER_BYTES, MAX_INPUT_ELEMENTS, MAX_LAYERS, check_layer_entry, check_model_fields
+from guinn.io.model_file import (
+    MAX_HEADER_BYTES,
+    MAX_INPUT_ELEMENTS,
+    MAX_LAYERS,
+    check_layer_entry,
+    check_model_fields,
+    keys_of,
+    kind_of,
+)
 from guinn.io.untrusted import strict_json
 
 MAX_JSON_CHARS = MAX_HEADER_BYTES  # a model file's bound on its whole description
@@ -62,16 +70,16 @@ def _text(json_string) -> str:
 def _sequential_config(data) -> dict:
     """``data``'s config, once its structure is what to_json writes."""
     if not isinstance(data, dict):
-        raise ConfigError(f"The model JSON must be an object {SHAPE}, got {_kind(data)}.")
+        raise ConfigError(f"The model JSON must be an object {SHAPE}, got {kind_of(data)}.")
     if "module" in data or "registered_name" in data:
         raise ConfigError(f"The model JSON: {KERAS_JSON}.")
     if set(data) != {"class_name", "config"}:
-        raise ConfigError(f"The model JSON must have exactly class_name and config, got {_keys(data)}.")
+        raise ConfigError(f"The model JSON must have exactly class_name and config, got {keys_of(data)}.")
     if data["class_name"] != "Sequential":
         raise ConfigError(f"guinn builds Sequential models only; the JSON's class_name is {data['class_name']!r:.60}.")
     config = data["config"]
     if not isinstance(config, dict) or "layers" not in config or not set(config) <= set(CONFIG_KEYS):
-        got = _keys(config) if isinstance(config, dict) else _kind(config)
+        got = keys_of(config) if isinstance(config, dict) else kind_of(config)
         raise ConfigError(f"The model JSON's config must be an object with layers and optionally name, seed "
                           f"and dtype, got {got}.")
     check_model_fields(config.get("name", "sequential"), config.get("seed"), config.get("dtype"), ConfigError,
@@ -100,14 +108,3 @@ def _check_sizes(model: Sequential) -> None:
             raise ConfigError(f"layer {i} ({layer.type_name}) does not fit its input: {exc}") from None
         total += layer.count_params
     check_weight_count(total, model.dtype)
-
-
-def _kind(value) -> str:
-    """A JSON value's kind in words."""
-    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}
-    return names.get(type(value), "a number")
-
-
-def _keys(mapping: dict) -> str:
-    names = sorted(str(k)[:60] for k in mapping)
-    return f"keys {names[:10]}" + (" ..." if len(names) > 10 else "")
