@@ -402,7 +402,7 @@ class DrawingPadPanel(QWidget):
         brushes = [BAR_COLOR] * n
         brushes[top] = TOP_BAR_COLOR
         self.bars.setOpts(height=probabilities, brushes=brushes)
-        self.top_text.setText(f"{probabilities[top]:.0%}")
+        self.top_text.setText(_percent(float(probabilities[top])))  # as the confidence line says it
         self.top_text.setPos(top, float(probabilities[top]) + 0.01)
         self._set_preview(seen)
         self.predicted.emit(probabilities)
