@@ -1,5 +1,6 @@
 """Keras-style entry point: ``from guinn.callbacks import EarlyStopping, ...``."""
 
+from guinn import keras_names
 from guinn.core.callbacks import (
     Callback,
     CSVLogger,
@@ -15,3 +16,5 @@ from guinn.core.callbacks import (
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
            "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]
+
+__getattr__ = keras_names.module_getattr("guinn.callbacks", [*__all__], keras_names.CALLBACKS)

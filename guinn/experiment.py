@@ -15,10 +15,11 @@ from pathlib import Path
 
 from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
+from guinn.core.losses import ALIASES
 from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
-from guinn.errors import ConfigError, GuinnError, ModelFileError
+from guinn.errors import ConfigError, GuinnError, ModelFileError, unknown_name
 from guinn.io.untrusted import checked_size, json_problem
 
 FORMAT = "guinn-experiment"
@@ -70,14 +71,17 @@ class Experiment:
     seed: int = 0
 
     def __post_init__(self):
-        if self.loss not in CARD_LOSSES:
-            from guinn.errors import unknown_name
-
+        # The API's spellings ("mse", "Adam", "momentum") are read as their canonical names, so
+        # an experiment file takes what compile() takes and the app finds its own entries.
+        loss = self.loss.lower() if isinstance(self.loss, str) else self.loss
+        loss = ALIASES.get(loss, loss)
+        if loss not in CARD_LOSSES:
             raise unknown_name("loss", self.loss, CARD_LOSSES)
+        object.__setattr__(self, "loss", loss)
         if not isinstance(self.optimizer, dict) or "name" not in self.optimizer:
-            raise ConfigError("optimizer must be an object with a 'name' (sgd, adagrad, rmsprop, adam) "
+            raise ConfigError("optimizer must be an object with a 'name' (sgd, momentum, adagrad, rmsprop, adam) "
                               "and its hyper-parameters.")
-        optimizers.get(dict(self.optimizer))  # validates name and hyper-parameters
+        object.__setattr__(self, "optimizer", optimizers.get(dict(self.optimizer)).to_config())
         initializers.get(self.initializer)
         check_int_in("batch_size", self.batch_size, 1, 1_000_000)
         check_int_in("epochs", self.epochs, 1, 100_000)

@@ -1,5 +1,6 @@
 """Keras-style entry point: ``from guinn.losses import CategoricalCrossentropy, ...``."""
 
+from guinn import keras_names
 from guinn.core.losses import (
                                BinaryCrossentropy,
                                CategoricalCrossentropy,
@@ -11,3 +12,5 @@ from guinn.core.losses import (
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "MeanSquaredError",
            "SparseCategoricalCrossentropy", "get"]
+
+__getattr__ = keras_names.module_getattr("guinn.losses", [*__all__], keras_names.LOSSES)

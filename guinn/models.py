@@ -1,5 +1,6 @@
 """Keras-style entry point: ``from guinn.models import Sequential, load_model``."""
 
+from guinn import keras_names
 from guinn.core.model import Sequential
 from guinn.errors import checked_arguments
 
@@ -27,3 +28,5 @@ def model_from_json(json_string):
     from guinn.io.model_json import model_from_json as _from_json
 
     return _from_json(json_string)
+
+__getattr__ = keras_names.module_getattr("guinn.models", [*__all__], keras_names.MODELS)

@@ -251,3 +251,64 @@ def test_save_keywords_and_on_batch_inputs_are_checked(tmp_path):
         model.predict_on_batch(5)
     with pytest.raises(DataError, match="x is missing"):
         model.test_on_batch(None, Y)
+
+
+@pytest.mark.parametrize("statement, names", [
+    ("from guinn.layers import Conv2D", ["Flatten", "Dense"]),
+    ("from guinn.layers import LeakyReLU", ["Activation('leaky_relu')"]),
+    ("from guinn.optimizers import Nadam", ["momentum=", "Adam"]),
+    ("from guinn.losses import Huber", ["mean squared error"]),
+    ("from guinn.callbacks import TensorBoard", ["CSVLogger"]),
+    ("from guinn.models import Model", ["Sequential"]),
+    ("from guinn.datasets import fashion_mnist", ["only MNIST", "load_idx_dataset"]),
+])
+def test_keras_names_guinn_lacks_say_what_to_use(statement, names):
+    with pytest.raises(ConfigError) as info:
+        exec(statement, {})
+    message = str(info.value)
+    assert statement.split()[-1] in message
+    for name in names:
+        assert name in message
+
+
+def test_other_missing_names_stay_attribute_errors():
+    import guinn.datasets
+    import guinn.layers
+
+    assert not hasattr(guinn.layers, "NoSuchLayer") and hasattr(guinn.layers, "Dense")
+    with pytest.raises(ImportError):
+        exec("from guinn.optimizers import NoSuchOptimizer", {})
+    from guinn.datasets import mnist  # the one dataset is still a plain import
+
+    assert callable(mnist.load_data)
+
+
+def test_layer_get_and_set_weights_like_keras():
+    model = Sequential([Dense(4, activation="relu", input_dim=3), Dropout(0.5), Dense(2)], seed=1)
+    with pytest.raises(ConfigError, match="build the model first"):
+        model.layers[0].get_weights()
+    model.build()
+    kernel, bias = model.layers[0].get_weights()
+    assert kernel.shape == (3, 4) and bias.shape == (4,) and model.layers[1].get_weights() == []
+    kernel[:] = 7  # a copy: the model is unchanged until set_weights
+    assert not (model.get_weights()[0] == 7).any()
+    model.layers[0].set_weights([kernel, bias + 1])
+    assert (model.get_weights()[0] == 7).all() and (model.get_weights()[1] == bias + 1).all()
+    before = model.get_weights()
+    for bad, message in (([kernel], "needs 2 arrays"), ([bias, kernel], "shape"),
+                         ([np.full((3, 4), np.nan), bias], "finite")):
+        with pytest.raises(DataError, match=message):
+            model.layers[0].set_weights(bad)
+    assert all((a == b).all() for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_pop_removes_the_last_layer_until_the_model_is_built():
+    model = Sequential([Dense(4, input_dim=3), Dense(2)])
+    last = model.pop()
+    assert isinstance(last, Dense) and last.units == 2 and len(model.layers) == 1
+    model.add(Dense(3, activation="softmax"))
+    model.build()
+    with pytest.raises(ConfigError, match="after the model has been built"):
+        model.pop()
+    with pytest.raises(ConfigError, match="no layers"):
+        Sequential().pop()

@@ -215,3 +215,23 @@ def test_layer_activations_are_read_as_the_app_writes_them():
         Experiment.from_dict({"layers": [{"units": 16}, {"units": 2, "activation": "softmax"}]})
     with pytest.raises(ConfigError, match="Unknown activation 'sigmod'.*'sigmoid'"):
         LayerSpec(8, "sigmod")
+
+
+def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
+    """An experiment file takes the names model.compile takes ("mse", "Adam", "momentum") and
+    stores the canonical ones, with every hyper-parameter, so the app finds its own entries."""
+    from guinn.errors import ConfigError
+
+    exp = Experiment.from_dict({"loss": "MSE", "optimizer": {"name": "Momentum", "learning_rate": 0.01}})
+    assert exp.loss == "mean_squared_error"
+    assert exp.optimizer == {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": False}
+    assert Experiment.from_dict({"optimizer": {"name": "momentum", "momentum": 0.5}}).optimizer["momentum"] == 0.5
+    assert Experiment(optimizer={"name": "ADAM"}).optimizer["beta_2"] == 0.999
+    assert Experiment(loss="crossentropy").loss == "categorical_crossentropy"
+    path = tmp_path / "e.json"
+    exp.save(path)
+    assert Experiment.load(path) == exp
+    with pytest.raises(ConfigError, match="Unknown loss 'huber'"):
+        Experiment(loss="huber")
+    with pytest.raises(ConfigError, match="Unknown optimizer 'nadam'.*momentum"):
+        Experiment(optimizer={"name": "nadam"})

@@ -19,7 +19,7 @@ import numpy as np
 from guinn.core import backend, fused, losses, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger, renamed_metric
 from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
-from guinn.core.layers.base import AlwaysTrainable
+from guinn.core.layers.base import AlwaysTrainable, checked_weight
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x, file_path
 from guinn.errors import (
@@ -85,6 +85,16 @@ class Sequential(AlwaysTrainable):
             if not self.layers and self._input_shape is not None:
                 self._give_input_shape(item)
             self.layers.append(item)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer (Keras's), before the model is built: a built
+        model's weights and optimizer state are laid out for its layers."""
+        if not self.layers:
+            raise ConfigError("pop: the model has no layers to remove.")
+        if self.built:
+            raise ConfigError("pop: layers cannot be removed after the model has been built or trained; "
+                              "create a new Sequential with the layers you want (model.layers lists them).")
+        return self.layers.pop()
 
     def _add_input(self, given: InputLayer) -> None:
         """Keras's Input(shape=...): allowed only before the first layer, and only once."""
@@ -667,17 +677,8 @@ class Sequential(AlwaysTrainable):
         weights = list(weights)
         if len(weights) != len(targets):
             raise DataError(f"set_weights needs {len(targets)} arrays, got {len(weights)}.")
-        checked = []
-        for (layer, key, shape), w in zip(targets, weights, strict=False):
-            try:
-                w = np.asarray(w)
-            except (ValueError, TypeError):
-                raise DataError(f"Weight {layer.name}.{key} must be an array of shape {tuple(shape)}.") from None
-            if w.shape != tuple(shape):
-                raise DataError(f"Weight {layer.name}.{key} must have shape {tuple(shape)}, got {w.shape}.")
-            if w.dtype.kind not in "biuf" or not np.isfinite(w).all():
-                raise DataError(f"Weight {layer.name}.{key} must be finite numbers.")
-            checked.append((layer, key, w))
+        checked = [(layer, key, checked_weight(layer, key, shape, w))
+                   for (layer, key, shape), w in zip(targets, weights, strict=False)]
         for layer, key, w in checked:
             layer.params[key][...] = w
 

@@ -300,32 +300,25 @@ def _scaled_step(g, second_moment, epsilon, learning_rate, tmp, update):
 
 
 OPTIMIZERS = {c.name: c for c in (SGD, Adagrad, RMSprop, Adam)}
-# 'momentum' is SGD with momentum, not a separate algorithm.
-PRESET_NAMES = {"momentum": lambda: SGD(momentum=0.9)}
+# 'momentum' is SGD with momentum, not a separate algorithm: the name sets SGD's default.
+PRESET_NAMES = {"momentum": (SGD, {"momentum": 0.9})}
 
 
 def get(identifier) -> Optimizer:
     """An optimizer from an instance, a name, or a ``{"name": ..., **args}`` config."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        name = config.pop("name", None)
-        key = name.lower() if isinstance(name, str) else name
-        if not isinstance(key, str) or key not in OPTIMIZERS:
-            raise unknown_name("optimizer", name, OPTIMIZERS)
-        try:
-            return OPTIMIZERS[key](**config)
-        except TypeError as exc:
-            raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
-    key = identifier.lower() if isinstance(identifier, str) else identifier
-    if not isinstance(key, str):
-        raise unknown_name("optimizer", identifier, list(OPTIMIZERS) + list(PRESET_NAMES))
-    if key in PRESET_NAMES:
-        return PRESET_NAMES[key]()
-    if key not in OPTIMIZERS:
-        raise unknown_name("optimizer", identifier, list(OPTIMIZERS) + list(PRESET_NAMES))
-    return OPTIMIZERS[key]()
+    valid = list(OPTIMIZERS) + list(PRESET_NAMES)
+    config = dict(identifier) if isinstance(identifier, dict) else {"name": identifier}
+    name = config.pop("name", None)
+    key = name.lower() if isinstance(name, str) else name
+    if not isinstance(key, str) or key not in valid:
+        raise unknown_name("optimizer", name, valid)
+    cls, defaults = PRESET_NAMES.get(key, (OPTIMIZERS.get(key), {}))
+    try:
+        return cls(**{**defaults, **config})
+    except TypeError as exc:
+        raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
 
 
 def _is_number(value) -> bool:

@@ -1004,3 +1004,14 @@ def test_legends_list_only_layers_with_something_to_show(qtbot, window):
     window.plots.refresh(force=True)
     assert len(curves[0].legend.items) == 2  # the hidden layer and the output layer have gradients
     assert [label.text for _, label in curves[3].legend.items] == ["1. dense_1"]  # softmax: no saturation
+
+
+def test_an_experiment_written_with_compile_names_opens_in_the_app(window, tmp_path):
+    path = tmp_path / "by hand.json"
+    path.write_text('{"dataset": {"kind": "toy", "name": "spiral"}, "loss": "mse", '
+                    '"optimizer": {"name": "Momentum", "learning_rate": 0.02}}')
+    assert window.open_experiment(str(path))
+    assert window.settings.optimizer.currentData() == "sgd" and window.settings.momentum.value() == 0.9
+    assert window.settings.loss.currentData() == "mean_squared_error"
+    assert window.experiment().optimizer == {"name": "sgd", "learning_rate": 0.02, "momentum": 0.9,
+                                             "nesterov": False}

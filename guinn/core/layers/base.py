@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from guinn.core import fused
-from guinn.errors import ConfigError, checked_arguments
+from guinn.errors import ConfigError, DataError, checked_arguments
 
 
 class AlwaysTrainable:
@@ -72,6 +72,31 @@ class Layer(AlwaysTrainable):
         self.params, self.grads = params, grads
         self._scratch.clear()
 
+    # -- weights (Keras's layer.get_weights / set_weights) ----------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of this layer's parameters in Keras's order (kernel, bias, then extras)."""
+        self._require_bound("get_weights")
+        return [self.params[key].copy() for key, _ in self.param_shapes()]
+
+    def set_weights(self, weights) -> None:
+        """Overwrite this layer's parameters (all checked before any is written)."""
+        self._require_bound("set_weights")
+        shapes = self.param_shapes()
+        weights = list(weights)
+        if len(weights) != len(shapes):
+            raise DataError(f"{self.name}.set_weights needs {len(shapes)} arrays "
+                            f"({', '.join(key for key, _ in shapes) or 'the layer has no weights'}), "
+                            f"got {len(weights)}.")
+        checked = [(key, checked_weight(self, key, shape, w)) for (key, shape), w in zip(shapes, weights,
+                                                                                          strict=False)]
+        for key, w in checked:
+            self.params[key][...] = w
+
+    def _require_bound(self, what: str) -> None:
+        if not self.built or len(self.params) != len(self.param_shapes()):
+            raise ConfigError(f"{what}: layer {self.name or type(self).__name__} has no weights yet; build the "
+                              f"model first (model.build(input_shape), or fit it).")
+
     @property
     def count_params(self) -> int:
         return sum(int(np.prod(s)) for _, s in self.param_shapes())
@@ -117,6 +142,19 @@ class Layer(AlwaysTrainable):
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name" and v is not None)
         return f"{type(self).__name__}({args})"
+
+
+def checked_weight(layer: Layer, key: str, shape: tuple, w) -> np.ndarray:
+    """A weight array given by the user, as an array that fits ``layer.params[key]``."""
+    try:
+        w = np.asarray(w)
+    except (ValueError, TypeError):
+        raise DataError(f"Weight {layer.name}.{key} must be an array of shape {tuple(shape)}.") from None
+    if w.shape != tuple(shape):
+        raise DataError(f"Weight {layer.name}.{key} must have shape {tuple(shape)}, got {w.shape}.")
+    if w.dtype.kind not in "biuf" or not np.isfinite(w).all():
+        raise DataError(f"Weight {layer.name}.{key} must be finite numbers.")
+    return w
 
 
 def check_positive_int(name: str, value) -> int:
