@@ -304,19 +304,25 @@ def parse_dataset(text: str) -> dict:
 
 
 def cmd_evaluate(args) -> int:
-    from guinn.data.catalog import load_dataset
+    from guinn.data.catalog import csv_for_model, load_dataset
     from guinn.io.model_file import load_model
 
     model = load_model(args.model)
+    trained_on = (model.experiment_config or {}).get("dataset")
     if args.dataset:
         spec = parse_dataset(args.dataset)
-    elif model.experiment_config is not None:
-        spec = model.experiment_config["dataset"]
+    elif trained_on is not None:
+        spec = trained_on
     else:
         raise DataError(
             f"{args.model} does not record the dataset it was trained on; pass --dataset."
         )
-    dataset = load_dataset(spec)
+    if spec.get("kind") == "csv" and _knows_its_columns(model):
+        held_out = _same_csv(spec, trained_on)
+        dataset = csv_for_model(spec | (trained_on if held_out else {}), model.preprocessing,
+                                model.class_names, held_out)
+    else:
+        dataset = load_dataset(spec)
     want = math.prod(model.input_shape)
     if dataset.input_dim != want:
         raise DataError(
@@ -326,10 +332,28 @@ def cmd_evaluate(args) -> int:
     dataset = dataclasses.replace(dataset, x_test=dataset.x_test.reshape((-1, *model.input_shape)))
     result = _test_metrics(model, dataset)
     loss = "n/a (model not compiled)" if math.isnan(result["loss"]) else f"{result['loss']:.4f}"
-    print(f"{dataset.name}: {len(dataset.x_test):,} test samples")
+    which = f" ({dataset.description})" if spec.get("kind") == "csv" and _knows_its_columns(model) else ""
+    print(f"{dataset.name}: {len(dataset.x_test):,} test samples{which}")
     print(f"test loss: {loss}")
     print(f"test accuracy: {result['accuracy']:.2%}")
     return 0
+
+
+def _knows_its_columns(model) -> bool:
+    """Whether a model stored the CSV columns, scaling and class names it was trained with."""
+    stored = model.preprocessing or {}
+    return bool(model.class_names) and "feature_names" in stored and "standardizer" in stored
+
+
+def _same_csv(spec: dict, trained_on: dict | None) -> bool:
+    """Whether ``spec`` names the CSV file and label column the model was trained on."""
+    if not trained_on or trained_on.get("kind") != "csv":
+        return False
+    try:
+        same_file = Path(spec["path"]).resolve() == Path(trained_on["path"]).resolve()
+    except (KeyError, OSError, TypeError, ValueError):
+        return False
+    return same_file and spec.get("label_column") == trained_on.get("label_column")
 
 
 def cmd_predict(args) -> int:

@@ -438,3 +438,48 @@ def test_no_display_is_a_one_line_error_not_a_qt_abort(monkeypatch, capsys):
     assert main([]) == 2
     err = capsys.readouterr().err
     assert err.startswith("guinn: error: no display") and err.count("\n") == 1
+
+
+def test_evaluate_on_another_csv_uses_the_models_columns_scaling_and_classes(tmp_path, capsys):
+    """A new file with its columns in another order, other statistics and only one of the
+    classes is read as the model was trained: by column name, with the stored scaling and the
+    model's class numbers, on every row (the file it was trained on: its held-out rows)."""
+    rng = np.random.default_rng(1)
+
+    def accuracy(printed):
+        return float(printed.split("test accuracy: ")[1].split("%")[0]) / 100
+
+    def pets(n, kinds, path, columns=("height", "weight", "kind")):
+        rows = [",".join(columns)]
+        for i in range(n):
+            kind = kinds[i % len(kinds)]
+            values = {"height": 20 + 10 * (kind == "dog") + rng.normal(), "kind": kind,
+                      "weight": 4000 + 8000 * (kind == "dog") + 100 * rng.normal(), "colour": i % 3}
+            rows.append(",".join(str(values[c]) for c in columns))
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    train_csv = pets(120, ["cat", "dog"], tmp_path / "pets.csv")
+    exp = write_experiment(tmp_path / "pets.json",
+                           dataset={"kind": "csv", "path": str(train_csv), "label_column": "kind"})
+    out = tmp_path / "pets.safetensors"
+    assert main(["train", str(exp), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--dataset", f"csv:{train_csv}:kind"]) == 0
+    assert "24 test samples (the rows held out in training)" in capsys.readouterr().out
+    # columns reordered, an extra column, other statistics: every row, read right
+    mixed = pets(40, ["dog", "cat", "dog"], tmp_path / "mixed.csv", ("weight", "colour", "kind", "height"))
+    assert main(["evaluate", str(out), "--dataset", f"csv:{mixed}:kind"]) == 0
+    printed = capsys.readouterr().out
+    assert "40 test samples (every row" in printed and accuracy(printed) >= 0.9
+    dogs = pets(30, ["dog"], tmp_path / "dogs.csv", ("kind", "height", "weight"))  # one class: still a test
+    assert main(["evaluate", str(out), "--dataset", f"csv:{dogs}:kind"]) == 0
+    assert accuracy(capsys.readouterr().out) >= 0.9
+    no_height = tmp_path / "no_height.csv"
+    no_height.write_text("weight,kind\n4000,cat\n12000,dog\n")
+    one_line_error(capsys, main(["evaluate", str(out), "--dataset", f"csv:{no_height}:kind"]),
+                   "lacks the model's feature column(s) 'height'")
+    cow = tmp_path / "cow.csv"
+    cow.write_text("height,weight,kind\n150,600000,cow\n20,4000,cat\n")
+    one_line_error(capsys, main(["evaluate", str(out), "--dataset", f"csv:{cow}:kind"]),
+                   "'cow' in column 'kind' that the model does not know; its classes are cat, dog")

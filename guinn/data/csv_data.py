@@ -210,11 +210,12 @@ def csv_header(path: str | os.PathLike, keep: str | None = None) -> tuple[list[s
     return (_read(path, other), other) if other else (header, ",")
 
 
-def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",") -> CsvDataset:
+def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",", min_classes: int = 2) -> CsvDataset:
     """Load a CSV with a header row: numeric feature columns plus one column of class labels.
 
     With the default comma, a file whose header is one column holding semicolons, tabs or bars
-    (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter."""
+    (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter.
+    Training needs two classes at least (``min_classes``); a file to test a model on may have one."""
     path = Path(path)
     if delimiter == ",":  # the header alone says whether this is a semicolon (tab, bar) export
         delimiter = csv_header(path, keep=label_column)[1]
@@ -226,7 +227,7 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
     if not labels:
         raise DataError(f"CSV file {str(path)!r} has a header but no data rows; expected data.")
     class_names = _sorted_classes(set(labels))
-    if len(class_names) < 2:
+    if len(class_names) < min_classes:
         raise DataError(
             f"CSV file {str(path)!r}: every row has label {class_names[0]!r}; "
             "expected at least two classes to learn to tell apart."
