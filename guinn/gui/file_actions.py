@@ -26,6 +26,7 @@ from guinn.gui.worker import IDLE_TIMEOUT_S
 
 Button = QMessageBox.StandardButton
 COMPACT_BELOW_PX = 820  # window height below which a preset's explanation opens shortened
+DEFAULT_TITLE = "guinn — train a neural network and watch it learn"
 
 
 class FileActions:
@@ -55,14 +56,28 @@ class FileActions:
             return False
         if not self.apply_experiment(exp):
             return False
-        text = exp.description or preset.description
+        self._explain(exp, exp.description or preset.description)
+        return True
+
+    def _explain(self, exp: Experiment, text: str) -> None:
+        """A preset's (or an experiment file's) title and explanation: the window's title and
+        the banner that stays up through its runs; without an explanation, an earlier one goes."""
+        self.setWindowTitle(f"guinn — {exp.title}")
+        if not text:
+            self.leave_preset(keep_title=True)
+            return
         title = f"<b>{html.escape(exp.title)}</b>"
         # on a small window the whole explanation would squeeze the plots: its first sentence, then "More"
         first, _, rest = text.partition(". ")
         short = f"{title}<br>{html.escape(first)}." if rest and self.height() < COMPACT_BELOW_PX else None
         self.show_info(f"{title}<br>{html.escape(text)}", "preset", rich=True, short=short)
-        self.setWindowTitle(f"guinn — {exp.title}")
-        return True
+
+    def leave_preset(self, keep_title: bool = False) -> None:
+        """The data or network on show is no longer the preset's: its explanation and title go."""
+        if self.banner.kind == "preset":
+            self.banner.hide()
+        if not keep_title:
+            self.setWindowTitle(DEFAULT_TITLE)
 
     def _succeeded(self, text: str) -> None:
         """A file action worked: say so, and hide an error it has put right."""
@@ -80,7 +95,7 @@ class FileActions:
             return False
         if self.apply_experiment(exp):
             self._succeeded(f"Opened {path}")
-            self.setWindowTitle(f"guinn — {exp.title}")
+            self._explain(exp, exp.description)
             return True
         return False
 
@@ -235,6 +250,7 @@ class FileActions:
         if ds is None:
             self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
         self._succeeded(f"Opened model {Path(path).name}")
+        self.leave_preset()
         self.setWindowTitle(f"guinn — {Path(path).name}")  # not the title of whatever was open before
         if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
             self.show_info(

@@ -38,7 +38,7 @@ from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
 from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
-from guinn.gui.file_actions import FileActions
+from guinn.gui.file_actions import DEFAULT_TITLE, FileActions
 from guinn.gui.history import TrainingHistory, folded_layer_names, plot_layer_names
 from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow, FileActions):
         self.setObjectName("mainWindow")
         # Training stops and warnings reach the user in the banner and status bar, not on stderr.
         warnings.filterwarnings("ignore", category=TrainingWarning)
-        self.setWindowTitle("guinn — train a neural network and watch it learn")
+        self.setWindowTitle(DEFAULT_TITLE)
         if icon_path().is_file():
             self.setWindowIcon(QIcon(str(icon_path())))
         exp = experiment or Experiment()
@@ -449,14 +449,13 @@ class MainWindow(QMainWindow, FileActions):
             self._loading_spec is None and spec == self._dataset_spec
         ):
             return
-        if self._keeps_model(spec):
-            self._load_dataset(spec)
-            return
-        if not self._confirm_architecture_change():
+        if not self._keeps_model(spec) and not self._confirm_architecture_change():
             self.dataset_panel.set_spec(
                 self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False
             )
             return
+        if _source(spec) != _source(self._base.dataset):  # other data than the preset explains
+            self.leave_preset()
         self._load_dataset(spec)
 
     def _load_dataset(self, spec: dict) -> None:
@@ -558,13 +557,9 @@ class MainWindow(QMainWindow, FileActions):
         model's own dataset). Other data of the same shape (spiral after blobs) still asks."""
         if not self._model_fits(guess_shape(spec)):
             return False
-
-        def source(s: dict) -> dict:
-            return {k: v for k, v in s.items() if k not in SIZE_KEYS}
-
         ds = self.dataset
         stranded = ds is not None and not self._model_fits((ds.input_dim, ds.n_classes))
-        return stranded or source(spec) == source(self._loading_spec or self._dataset_spec or {})
+        return stranded or _source(spec) == _source(self._loading_spec or self._dataset_spec or {})
 
     def _model_fits(self, shape) -> bool:
         """Whether the current model takes data of ``shape`` ((inputs, classes); None when
@@ -1024,6 +1019,11 @@ class MainWindow(QMainWindow, FileActions):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+def _source(spec: dict) -> dict:
+    """A dataset description without its sample counts: which data, not how much of it."""
+    return {k: v for k, v in spec.items() if k not in SIZE_KEYS}
 
 
 def _with_full_optimizer(exp: Experiment) -> Experiment:

@@ -1015,3 +1015,42 @@ def test_an_experiment_written_with_compile_names_opens_in_the_app(window, tmp_p
     assert window.settings.loss.currentData() == "mean_squared_error"
     assert window.experiment().optimizer == {"name": "sgd", "learning_rate": 0.02, "momentum": 0.9,
                                              "nesterov": False}
+
+
+def test_a_presets_explanation_goes_with_its_data_or_network(qtbot, window, tmp_path):
+    """The banner and title explain the preset on show: other data, an opened model or an
+    experiment without an explanation take them down; a sample count or a layer edit do not."""
+    spiral = _find_preset(window, "toy_spiral")
+    if spiral is None:
+        pytest.skip("no presets shipped in this checkout")
+    assert window.load_preset(spiral)
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
+    title = window.windowTitle()
+    assert window.banner.kind == "preset" and "Spiral" in title
+    window.dataset_panel.samples.setValue(window.dataset_panel.samples.value() + 50)  # more of the same data
+    window.layer_panel.add_layer()
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
+    assert not window.banner.isHidden() and window.windowTitle() == title
+    combo = window.dataset_panel.combo
+    combo.setCurrentIndex(combo.findText("Toy 2-D: moons"))
+    assert window.banner.isHidden() and "Spiral" not in window.windowTitle()
+
+    assert window.load_preset(spiral)
+    window.wait_for_dataset()
+    path = tmp_path / "plain.json"
+    TOY.save(path)  # no description
+    assert window.open_experiment(str(path))
+    assert window.banner.isHidden() and window.windowTitle() == "guinn — toy"
+    TOY.with_changes(title="Blobs lesson", description="Watch the boundary.").save(path)
+    assert window.open_experiment(str(path))
+    assert window.banner.kind == "preset" and "Watch the boundary." in window.banner.text()
+
+    window.wait_for_dataset()
+    _train(qtbot, window)
+    model_path = tmp_path / "m.safetensors"
+    assert window.save_model(str(model_path))
+    window.ask.queue = [Yes]  # discard the trained model
+    assert window.load_preset(spiral)
+    assert window.open_model(str(model_path))
+    assert window.banner.kind != "preset" or window.banner.isHidden()
+    assert window.windowTitle() == "guinn — m.safetensors"
