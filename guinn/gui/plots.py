@@ -430,12 +430,8 @@ class PlotsPanel(QTabWidget):
                 per_batch.setData(bx, by)
                 show_points_when_few(per_batch, len(bx))
                 if key == "loss":  # the batches' range, or an opened model's stored epochs', and kept runs'
-                    seen = [a for a in (by if len(by) else finite(ex, h.epoch_column("loss"))[1],
-                                        finite(ex, h.epoch_column("val_loss"))[1],
-                                        *(run["loss"][1] for run in self.kept_runs)) if len(a)]
-                    if seen:
-                        self._loss_y.update(min(0.0, min(float(a.min()) for a in seen)),
-                                            max(float(a.max()) for a in seen))
+                    self._loss_y.update(*self._loss_range(by if len(by) else finite(ex, h.epoch_column("loss"))[1],
+                                                          finite(ex, h.epoch_column("val_loss"))[1]))
                 smooth.setData(*moving_average(bx, by))
                 epoch_train.setData(*finite(ex, h.epoch_column(key)))
                 epoch_val.setData(*finite(ex, h.epoch_column("val_" + key)))
@@ -448,6 +444,18 @@ class PlotsPanel(QTabWidget):
         if 3 in pages:
             self.layer_curves[3].update(h)
         return True
+
+    def _loss_range(self, *current: np.ndarray) -> tuple[float, float]:
+        """The loss axis's (low, high): the current run's values and the kept runs', except that
+        a kept run counts only up to twice the current run's highest loss, so an earlier run that
+        diverged (a loss of 1e20) runs off the top instead of flattening every later curve."""
+        current = [a for a in current if len(a)]
+        kept = [run["loss"][1] for run in self.kept_runs if len(run["loss"][1])]
+        if not current and not kept:
+            return math.nan, math.nan
+        cap = 2 * max(float(a.max()) for a in current) if current else math.inf
+        low = min(0.0, *(float(a.min()) for a in current + kept))
+        return low, max([float(a.max()) for a in current] + [min(float(a.max()), cap) for a in kept])
 
     def prepare_layers(self) -> None:
         """Create the per-layer curves and legends for the history's layer names now (before

@@ -1054,3 +1054,19 @@ def test_a_presets_explanation_goes_with_its_data_or_network(qtbot, window, tmp_
     assert window.open_model(str(model_path))
     assert window.banner.kind != "preset" or window.banner.isHidden()
     assert window.windowTitle() == "guinn — m.safetensors"
+
+
+def test_a_kept_run_that_diverged_does_not_flatten_the_next_runs_loss(qtbot, make_window):
+    window = make_window(TOY.with_changes(epochs=2, optimizer={"name": "sgd", "learning_rate": 30.0}))
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    kept = window.plots.kept_runs
+    assert len(kept) == 1 and kept[0]["loss"][1].max() > 20  # what the lesson shows: it blew up
+    window.settings.optimizer.setCurrentIndex(window.settings.optimizer.findData("adam"))
+    window.settings.learning_rate.setValue(0.01)
+    _train(qtbot, window)
+    window.plots.refresh(force=True)
+    top = window.plots.loss_plot.getPlotItem().getViewBox().viewRange()[1][1]
+    highest = window.history.batch_column("loss").max()
+    assert highest < top < 5 * highest  # this run's curve fills the plot; the diverged one runs off the top
