@@ -506,3 +506,33 @@ def test_keras_callback_edge_cases(tmp_path):
     for make in (lambda: TerminateOnNaN(foo=1), lambda: History(1), lambda: Callback(verbose=1)):
         with pytest.raises(ConfigError, match="It takes no arguments"):
             make()
+
+
+def test_history_joined_keeps_every_fit_aligned_and_is_what_save_stores(tmp_path):
+    """Two fits of the same weights, the second with validation: the joined record has every
+    epoch, NaN where a metric was not logged, and the step counts of both."""
+    import math
+
+    from guinn.models import load_model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    m = Sequential([Dense(4, activation="relu", input_dim=3), Dense(1, activation="sigmoid")], seed=0)
+    m.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    first = m.fit(x, y, epochs=2, batch_size=20, verbose=0)
+    second = m.fit(x, y, epochs=5, initial_epoch=2, batch_size=20, validation_split=0.25, verbose=0)
+    whole = first.joined(second)
+    assert whole.epoch == [0, 1, 2, 3, 4] and whole.steps == [3, 6, 9, 12, 15]
+    assert whole.history["loss"] == first.history["loss"] + second.history["loss"]
+    assert all(math.isnan(v) for v in whole.history["val_loss"][:2]) and whole.history["val_loss"][2:] == \
+        second.history["val_loss"]
+    m.save(tmp_path / "m.safetensors", history=whole)
+    stored = load_model(tmp_path / "m.safetensors").history
+    assert stored.epoch == whole.epoch and stored.steps == whole.steps and len(stored.history["val_loss"]) == 5
+    m.save(tmp_path / "last.safetensors")  # by default the last fit's, as Keras's model.history
+    assert load_model(tmp_path / "last.safetensors").history.epoch == [2, 3, 4]
+    with pytest.raises(Exception, match="history must be a guinn History"):
+        m.save(tmp_path / "bad.safetensors", history={"loss": [1.0]})
+    m.reset_weights()
+    assert m.history.epoch == []  # the record went with the weights it described

@@ -92,11 +92,31 @@ class History(Callback):
             if isinstance(value, (int, float)):
                 self.history.setdefault(key, []).append(float(value))
 
+    def joined(self, later: History) -> History:
+        """This record followed by ``later``'s (a further fit of the same weights): the whole
+        training of a model trained in several fits, as the app saves it. A metric one of them
+        lacks (no validation in one run) is NaN for its epochs, so every list stays aligned."""
+        whole = History()
+        whole.epoch = [*self.epoch, *later.epoch]
+        if len(self.steps) == len(self.epoch) and len(later.steps) == len(later.epoch):
+            whole.steps = [*self.steps, *later.steps]
+        for key in [*self.history, *(k for k in later.history if k not in self.history)]:
+            whole.history[key] = [*_aligned(self.history.get(key), len(self.epoch)),
+                                  *_aligned(later.history.get(key), len(later.epoch))]
+        whole.messages = [*self.messages, *later.messages]
+        return whole
+
     def say(self, message: str, echo: bool = False) -> None:
         """Keep ``message`` for the user; print it too when fit is verbose (or ``echo``)."""
         self.messages.append(message)
         if echo or self.params.get("verbose"):
             print(message, flush=True)
+
+
+def _aligned(values: list[float] | None, epochs: int) -> list[float]:
+    """A metric's values for ``epochs`` epochs: NaN where it was not logged."""
+    values = list(values or [])[:epochs]
+    return values + [math.nan] * (epochs - len(values))
 
 
 class _Monitoring(Callback):
@@ -187,6 +207,7 @@ class EarlyStopping(_Monitoring):
         self.best = self._worst()
         self.best_epoch = None
         self.best_weights = None
+        self.restored_epoch = None  # the epoch whose weights the model ended with, when restored
         self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
@@ -215,6 +236,7 @@ class EarlyStopping(_Monitoring):
         if last_epoch == self.best_epoch and not self.model.stop_reason:
             return
         self.model.set_flat_weights(self.best_weights)
+        self.restored_epoch = self.best_epoch
         self._say(f"EarlyStopping: restored the weights from epoch {self.best_epoch + 1} "
                   f"({self.monitor} = {self.best:.4f}).")
 

@@ -188,8 +188,10 @@ class Sequential(AlwaysTrainable):
         return watched
 
     def reset_weights(self, reseed: bool = True) -> None:
-        """Re-initialise all weights from the seed and forget the optimizer's state."""
+        """Re-initialise all weights from the seed and forget the optimizer's state and the
+        training record (``history``), which no longer describes these weights."""
         self._ensure_built()
+        self.history = History()
         if reseed:
             self._rngs = backend.spawn_generators(self.seed)
         init_rng = backend.spawn_generators(self.seed)["init"]
@@ -742,14 +744,14 @@ class Sequential(AlwaysTrainable):
 
     @checked_arguments
     def save(self, path, overwrite=True, *, class_names=None, experiment=None, preprocessing=None,
-             dataset=None) -> None:
+             dataset=None, history=None) -> None:
         """Write one validated ``.safetensors`` file (Keras's ``model.save``; the keywords are
         guinn.io.model_file.save_model's). ``overwrite=False`` refuses to replace a file."""
         from guinn.io.model_file import save_model
 
         _refuse_overwrite(path, overwrite, "save")
         save_model(self, path, class_names=class_names, experiment=experiment, preprocessing=preprocessing,
-                   dataset=dataset)
+                   dataset=dataset, history=history)
 
     @checked_arguments
     def save_weights(self, filepath, overwrite=True) -> None:

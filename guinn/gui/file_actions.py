@@ -156,7 +156,7 @@ class FileActions:
         path = self._path_or_ask(path, True, "Save model", "model.safetensors", "guinn models (*.safetensors)")
         if path is None:
             return False
-        extras = {}
+        extras = {"history": self.whole_history()}  # every run of these weights, not the last alone
         try:
             extras["experiment"] = self.experiment()
         except GuinnError:

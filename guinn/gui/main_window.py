@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from guinn.core import optimizers
+from guinn.core.callbacks import History
 from guinn.core.model import LIKELY_CAUSE
 from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow, FileActions):
         self.model = None
         self._init_key = None  # (initializer, seed) the model was initialised with
         self._trained = False  # the model holds trained weights
+        self._earlier_history, self._earlier_owner = History(), None  # the model's runs before this one
         self._dirty = False  # ... that are not saved in a file
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
@@ -160,6 +162,8 @@ class MainWindow(QMainWindow, FileActions):
         self._pending_start: bool | None = None
         self._last_progress: Progress | None = None
         self._epoch_logs: dict = {}
+        self._logs_by_epoch: dict = {}  # this run's epoch logs, by epoch number
+        self._run_callbacks: list = []  # this run's callbacks (early stopping)
         self._run_batches = 0
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
@@ -675,6 +679,12 @@ class MainWindow(QMainWindow, FileActions):
         ):
             self.model.compile(optimizer=opt, loss=exp.loss, metrics=["accuracy"])
 
+    def whole_history(self) -> History:
+        """Every epoch the current weights trained, over all their runs (each Start is a fit,
+        whose ``model.history`` holds that run alone)."""
+        earlier = self._earlier_history if self._earlier_owner is self.model else History()
+        return earlier.joined(self.model.history)
+
     def reset_weights(self) -> None:
         if self.is_training():
             return
@@ -709,6 +719,7 @@ class MainWindow(QMainWindow, FileActions):
             return
         self.clear_error()  # e.g. Start's complaint that the network did not fit the dataset
         self._trained = self._dirty = False
+        self._earlier_owner = None  # the earlier runs' record went with their weights
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train the fresh weights.")
         self.progress.setValue(0)
@@ -751,6 +762,13 @@ class MainWindow(QMainWindow, FileActions):
         except GuinnError as exc:
             self.show_error(f"Cannot start: {exc}")
             return False
+        # A run goes on from the epochs these weights already had (Keras's initial_epoch), so
+        # progress says "Epoch 11/14" where the plots show the 11th; fit keeps only its own
+        # run's record, so the earlier runs' is kept here, for saving the whole of it.
+        self._earlier_history, self._earlier_owner = self.whole_history(), self.model
+        self.model.history = History()
+        done = self.history.epochs_done
+        fit_args.update(initial_epoch=done, epochs=done + fit_args["epochs"])
         if self.banner.kind != "preset":  # a preset's explanation says what to watch: it stays up
             self.banner.hide()  # an earlier run's notes and errors do not
         unwatched = self._setting_problems().get(self.settings.monitor)
@@ -768,6 +786,7 @@ class MainWindow(QMainWindow, FileActions):
         # what a kept curve of this run will be called: the preset's own name while it is unchanged
         self._run_name = _short_title(exp.title) if self._unchanged(exp) else _run_label(self.model.optimizer)
         control = RunControl(paused=paused, steps=1 if paused else 0)
+        self._run_callbacks, self._logs_by_epoch = callbacks, {}
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
         thread = QThread()
         thread.setObjectName("guinn-training")
@@ -908,6 +927,7 @@ class MainWindow(QMainWindow, FileActions):
         if self._thread is None:
             return
         self._epoch_logs = e.as_dict()
+        self._logs_by_epoch[e.epoch] = self._epoch_logs
         self.history.add_epoch(self._epoch_logs)
         watched = self._control is not None and self._control.pace_s > 0
         if watched or time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
@@ -933,7 +953,7 @@ class MainWindow(QMainWindow, FileActions):
             p = self._last_progress
             if p is not None:
                 self._show_progress(p)
-            where = f" after epoch {p.epoch + 1}, batch {p.batch + 1}" if p else ""
+            where = f" in epoch {p.epoch + 1}/{p.epochs}, after batch {p.batch + 1}" if p else ""
             self.progress.setFormat(f"Paused{where}")
         self.pausedChanged.emit(paused)
 
@@ -954,6 +974,7 @@ class MainWindow(QMainWindow, FileActions):
         self._redraw_boundary()
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
+        self._show_restored_epoch()
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
@@ -972,6 +993,19 @@ class MainWindow(QMainWindow, FileActions):
             alarming = any("diverging" in note for note in notes)
             self.show_info("\n".join(notes), "warning" if alarming else "info")
         self.trainingFinished.emit(outcome)
+
+    def _show_restored_epoch(self) -> None:
+        """Early stopping put back an earlier epoch's weights: the figures shown are that
+        epoch's, which the model now has, not the last epoch's."""
+        restored = next((cb.restored_epoch for cb in self._run_callbacks
+                         if getattr(cb, "restored_epoch", None) is not None), None)
+        logs = self._logs_by_epoch.get(restored)
+        if logs is None:
+            return
+        self._epoch_logs = logs
+        parts = [f"{key} {logs[key]:.1%}" if "accuracy" in key else f"{key} {_metric(logs[key])}"
+                 for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
+        self.metrics_label.setText(f"Epoch {restored + 1}'s weights, restored by early stopping: {' · '.join(parts)}")
 
     def _set_training_ui(self, training: bool) -> None:
         self.start_button.setEnabled(not training)

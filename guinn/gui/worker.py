@@ -29,7 +29,7 @@ class Progress:
     """Batches since the last record; position and timing of the run."""
 
     batches: tuple[BatchTelemetry, ...]
-    epoch: int  # 0-based, within this run
+    epoch: int  # 0-based, counted from the weights' first run (fit's initial_epoch)
     batch: int  # 0-based, within the epoch
     epochs: int
     steps: int  # batches per epoch

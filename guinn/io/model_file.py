@@ -73,14 +73,17 @@ UNEXPECTED = "unexpected problem while reading"  # marks a validation gap (a bug
 
 # -- saving -----------------------------------------------------------------------------------
 def save_model(
-    model: Sequential, path, *, class_names=None, experiment=None, preprocessing=None, dataset=None
+    model: Sequential, path, *, class_names=None, experiment=None, preprocessing=None, dataset=None,
+    history=None,
 ) -> None:
     """Write ``model`` to ``path`` atomically (temporary file, fsync, rename).
 
     A crash or a full disk mid-save leaves any previous file at ``path`` untouched. The
     keyword arguments default to the model's own attributes of the same meaning (set by
     ``load_model``), so re-saving a loaded model keeps its labels and provenance.
-    ``experiment`` may be an :class:`~guinn.experiment.Experiment` or its dict.
+    ``experiment`` may be an :class:`~guinn.experiment.Experiment` or its dict; ``history``
+    (a :class:`~guinn.core.callbacks.History`, default ``model.history``, the last fit's) is
+    the training record stored, e.g. every fit's joined (``History.joined``).
     """
     if not isinstance(model, Sequential):
         raise ModelFileError(f"save_model takes a guinn Sequential, got {type(model).__name__}.")
@@ -113,7 +116,9 @@ def save_model(
         iterations = state["iterations"]
         for slot, value in state["slots"].items():
             tensors[f"optimizer.{slot}"] = np.ascontiguousarray(value)
-    hist = model.history
+    hist = model.history if history is None else history
+    if not isinstance(hist, History):
+        raise ModelFileError(f"history must be a guinn History (e.g. model.history), got {type(hist).__name__}.")
     history = {
         "history": {k: [_finite_or_none(v) for v in vals] for k, vals in hist.history.items()},
         "epoch": [int(e) for e in hist.epoch],

@@ -619,6 +619,13 @@ def test_early_stopping_is_reported(qtbot, make_window):
     assert outcome.epochs_done < 200
     assert any("EarlyStopping" in m for m in outcome.messages)
     assert "EarlyStopping" in window.banner.text()
+    from guinn.gui.main_window import _metric
+
+    restored = window._run_callbacks[0].restored_epoch  # patience 0: the epoch before the last
+    assert restored == outcome.epochs_done - 2
+    val_loss = window.history.epoch_column("val_loss")[restored]
+    shown = window.metrics_label.text()  # the figures of the weights the model has now
+    assert shown.startswith(f"Epoch {restored + 1}'s weights, restored") and f"val_loss {_metric(val_loss)}" in shown
 
 
 def test_start_before_the_dataset_is_loaded_waits_for_it(qtbot, make_window):
@@ -1070,3 +1077,28 @@ def test_a_kept_run_that_diverged_does_not_flatten_the_next_runs_loss(qtbot, mak
     top = window.plots.loss_plot.getPlotItem().getViewBox().viewRange()[1][1]
     highest = window.history.batch_column("loss").max()
     assert highest < top < 5 * highest  # this run's curve fills the plot; the diverged one runs off the top
+
+
+def test_each_start_goes_on_counting_epochs_and_a_saved_model_keeps_every_run(qtbot, window, tmp_path):
+    from guinn.models import load_model
+
+    _train(qtbot, window)  # 3 epochs
+    first = window.model.optimizer.iterations
+    outcome = _train(qtbot, window)  # 3 more with the same weights
+    assert outcome.epochs_done == 3 and window.history.epochs_done == 6
+    assert window.progress.format().startswith("Done") and window._last_progress.epoch == 5
+    assert window._last_progress.epochs == 6  # shown as "Epoch 6/6", as the plots count
+    path = tmp_path / "twice.safetensors"
+    assert window.save_model(str(path))
+    saved = load_model(path).history
+    assert saved.epoch == [0, 1, 2, 3, 4, 5] and len(saved.history["val_loss"]) == 6
+    assert saved.steps[2] == first and saved.steps[-1] == window.model.optimizer.iterations
+    assert saved.history["loss"][3:] == window.model.history.history["loss"]  # the last run's, after the first's
+    assert window.open_model(str(path))  # and it goes on from there
+    assert window.history.epochs_done == 6
+    window.settings.epochs.setValue(1)
+    _train(qtbot, window)
+    assert window._last_progress.epoch == 6 and window.whole_history().epoch == list(range(7))
+    window.ask.queue = [Yes]
+    window.reset_weights()  # fresh weights: a fresh record
+    assert window.whole_history().epoch == [] and window.model.history.epoch == []
