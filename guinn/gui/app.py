@@ -54,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     _install_excepthook(window)
     # The window shows every stop and warning in its status bar and log; none belongs on stderr.
     warnings.filterwarnings("ignore", category=TrainingWarning)
-    window.show()
+    screen = app.primaryScreen() if app.platformName() != "offscreen" else None  # (no real screen there)
+    if screen is not None and window.fit_to_screen(screen.availableGeometry().size()):
+        window.showMaximized()  # a projector's or small laptop's screen: all of it
+    else:
+        window.show()
     warm_up = _start_kernel_warm_up()
     for arg in args:
         if arg.endswith(".json"):

@@ -55,6 +55,8 @@ BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this o
 # ... unless it is on screen: then every epoch, and epochs go at most this fast (a toy run
 # takes a fraction of a second at full speed; redrawing costs ~5 ms)
 WATCHED_EPOCHS_PER_S = 30
+FULL_SIZE = QSize(1480, 900)  # the window's size where the screen has room
+MIN_SIZE = QSize(1180, 700)  # every pane's minimum, on a screen that has room for it
 SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
@@ -192,8 +194,23 @@ class MainWindow(QMainWindow, FileActions):
         self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
         self._load_dataset(exp.dataset)
-        self.setMinimumSize(1180, 700)  # fits every pane's minimum; fixed before show so the layout never resizes it
-        self.resize(1480, 900)
+        self.setMinimumSize(MIN_SIZE)  # fits every pane's minimum; fixed before show so the layout never resizes it
+        self.resize(FULL_SIZE)
+
+    def fit_to_screen(self, available: QSize) -> bool:
+        """Fit a screen's ``available`` area (a projector's 1024x768, a scaled laptop screen):
+        the window may shrink to it, and on a screen narrower than the panes' minimum the side
+        panes scroll sideways rather than push the Run buttons off the edge. True when the
+        window should open maximised (the screen is smaller than its full size)."""
+        width, height = min(MIN_SIZE.width(), available.width()), min(MIN_SIZE.height(), available.height())
+        if width < MIN_SIZE.width():  # the Run pane keeps its width; the network pane scrolls
+            left, right = self.side_panes
+            room = width - self.plots.minimumSizeHint().width() - right.minimumWidth() - 30
+            left.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+            left.setMinimumWidth(max(160, min(left.minimumWidth(), room)))
+        self.setMinimumSize(width, height)
+        self.resize(min(FULL_SIZE.width(), available.width()), min(FULL_SIZE.height(), available.height()))
+        return available.width() < FULL_SIZE.width() or available.height() < FULL_SIZE.height()
 
     # -- layout --------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -257,6 +274,7 @@ class MainWindow(QMainWindow, FileActions):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("mainSplitter")
+        self.side_panes: list[QScrollArea] = []
         for widget, width in ((left, 360), (centre, 800), (right, 310)):
             scroll = QScrollArea() if widget is not centre else None
             if scroll is not None:
@@ -268,6 +286,7 @@ class MainWindow(QMainWindow, FileActions):
                 content = widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
                 scroll.setMinimumWidth(max(width - 40, content))
                 splitter.addWidget(scroll)
+                self.side_panes.append(scroll)
             else:
                 splitter.addWidget(widget)
         splitter.setStretchFactor(1, 1)
@@ -395,7 +414,7 @@ class MainWindow(QMainWindow, FileActions):
         return action
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(1480, 900)
+        return FULL_SIZE
 
     def _on_gui_thread(self) -> bool:
         return QThread.currentThread() == self.thread()

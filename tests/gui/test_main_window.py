@@ -1102,3 +1102,37 @@ def test_each_start_goes_on_counting_epochs_and_a_saved_model_keeps_every_run(qt
     window.ask.queue = [Yes]
     window.reset_weights()  # fresh weights: a fresh record
     assert window.whole_history().epoch == [] and window.model.history.epoch == []
+
+
+@pytest.mark.parametrize("screen", [(1024, 740), (1280, 690)])
+def test_the_window_fits_a_projectors_screen_with_every_run_button_on_it(qtbot, screen):
+    from PySide6.QtCore import QPoint, QSize
+
+    from guinn.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.fit_to_screen(QSize(*screen))  # smaller than the full size: open maximised
+    assert window.minimumWidth() <= screen[0] and window.minimumHeight() <= screen[1]
+    window.resize(*screen)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)
+    assert window.width() <= screen[0] and window.height() <= screen[1]
+    for button in (window.start_button, window.pause_button, window.step_button, window.stop_button,
+                   window.reset_button):
+        corner = button.mapTo(window, QPoint(button.width(), button.height()))
+        assert window.rect().contains(corner), button.text()  # wholly inside the window
+    right = window.side_panes[1]
+    assert right.viewport().width() >= right.widget().minimumSizeHint().width()  # settings unclipped
+
+
+def test_a_large_screen_keeps_the_full_size(qtbot):
+    from PySide6.QtCore import QSize
+
+    from guinn.gui.main_window import FULL_SIZE, MIN_SIZE, MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert not window.fit_to_screen(QSize(1920, 1050))
+    assert window.size() == FULL_SIZE and window.minimumSize() == MIN_SIZE
