@@ -173,3 +173,25 @@ def test_a_file_without_a_header_row_is_told_so(tmp_path):
     with pytest.raises(DataError) as caught:
         load_csv(path, "label")
     assert "looks like data" not in str(caught.value)  # a real header: just the columns it has
+
+
+def test_decimal_commas_are_read_in_files_separated_otherwise(tmp_path):
+    path = csv_file(tmp_path, "a;b;label\n1,5;2;x\n-0,25;3,1e-2;y\n,5;5;x\n")
+    np.testing.assert_array_equal(load_csv(path, "label").x, [[1.5, 2.0], [-0.25, 0.031], [0.5, 5.0]])
+    tabs = csv_file(tmp_path, "a\tlabel\n1,5\tx\n2\ty\n", name="tabs.csv")
+    np.testing.assert_array_equal(load_csv(tabs, "label").x, [[1.5], [2.0]])
+    thousands = csv_file(tmp_path, "a;label\n1.234,5;x\n4;y\n", name="thousands.csv")
+    with pytest.raises(DataError, match="holds '1.234,5'; expected a number .decimal commas are read"):
+        load_csv(thousands, "label")
+    quoted = csv_file(tmp_path, 'a,label\n"1,5",x\n2,y\n', name="quoted.csv")  # in a comma file: no guessing
+    with pytest.raises(DataError, match="holds '1,5'"):
+        load_csv(quoted, "label")
+
+
+def test_a_label_column_with_a_value_per_row_is_refused(tmp_path):
+    rows = "\n".join(f"{i * 0.5},{i}" for i in range(40))
+    path = csv_file(tmp_path, "x,id\n" + rows + "\n")
+    with pytest.raises(DataError, match="column 'id' has 40 different values in 40 rows, too many to be classes"):
+        load_csv(path, "id")
+    many = "\n".join(f"{i},{i % 12}" for i in range(48))  # 12 classes of 4 rows: fine
+    assert len(load_csv(csv_file(tmp_path, "x,kind\n" + many + "\n", name="ok.csv"), "kind").class_names) == 12

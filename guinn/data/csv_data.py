@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,8 @@ class _Rows:
 
     BLOCK = 4096
 
-    def __init__(self, path: Path, label_column: str):
-        self.path, self.label_column = path, label_column
+    def __init__(self, path: Path, label_column: str, decimal_comma: bool = False):
+        self.path, self.label_column, self.decimal_comma = path, label_column, decimal_comma
         self.blocks: list[np.ndarray] = []
         self.filled = self.BLOCK  # rows used in the last block
         self.labels: list[str] = []
@@ -114,7 +115,7 @@ class _Rows:
             self.filled = 0
         out = self.blocks[-1][self.filled]
         for c, i in enumerate(self.feature_idx):
-            out[c] = _parse_feature(path, line, header[i], row[i].strip())
+            out[c] = _parse_feature(path, line, header[i], row[i].strip(), self.decimal_comma)
         self.filled += 1
         self.labels.append(label)
 
@@ -173,14 +174,23 @@ def _check_header(path: Path, header: list[str], label_column: str) -> int:
     return header.index(label_column)
 
 
-def _parse_feature(path: Path, line: int, column: str, cell: str) -> float:
+# A decimal comma: "1,5", "-0,25", "3,1e-4" (a ';'- or tab-separated export of a locale that writes them).
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma: bool = False) -> float:
     where = f"CSV file {str(path)!r}, line {line}, column {column!r}"
     if not cell:
         raise DataError(f"{where} is empty; expected a number in every feature cell.")
     try:
         value = float(cell)
     except ValueError:
-        raise DataError(f"{where} holds {cell!r}; expected a number.") from None
+        if decimal_comma and DECIMAL_COMMA.fullmatch(cell):
+            value = float(cell.replace(",", "."))
+        else:
+            hint = (" (decimal commas are read in files separated by ';' or tabs; a thousands separator is "
+                    "not)" if "," in cell else "")
+            raise DataError(f"{where} holds {cell!r}; expected a number{hint}.") from None
     if not math.isfinite(value):
         raise DataError(f"{where} holds {cell!r}; expected a finite number (no NaN or inf).")
     return value
@@ -221,7 +231,7 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
         delimiter = csv_header(path, keep=label_column)[1]
     else:
         refuse_special_or_huge(path, "CSV file", MAX_FILE_BYTES, DataError)
-    data = _Rows(path, label_column)
+    data = _Rows(path, label_column, decimal_comma=delimiter != ",")
     _read(path, delimiter, data)
     x, labels, header, feature_idx = data.features(), data.labels, data.header, data.feature_idx
     if not labels:
@@ -231,6 +241,13 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
         raise DataError(
             f"CSV file {str(path)!r}: every row has label {class_names[0]!r}; "
             "expected at least two classes to learn to tell apart."
+        )
+    if min_classes > 1 and len(class_names) > max(10, len(labels) / 2):  # fewer than 2 rows a class
+        others = [c for c in header if c != label_column]
+        raise DataError(
+            f"CSV file {str(path)!r}: column {label_column!r} has {len(class_names)} different values in "
+            f"{len(labels)} rows, too many to be classes (an ID or a measurement?); expected the column "
+            f"that holds each row's class, e.g. one of {', '.join(map(repr, others[-3:]))}."
         )
     index = {name: k for k, name in enumerate(class_names)}
     y = np.array([index[s] for s in labels], dtype=np.int64)

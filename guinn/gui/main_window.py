@@ -766,6 +766,10 @@ class MainWindow(QMainWindow, FileActions):
             self.show_error("No dataset is loaded: choose one in the Dataset box.")
             return False
         ds = self.dataset
+        no_split = self._setting_problems().get(self.settings.validation_split)
+        if no_split:  # said in the settings' words (fit would name its validation_split argument)
+            self.show_error(f"Cannot start: {no_split} Choose another validation split in the Training box.")
+            return False
         if self.model is not None and not self._model_fits((ds.input_dim, ds.n_classes)):
             self.show_error(
                 f"Cannot start: the network takes {math.prod(self.model.input_shape)} inputs and "
