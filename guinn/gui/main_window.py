@@ -397,11 +397,12 @@ class MainWindow(QMainWindow, FileActions):
         self.keep_runs_action.setCheckable(True)
         self.keep_runs_action.setChecked(True)
         tip = ("When a run's curves are cleared (Reset weights, a preset, another network), keep its smoothed "
-               "loss and accuracy as a dashed line, to race optimizers or compare dropout against none.")
+               "loss and accuracy as a dashed line and its validation curves as dotted ones, to race optimizers "
+               "or compare dropout against none.")
         self.keep_runs_action.setToolTip(tip)
         self.keep_runs_action.setStatusTip(tip)
         forget = self._action(view_menu, "Forget earlier runs", self.plots.forget_runs)
-        forget.setToolTip("Remove the dashed lines of earlier runs from the loss and accuracy plots.")
+        forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots.")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "About guinn", self._about)
 
@@ -571,8 +572,17 @@ class MainWindow(QMainWindow, FileActions):
     # -- model lifecycle -----------------------------------------------------------------------
     def _unchanged(self, exp: Experiment) -> bool:
         """Whether ``exp`` is still the preset or file it came from (optimizer settings a preset
-        leaves out count at their defaults)."""
-        return _with_full_optimizer(exp) == _with_full_optimizer(self._base)
+        leaves out count at their defaults: an Experiment holds every one)."""
+        return exp == self._base
+
+    def _describe_run(self, exp: Experiment) -> str:
+        """What a kept curve of a run is called: the preset's own name while its network and
+        optimizer are unchanged (more epochs are the same run), else what was changed, e.g.
+        '8×64 tanh' or '2×512 relu, dropout 0.5, Adam 0.01'."""
+        parts = [_layers_label(exp.layers)] if exp.layers != self._base.layers else []
+        if exp.optimizer != self._base.optimizer:
+            parts.append(_run_label(self.model.optimizer))
+        return ", ".join(parts) or _short_title(exp.title)
 
     def _keeps_model(self, spec: dict) -> bool:
         """Whether choosing ``spec`` keeps the network without asking: the same data with another
@@ -807,7 +817,7 @@ class MainWindow(QMainWindow, FileActions):
         if self.history.step:  # this run continues the curves: mark where, and with what
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
         # what a kept curve of this run will be called: the preset's own name while it is unchanged
-        self._run_name = _short_title(exp.title) if self._unchanged(exp) else _run_label(self.model.optimizer)
+        self._run_name = self._describe_run(exp)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         self._run_callbacks, self._logs_by_epoch = callbacks, {}
         worker = TrainingWorker(self.model, fit_args, callbacks, control)
@@ -1083,15 +1093,29 @@ def _source(spec: dict) -> dict:
     return {k: v for k, v in spec.items() if k not in SIZE_KEYS}
 
 
-def _with_full_optimizer(exp: Experiment) -> Experiment:
-    """``exp`` with every optimizer setting spelt out (a preset names only those it changes)."""
-    return exp.with_changes(optimizer=optimizers.get(dict(exp.optimizer)).to_config())
-
-
 def _short_title(title: str) -> str:
     """'SGD' for 'Optimizers 1/5: SGD': a preset's name short enough for a legend."""
     short = title.rsplit(": ", 1)[-1]
     return short if len(short) <= 40 else short[:39] + "…"
+
+
+def _layers_label(layers) -> str:
+    """'8×64 tanh', '500 sigmoid + 500 relu, dropout 0.5, L2 0.001': hidden layers in a few words."""
+    groups: list[list] = []
+    for spec in layers:
+        name = spec.activation + (f" {spec.pieces}" if spec.activation == "maxout" else "")
+        if groups and groups[-1][1:] == [spec.units, name]:
+            groups[-1][0] += 1
+        else:
+            groups.append([1, spec.units, name])
+    text = " + ".join(f"{n}×{units} {name}" if n > 1 else f"{units} {name}" for n, units, name in groups)
+    if not layers:
+        text = "no hidden layer"
+    for key, label in (("dropout", "dropout"), ("l1", "L1"), ("l2", "L2")):
+        values = {getattr(spec, key) for spec in layers} - {0.0}
+        if values:
+            text += f", {label} {max(values):g}"
+    return text
 
 
 def _run_label(optimizer) -> str:

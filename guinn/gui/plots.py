@@ -447,10 +447,12 @@ class PlotsPanel(QTabWidget):
 
     def _loss_range(self, *current: np.ndarray) -> tuple[float, float]:
         """The loss axis's (low, high): the current run's values and the kept runs', except that
-        a kept run counts only up to twice the current run's highest loss, so an earlier run that
-        diverged (a loss of 1e20) runs off the top instead of flattening every later curve."""
+        a kept run's training and validation loss count only up to twice the current run's
+        highest loss, so an earlier run that diverged (a loss of 1e20) runs off the top
+        instead of flattening every later curve."""
         current = [a for a in current if len(a)]
-        kept = [run["loss"][1] for run in self.kept_runs if len(run["loss"][1])]
+        kept = [run[key][1] for run in self.kept_runs for key in ("loss", "val_loss")
+                if key in run and len(run[key][1])]
         if not current and not kept:
             return math.nan, math.nan
         cap = 2 * max(float(a.max()) for a in current) if current else math.inf
@@ -527,6 +529,16 @@ class PlotsPanel(QTabWidget):
                                               name=f"earlier: {label}")
             curve.setZValue(-5)  # under the current run's curves
             run[key] = (x, y, curve)
+            # its validation curve too, dotted (what the overfitting lessons compare); no legend
+            # entry of its own, or six kept runs would list twelve
+            vx, vy = finite(h.epochs.x(), h.epoch_column("val_" + key))
+            if len(vx):
+                dotted = widget.getPlotItem().plot(
+                    np.array(vx, dtype=float), np.array(vy, dtype=float),
+                    pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DotLine), symbol="s", symbolSize=5,
+                    symbolBrush=color, symbolPen=None)
+                dotted.setZValue(-5)
+                run["val_" + key] = (dotted.xData, dotted.yData, dotted)
         self.kept_runs.append(run)
         return True
 
@@ -540,7 +552,9 @@ class PlotsPanel(QTabWidget):
     def _drop_kept(self, run: dict) -> None:
         for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             item = widget.getPlotItem()
-            item.removeItem(run[key][2])
+            for curve in (run[key][2], run.get("val_" + key, (None, None, None))[2]):
+                if curve is not None:
+                    item.removeItem(curve)
             if item.legend is not None:
                 item.legend.removeItem(run[key][2])
         self.kept_runs.remove(run)

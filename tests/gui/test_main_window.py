@@ -1136,3 +1136,31 @@ def test_a_large_screen_keeps_the_full_size(qtbot):
     qtbot.addWidget(window)
     assert not window.fit_to_screen(QSize(1920, 1050))
     assert window.size() == FULL_SIZE and window.minimumSize() == MIN_SIZE
+
+
+def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, make_window):
+    from guinn.gui.main_window import _layers_label
+
+    window = make_window(TOY.with_changes(epochs=1))
+    window.layer_panel.select(0)
+    window.layer_panel.activation.setCurrentIndex(window.layer_panel.activation.findData("tanh"))
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    window.settings.learning_rate.setValue(0.05)
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert [run["label"] for run in window.plots.kept_runs] == ["16 tanh", "16 tanh, Adam 0.05"]
+    kept = window.plots.kept_runs[0]  # its validation curves too, dotted, with no legend entry of their own
+    loss_items = window.plots.loss_plot.getPlotItem().listDataItems()
+    assert len(kept["val_loss"][0]) == 1 and kept["val_loss"][2] in loss_items
+    assert kept["val_accuracy"][2].opts["pen"].style() == Qt.PenStyle.DotLine
+    legend = [label.text for _, label in window.plots.loss_plot.getPlotItem().legend.items]
+    assert legend.count("earlier: 16 tanh") == 1 and not any("valid" in t and "earlier" in t for t in legend)
+    window.plots.forget_runs()
+    assert kept["val_loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
+    layers = tuple([LayerSpec(64, "sigmoid")] * 8)
+    assert _layers_label(layers) == "8×64 sigmoid"
+    assert _layers_label((LayerSpec(500, "relu", dropout=0.5), LayerSpec(500, "relu", l2=1e-3),
+                          LayerSpec(10, "maxout", pieces=3))) == "2×500 relu + 10 maxout 3, dropout 0.5, L2 0.001"
