@@ -38,6 +38,7 @@ from guinn.core.model import LIKELY_CAUSE
 from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
+from guinn.gui import range_notice
 from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
 from guinn.gui.file_actions import DEFAULT_TITLE, FileActions
 from guinn.gui.history import TrainingHistory, folded_layer_names, plot_layer_names
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow, FileActions):
         self._progress_time = 0.0  # when the status bar last showed progress
         self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
+        range_notice.watch_all(self, lambda text: self.statusBar().showMessage(text, 10_000))
         self._load_dataset(exp.dataset)
         self.setMinimumSize(MIN_SIZE)  # fits every pane's minimum; fixed before show so the layout never resizes it
         self.resize(FULL_SIZE)

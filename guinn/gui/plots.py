@@ -30,7 +30,8 @@ VAL_PEN = pg.mkPen(QColor(214, 39, 40), width=2)
 # Earlier runs kept for comparison (the optimizer race, dropout or not): their smoothed
 # training loss and accuracy stay on the plots, each in its own colour, until forgotten.
 MAX_KEPT_RUNS = 6
-KEPT_COLORS = [QColor(c) for c in ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")]
+# none near the current run's black, blue and red, and neighbours far apart
+KEPT_COLORS = [QColor(c) for c in ("#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#bcbd22", "#e377c2")]
 # Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
 # only per-epoch figures): what will appear there, so an empty axis does not look broken.
 NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training\n"

@@ -1,0 +1,53 @@
+"""Say so when a number box puts back an entry outside its range.
+
+Qt's spin boxes take "0" typed into Epochs (allowed 1 to 100,000) as unfinished input and,
+when the box loses focus, quietly show the old value again: a teacher at the projector sees
+the number "not take". Each watched box remembers what was typed; if the box then finishes
+editing with text it did not accept, the window says what was allowed and what stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QWidget
+
+
+def watch_all(root: QWidget, say: Callable[[str], None]) -> None:
+    """Watch every number box under ``root``."""
+    for box in root.findChildren(QAbstractSpinBox):
+        watch(box, say)
+
+
+def watch(box: QAbstractSpinBox, say: Callable[[str], None]) -> None:
+    """Report to ``say`` when ``box`` puts back an entry it did not accept."""
+    typed = {"text": None}
+    box.lineEdit().textEdited.connect(lambda text: typed.update(text=text))
+
+    def finished() -> None:
+        text, typed["text"] = typed["text"], None
+        if text is None or _accepted(box, text):
+            return
+        low, high = box.textFromValue(box.minimum()), box.textFromValue(box.maximum())
+        say(f"{_name_of(box)}: {text.strip() or 'an empty entry'} is not allowed (allowed: {low} to {high}); "
+            f"it stays {box.text().strip()}.")
+
+    box.editingFinished.connect(finished)
+
+
+def _accepted(box: QAbstractSpinBox, text: str) -> bool:
+    result = box.validate(text, len(text))
+    state = result[0] if isinstance(result, (tuple, list)) else result
+    return state == QValidator.State.Acceptable
+
+
+def _name_of(box: QAbstractSpinBox) -> str:
+    """The box's label in its form ('Epochs'), else its accessible or object name."""
+    parent = box.parentWidget()
+    form = parent.layout() if parent is not None else None
+    if isinstance(form, QFormLayout):
+        label = form.labelForField(box)
+        if isinstance(label, QLabel) and label.text():
+            return label.text().replace("&", "").rstrip(":")
+    return box.accessibleName() or box.objectName() or "This box"
