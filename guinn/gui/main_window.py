@@ -56,6 +56,8 @@ BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this o
 # ... unless it is on screen: then every epoch, and epochs go at most this fast (a toy run
 # takes a fraction of a second at full speed; redrawing costs ~5 ms)
 WATCHED_EPOCHS_PER_S = 30
+SLOW_MOTION_BATCHES_PER_S = 20  # View > Slow motion: a run's first batches, watched in a lecture
+SLOW_MOTION_INTERVAL_MS = 100
 FULL_SIZE = QSize(1480, 900)  # the window's size where the screen has room
 MIN_SIZE = QSize(1180, 700)  # every pane's minimum, on a screen that has room for it
 SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
@@ -403,6 +405,15 @@ class MainWindow(QMainWindow, FileActions):
                "or compare dropout against none.")
         self.keep_runs_action.setToolTip(tip)
         self.keep_runs_action.setStatusTip(tip)
+        self.slow_motion_action = self._action(view_menu, f"Slow motion ({SLOW_MOTION_BATCHES_PER_S} batches a second)",
+                                               self._update_pace, "Ctrl+M")
+        self.slow_motion_action.setCheckable(True)
+        tip = (f"Train at most {SLOW_MOTION_BATCHES_PER_S} batches a second, with the plots redrawn ten times a "
+               "second, to watch the first batches of a run in a lecture (the gradients of a deep sigmoid "
+               "network fading, an optimizer's first steps). Turn it off to finish the run at full speed.")
+        self.slow_motion_action.setToolTip(tip)
+        self.slow_motion_action.setStatusTip(tip)
+        view_menu.addSeparator()
         forget = self._action(view_menu, "Forget earlier runs", self.plots.forget_runs)
         forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots.")
         help_menu = self.menuBar().addMenu("&Help")
@@ -920,7 +931,9 @@ class MainWindow(QMainWindow, FileActions):
         if self._duty_mark is not None and wall - self._duty_mark[0] >= 0.25:
             duty = (cpu - self._duty_mark[1]) / (wall - self._duty_mark[0])
             interval = self._plot_timer.interval()
-            if duty > GUI_DUTY:
+            if self.slow_motion_action.isChecked():
+                interval = SLOW_MOTION_INTERVAL_MS
+            elif duty > GUI_DUTY:
                 interval = min(MAX_INTERVAL_MS, int(interval * min(3.0, duty / GUI_DUTY)))
             elif duty < GUI_DUTY / 2:
                 interval = max(PLOT_INTERVAL_MS, int(interval / 1.25))
@@ -971,11 +984,16 @@ class MainWindow(QMainWindow, FileActions):
     def _update_pace(self, *_) -> None:
         """While the Dataset tab shows a 2-D dataset's decision boundary, a run goes at most
         WATCHED_EPOCHS_PER_S epochs a second, redrawn each epoch: at full speed a toy run is
-        over before the boundary can be seen to move. Other tabs train at full speed."""
+        over before the boundary can be seen to move. Other tabs train at full speed, unless
+        View > Slow motion holds every batch to SLOW_MOTION_BATCHES_PER_S."""
         control, ds = self._control, self.dataset
         watching = self.plots.currentWidget() is self.dataset_view and ds is not None and ds.input_dim == 2
+        slow = self.slow_motion_action.isChecked()
         if control is not None:
             control.pace_s = 1 / WATCHED_EPOCHS_PER_S if watching else 0.0
+            control.batch_pace_s = 1 / SLOW_MOTION_BATCHES_PER_S if slow else 0.0
+        if slow:  # training waits most of the time: the plots may redraw often
+            self._plot_timer.setInterval(SLOW_MOTION_INTERVAL_MS)
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:

@@ -72,6 +72,8 @@ class RunControl:
         # Least seconds an epoch takes (0: no limit); the window sets it while a 2-D dataset's
         # decision boundary is on screen, so toy runs of a fraction of a second can be watched.
         self.pace_s = 0.0
+        # Least seconds a batch takes (0: no limit): the window's slow motion, for a lecture.
+        self.batch_pace_s = 0.0
 
     @property
     def paused(self) -> bool:
@@ -174,7 +176,7 @@ class TelemetryRelay(Callback):
         self._epoch = 0
         self._batch = 0
         self._epoch_batches = 0
-        self._epoch_began = self._start = time.perf_counter()
+        self._epoch_began = self._start = self._batch_end = time.perf_counter()
         self._last_emit = 0.0
         self._paused_since = None
         self._paused_total = 0.0  # excluded from elapsed: rates and time left count training only
@@ -201,6 +203,11 @@ class TelemetryRelay(Callback):
         now = time.perf_counter()
         if now - self._last_emit >= self.interval:
             self.flush(now)
+        if self.control.batch_pace_s:  # slow motion: the batch's records go out, then it waits
+            self.flush(now)
+            self.control.hold(self.control.batch_pace_s - (now - self._batch_end))
+            now = time.perf_counter()
+        self._batch_end = now
         self._gate()
 
     def _bare_record(self, batch, logs) -> BatchTelemetry:
