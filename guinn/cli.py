@@ -318,9 +318,9 @@ def cmd_evaluate(args) -> int:
             f"{args.model} does not record the dataset it was trained on; pass --dataset."
         )
     if spec.get("kind") == "csv" and _knows_its_columns(model):
-        held_out = _same_csv(spec, trained_on)
-        dataset = csv_for_model(spec | (trained_on if held_out else {}), model.preprocessing,
-                                model.class_names, held_out)
+        trained_csv = trained_on if (trained_on or {}).get("kind") == "csv" else {}
+        split = (trained_csv.get("test_fraction", 0.2), trained_csv.get("seed", 0)) if trained_csv else None
+        dataset = csv_for_model(spec, model.preprocessing, model.class_names, split)
     else:
         dataset = load_dataset(spec)
     want = math.prod(model.input_shape)
@@ -343,17 +343,6 @@ def _knows_its_columns(model) -> bool:
     """Whether a model stored the CSV columns, scaling and class names it was trained with."""
     stored = model.preprocessing or {}
     return bool(model.class_names) and "feature_names" in stored and "standardizer" in stored
-
-
-def _same_csv(spec: dict, trained_on: dict | None) -> bool:
-    """Whether ``spec`` names the CSV file and label column the model was trained on."""
-    if not trained_on or trained_on.get("kind") != "csv":
-        return False
-    try:
-        same_file = Path(spec["path"]).resolve() == Path(trained_on["path"]).resolve()
-    except (KeyError, OSError, TypeError, ValueError):
-        return False
-    return same_file and spec.get("label_column") == trained_on.get("label_column")
 
 
 def cmd_predict(args) -> int:
@@ -448,7 +437,7 @@ def cmd_info(args) -> int:
         print("Not compiled (no training settings stored).")
     history = model.history
     if history.epoch:
-        last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.history.items() if v)
+        last = ", ".join(f"{k} {v:.4f}" for k, v in history.last_epoch_logs().items())
         print(f"Training history: {len(history.epoch)} epoch(s); last epoch: {last}")
     else:
         print("Training history: none")

@@ -74,7 +74,8 @@ class Experiment:
         # The API's spellings ("mse", "Adam", "momentum") are read as their canonical names, so
         # an experiment file takes what compile() takes and the app finds its own entries.
         loss = self.loss.lower() if isinstance(self.loss, str) else self.loss
-        loss = ALIASES.get(loss, loss)
+        if isinstance(loss, str):  # sparse labels are one-hot rows by the time a run trains: one loss
+            loss = {**ALIASES, "sparse_categorical_crossentropy": "categorical_crossentropy"}.get(loss, loss)
         if loss not in CARD_LOSSES:
             raise unknown_name("loss", self.loss, CARD_LOSSES)
         object.__setattr__(self, "loss", loss)

@@ -82,6 +82,11 @@ DATASETS = {
 }
 
 
+class MissingKerasName(ConfigError, ImportError):
+    """A Keras name guinn lacks. An ImportError too, so ``try: from guinn.layers import
+    BatchNormalization / except ImportError:`` falls back as it would under an older Keras."""
+
+
 def module_getattr(module: str, present: Iterable[str], missing: dict[str, str]) -> Callable[[str], object]:
     """A module ``__getattr__``: a ConfigError for the Keras names in ``missing``, else the usual
     AttributeError."""
@@ -89,7 +94,7 @@ def module_getattr(module: str, present: Iterable[str], missing: dict[str, str])
 
     def __getattr__(name: str):
         if name in missing:
-            raise ConfigError(f"{module} has no {name}: {missing[name]}. {module} has: {', '.join(present)}.")
+            raise MissingKerasName(f"{module} has no {name}: {missing[name]}. {module} has: {', '.join(present)}.")
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__

@@ -478,8 +478,33 @@ def test_evaluate_on_another_csv_uses_the_models_columns_scaling_and_classes(tmp
     no_height = tmp_path / "no_height.csv"
     no_height.write_text("weight,kind\n4000,cat\n12000,dog\n")
     one_line_error(capsys, main(["evaluate", str(out), "--dataset", f"csv:{no_height}:kind"]),
-                   "lacks the model's feature column(s) 'height'")
+                   "lacks the feature column(s) 'height'; expected the columns 'height', 'weight' (the model's)")
     cow = tmp_path / "cow.csv"
     cow.write_text("height,weight,kind\n150,600000,cow\n20,4000,cat\n")
     one_line_error(capsys, main(["evaluate", str(out), "--dataset", f"csv:{cow}:kind"]),
                    "'cow' in column 'kind' that the model does not know; its classes are cat, dog")
+
+
+def test_evaluate_knows_the_training_csv_by_its_content_and_matches_numeric_labels(tmp_path, capsys,
+                                                                                     monkeypatch):
+    rng = np.random.default_rng(2)
+    rows = ["size,cls"] + [f"{1 + 4 * (i % 2) + rng.normal():.4f},{1 + i % 2}" for i in range(100)]
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    exp = write_experiment(tmp_path / "points.json",
+                           dataset={"kind": "csv", "path": "points.csv", "label_column": "cls"})
+    monkeypatch.chdir(tmp_path)  # trained with a relative path ...
+    assert main(["train", str(exp), "--out", "points.safetensors", "--quiet"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # ... and evaluated from another folder: still its held-out rows
+    capsys.readouterr()
+    model = str(tmp_path / "points.safetensors")
+    assert main(["evaluate", model, "--dataset", f"csv:{tmp_path / 'points.csv'}:cls"]) == 0
+    assert "20 test samples (the rows held out in training)" in capsys.readouterr().out
+    # new data, its labels as floats ('1.0') and a text column: every row, classes by number
+    floats = ["name,size,cls"] + [f"row{i},{1 + 4 * (i % 2) + rng.normal():.4f},{1 + i % 2}.0" for i in range(100)]
+    (elsewhere / "floats.csv").write_text("\n".join(floats) + "\n")
+    assert main(["evaluate", model, "--dataset", "csv:floats.csv:cls"]) == 0
+    printed = capsys.readouterr().out
+    assert "100 test samples (every row: not the file the model was trained on)" in printed
+    assert float(printed.split("test accuracy: ")[1].split("%")[0]) >= 90

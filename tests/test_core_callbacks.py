@@ -536,3 +536,19 @@ def test_history_joined_keeps_every_fit_aligned_and_is_what_save_stores(tmp_path
         m.save(tmp_path / "bad.safetensors", history={"loss": [1.0]})
     m.reset_weights()
     assert m.history.epoch == []  # the record went with the weights it described
+
+
+def test_history_joined_lets_a_later_fit_replace_a_cut_short_epoch_and_merges_spellings():
+    from guinn.callbacks import History
+
+    first, later = History(), History()
+    first.epoch, first.steps = [0, 1, 2], [10, 20, 24]  # epoch 2 cut short by a Stop after 4 batches
+    first.history = {"loss": [0.9, 0.5, 0.45], "acc": [0.6, 0.8, 0.8]}
+    later.epoch, later.steps = [2, 3], [34, 44]  # the next Start: initial_epoch 2
+    later.history = {"loss": [0.4, 0.3], "accuracy": [0.85, 0.9], "val_loss": [0.5, 0.4]}
+    whole = first.joined(later)
+    assert whole.epoch == [0, 1, 2, 3] and whole.steps == [10, 20, 34, 44]
+    assert whole.history["loss"] == [0.9, 0.5, 0.4, 0.3]
+    assert whole.history["acc"] == [0.6, 0.8, 0.85, 0.9] and "accuracy" not in whole.history  # one metric
+    assert whole.history["val_loss"][2:] == [0.5, 0.4]
+    assert History().joined(later).epoch == [2, 3] and first.joined(History()).epoch == [0, 1, 2]

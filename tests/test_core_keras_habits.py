@@ -312,3 +312,19 @@ def test_pop_removes_the_last_layer_until_the_model_is_built():
         model.pop()
     with pytest.raises(ConfigError, match="no layers"):
         Sequential().pop()
+
+
+def test_pop_removes_a_prelu_dense_whole_and_missing_names_are_import_errors_too():
+    from guinn.layers import PReLU
+
+    model = Sequential([Dense(4, input_dim=3), Dense(8, activation="prelu")])
+    assert len(model.layers) == 3  # Dense(linear) + PReLU
+    popped = model.pop()
+    assert isinstance(popped, Dense) and popped.units == 8 and len(model.layers) == 1
+    assert not any(isinstance(layer, PReLU) for layer in model.layers)
+    try:  # the feature test a library supporting several Kerases writes
+        from guinn.layers import BatchNormalization  # noqa: F401
+    except ImportError as exc:
+        assert isinstance(exc, ConfigError) and "scale the features" in str(exc)
+    else:
+        raise AssertionError("BatchNormalization should not exist")

@@ -228,6 +228,9 @@ def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
     assert Experiment.from_dict({"optimizer": {"name": "momentum", "momentum": 0.5}}).optimizer["momentum"] == 0.5
     assert Experiment(optimizer={"name": "ADAM"}).optimizer["beta_2"] == 0.999
     assert Experiment(loss="crossentropy").loss == "categorical_crossentropy"
+    assert Experiment(loss="sparse_categorical_crossentropy").loss == "categorical_crossentropy"
+    with pytest.raises(ModelFileError, match="Unknown loss"):
+        Experiment.from_dict({"loss": {"name": "mse"}})
     path = tmp_path / "e.json"
     exp.save(path)
     assert Experiment.load(path) == exp

@@ -92,17 +92,30 @@ class History(Callback):
             if isinstance(value, (int, float)):
                 self.history.setdefault(key, []).append(float(value))
 
+    def last_epoch_logs(self) -> dict[str, float]:
+        """The last epoch's figures: each metric logged in it (a joined record has NaN where a
+        run did not log a metric, e.g. no validation in the last run)."""
+        return {k: v[-1] for k, v in self.history.items() if v and math.isfinite(v[-1])}
+
     def joined(self, later: History) -> History:
         """This record followed by ``later``'s (a further fit of the same weights): the whole
-        training of a model trained in several fits, as the app saves it. A metric one of them
-        lacks (no validation in one run) is NaN for its epochs, so every list stays aligned."""
+        training of a model trained in several fits, as the app saves it. ``later`` starts at
+        its first epoch number (its fit's ``initial_epoch``): an epoch recorded here from that
+        number on (one a Stop cut short, which fit records as Keras does) gives way to it. A
+        metric one of them lacks (no validation in one run) is NaN for its epochs, so every
+        list stays aligned; one metric spelt two ways (Keras's ``acc``) is one list."""
+        kept = len(self.epoch)
+        if later.epoch:
+            kept = next((i for i, e in enumerate(self.epoch) if e >= later.epoch[0]), kept)
         whole = History()
-        whole.epoch = [*self.epoch, *later.epoch]
+        whole.epoch = [*self.epoch[:kept], *later.epoch]
         if len(self.steps) == len(self.epoch) and len(later.steps) == len(later.epoch):
-            whole.steps = [*self.steps, *later.steps]
-        for key in [*self.history, *(k for k in later.history if k not in self.history)]:
-            whole.history[key] = [*_aligned(self.history.get(key), len(self.epoch)),
-                                  *_aligned(later.history.get(key), len(later.epoch))]
+            whole.steps = [*self.steps[:kept], *later.steps]
+        spelling: dict[str, str] = {}  # canonical name -> the key it is kept under (the first seen)
+        for key in [*self.history, *later.history]:
+            spelling.setdefault(canonical_metric(key), key)
+        for canonical, key in spelling.items():
+            whole.history[key] = [*_metric_values(self, canonical)[:kept], *_metric_values(later, canonical)]
         whole.messages = [*self.messages, *later.messages]
         return whole
 
@@ -113,9 +126,12 @@ class History(Callback):
             print(message, flush=True)
 
 
-def _aligned(values: list[float] | None, epochs: int) -> list[float]:
-    """A metric's values for ``epochs`` epochs: NaN where it was not logged."""
-    values = list(values or [])[:epochs]
+def _metric_values(history: History, canonical: str) -> list[float]:
+    """A metric's values for each of ``history``'s epochs, under any spelling of its name:
+    NaN where it was not logged."""
+    epochs = len(history.epoch)
+    found = next((v for k, v in history.history.items() if canonical_metric(k) == canonical), [])
+    values = list(found)[:epochs]
     return values + [math.nan] * (epochs - len(values))
 
 

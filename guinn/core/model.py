@@ -64,6 +64,7 @@ class Sequential(AlwaysTrainable):
         self.telemetry = True
         self._rngs = backend.spawn_generators(self.seed)
         self._input_shape = None  # from Input(shape=...) until the first layer takes it
+        self._added: list[tuple[Layer, int]] = []  # (layer given to add(), how many layers it became)
         for layer in [layers] if isinstance(layers, Layer) else (layers or []):
             self.add(layer)
 
@@ -78,6 +79,7 @@ class Sequential(AlwaysTrainable):
             self._add_input(layer)
             return
         expanded = layer.expand() if isinstance(layer, Dense) else [layer]
+        self._added.append((layer, len(expanded)))
         for item in expanded:
             if self.layers and item.declared_input_shape is not None:
                 raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
@@ -94,6 +96,11 @@ class Sequential(AlwaysTrainable):
         if self.built:
             raise ConfigError("pop: layers cannot be removed after the model has been built or trained; "
                               "create a new Sequential with the layers you want (model.layers lists them).")
+        # what the last add() put in: Dense(activation='prelu') is two layers, and goes as one
+        if self._added and sum(n for _, n in self._added) == len(self.layers):
+            layer, count = self._added.pop()
+            del self.layers[-count:]
+            return layer
         return self.layers.pop()
 
     def _add_input(self, given: InputLayer) -> None:

@@ -131,40 +131,66 @@ def _csv(path=None, label_column=None, delimiter=",", test_fraction=0.2, seed=0)
                    preprocessing={"standardizer": scaler.to_dict(), "feature_names": list(data.feature_names)})
 
 
-def csv_for_model(spec: dict, preprocessing: dict, class_names, held_out: bool) -> Dataset:
+def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[float, int] | None) -> Dataset:
     """A CSV file as a model trained on CSV data sees it: the feature columns it was trained on,
-    found by name, scaled with its stored statistics, and labels as its class numbers (not this
-    file's own columns, statistics and sorted classes, which differ for any other file). The
-    test rows are the ones held out in training when ``held_out`` (the file it was trained on,
-    split as then), else every row."""
+    found by name (other columns ignored), scaled with its stored statistics, and labels as its
+    classes (numbers match numbers: '1.0' is class '1'), not this file's own columns,
+    statistics and sorted classes, which differ for any other file. The test rows are the
+    ones held out in training if this is the file it was trained on, told by its content
+    (wherever it is now): ``split``, the training's (test fraction, seed), applied to it gives a
+    training part with exactly the stored statistics. Otherwise every row."""
     options = _checked_options("csv", {k: v for k, v in spec.items() if k != "kind"})
     path, label_column = options.get("path"), options.get("label_column")
     if not path or not label_column:
         raise DataError("A CSV dataset needs 'path' and 'label_column'.")
-    data = load_csv(path, label_column, delimiter=options.get("delimiter", ","), min_classes=1)
     wanted = preprocessing["feature_names"]
     if not isinstance(wanted, list) or not wanted or not all(isinstance(name, str) for name in wanted):
         raise DataError(f"The model's stored feature names must be a list of column names, got {wanted!r:.100}.")
-    missing = [name for name in wanted if name not in data.feature_names]
-    if missing:
-        raise DataError(f"CSV file {path!r} lacks the model's feature column(s) {', '.join(map(repr, missing))}; "
-                        f"the model was trained on columns {', '.join(map(repr, wanted))}.")
-    x = data.x[:, [data.feature_names.index(name) for name in wanted]]
+    data = load_csv(path, label_column, delimiter=options.get("delimiter", ","), min_classes=1, features=wanted)
     classes = [str(c) for c in class_names]
-    unknown = [c for c in data.class_names if c not in classes]
+    lookup = _class_lookup(classes)
+    unknown = [c for c in data.class_names if _class_key(c) not in lookup]
     if unknown:
         raise DataError(f"CSV file {path!r} has label(s) {', '.join(map(repr, unknown[:5]))} in column "
                         f"{label_column!r} that the model does not know; its classes are {', '.join(classes)}.")
-    y = np.array([classes.index(c) for c in data.class_names], dtype=np.int64)[data.y]
-    scaler = Standardizer.from_dict(preprocessing["standardizer"])
-    if held_out:
-        rows = train_test_split_indices(len(x), options.get("test_fraction", 0.2), options.get("seed", 0))[1]
+    y = np.array([lookup[_class_key(c)] for c in data.class_names], dtype=np.int64)[data.y]
+    x, scaler = data.x, Standardizer.from_dict(preprocessing["standardizer"])
+    rows = _held_out_rows(x, scaler, split)
+    if rows is not None:
         x, y, which = x[rows], y[rows], "the rows held out in training"
     else:
-        which = "every row: the model was not trained on this file"
+        which = "every row: not the file the model was trained on"
     x = scaler.transform(x).astype(np.float32)
     return Dataset(f"CSV {path}", x[:0], y[:0], x, y, tuple(classes), description=which,
                    preprocessing=dict(preprocessing))
+
+
+def _class_key(label: str):
+    """A class label as compared: the number it spells, if it is one ('1', '1.0'), else the text."""
+    try:
+        value = float(label)
+    except ValueError:
+        return label
+    return value if np.isfinite(value) else label
+
+
+def _class_lookup(classes: list[str]) -> dict:
+    return {_class_key(c): i for i, c in enumerate(classes)}
+
+
+def _held_out_rows(x: np.ndarray, scaler: Standardizer, split) -> np.ndarray | None:
+    """The test rows of ``split`` if its training rows have exactly the statistics ``scaler``
+    was fitted on (the file a model was trained on), else None."""
+    if split is None or len(x) < 2:
+        return None
+    try:
+        train, test = train_test_split_indices(len(x), *split)
+        fitted = Standardizer().fit(x[train])
+    except DataError:
+        return None
+    same = (fitted.mean.shape == scaler.mean.shape and np.allclose(fitted.mean, scaler.mean, rtol=1e-9, atol=0)
+            and np.allclose(fitted.std, scaler.std, rtol=1e-9, atol=0))
+    return test if same else None
 
 
 def _idx(train_images=None, train_labels=None, test_images=None, test_labels=None, limit=None,

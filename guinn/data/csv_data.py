@@ -86,8 +86,9 @@ class _Rows:
 
     BLOCK = 4096
 
-    def __init__(self, path: Path, label_column: str, decimal_comma: bool = False):
+    def __init__(self, path: Path, label_column: str, decimal_comma: bool = False, features=None):
         self.path, self.label_column, self.decimal_comma = path, label_column, decimal_comma
+        self.wanted = features  # the feature columns to read, by name (None: every other column)
         self.blocks: list[np.ndarray] = []
         self.filled = self.BLOCK  # rows used in the last block
         self.labels: list[str] = []
@@ -96,6 +97,13 @@ class _Rows:
         self.header = header
         self.label_idx = _check_header(self.path, header, self.label_column)
         self.feature_idx = [i for i in range(len(header)) if i != self.label_idx]
+        if self.wanted is not None:
+            missing = [name for name in self.wanted if name not in header]
+            if missing:
+                raise DataError(f"CSV file {str(self.path)!r} lacks the feature column(s) "
+                                f"{', '.join(map(repr, missing))}; expected the columns "
+                                f"{', '.join(map(repr, self.wanted))} (the model's).")
+            self.feature_idx = [header.index(name) for name in self.wanted]
 
     def add(self, line: int, row: list[str]) -> None:
         header, path = self.header, self.path
@@ -220,18 +228,21 @@ def csv_header(path: str | os.PathLike, keep: str | None = None) -> tuple[list[s
     return (_read(path, other), other) if other else (header, ",")
 
 
-def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",", min_classes: int = 2) -> CsvDataset:
+def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ",", min_classes: int = 2,
+             features: list[str] | None = None) -> CsvDataset:
     """Load a CSV with a header row: numeric feature columns plus one column of class labels.
 
     With the default comma, a file whose header is one column holding semicolons, tabs or bars
     (e.g. a spreadsheet's export in a locale with decimal commas) is read with that delimiter.
-    Training needs two classes at least (``min_classes``); a file to test a model on may have one."""
+    Training needs two classes at least (``min_classes``); a file to test a model on may have
+    one. ``features`` names the feature columns to read, in that order (a trained model's);
+    other columns are then ignored, whatever they hold."""
     path = Path(path)
     if delimiter == ",":  # the header alone says whether this is a semicolon (tab, bar) export
         delimiter = csv_header(path, keep=label_column)[1]
     else:
         refuse_special_or_huge(path, "CSV file", MAX_FILE_BYTES, DataError)
-    data = _Rows(path, label_column, decimal_comma=delimiter != ",")
+    data = _Rows(path, label_column, decimal_comma=delimiter != ",", features=features)
     _read(path, delimiter, data)
     x, labels, header, feature_idx = data.features(), data.labels, data.header, data.feature_idx
     if not labels:

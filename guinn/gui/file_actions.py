@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from guinn.core.callbacks import canonical_metric
+from guinn.core.callbacks import History, canonical_metric
 from guinn.core.specs import cards_from_model
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
@@ -249,6 +249,7 @@ class FileActions:
         ds = self.dataset
         if ds is None:
             self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
+        self._earlier_history, self._earlier_owner = History(), None  # its record is its own history
         self._succeeded(f"Opened model {Path(path).name}")
         self.leave_preset()
         self.setWindowTitle(f"guinn — {Path(path).name}")  # not the title of whatever was open before
@@ -284,7 +285,7 @@ class FileActions:
 
 def _last_epoch(model) -> str:
     """' (after 12 epochs: val_accuracy 97.9%, val_loss 0.071)': how the stored training ended."""
-    logs = {canonical_metric(k): v[-1] for k, v in getattr(model.history, "history", {}).items() if v}
+    logs = {canonical_metric(k): v for k, v in model.history.last_epoch_logs().items()}
     shown = [f"{k} {logs[k]:.1%}" if "accuracy" in k else f"{k} {logs[k]:.3g}"
              for k in ("val_accuracy", "val_loss", "accuracy", "loss") if k in logs]
     epochs = len(getattr(model.history, "epoch", ()))

@@ -58,6 +58,8 @@ BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this o
 WATCHED_EPOCHS_PER_S = 30
 SLOW_MOTION_BATCHES_PER_S = 20  # View > Slow motion: a run's first batches, watched in a lecture
 SLOW_MOTION_INTERVAL_MS = 100
+LOSS_NAMES = {"categorical_crossentropy": "cross-entropy", "mean_squared_error": "MSE",
+              "binary_crossentropy": "binary cross-entropy"}  # as a kept run's label says them
 FULL_SIZE = QSize(1480, 900)  # the window's size where the screen has room
 MIN_SIZE = QSize(1180, 700)  # every pane's minimum, on a screen that has room for it
 SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
@@ -589,12 +591,20 @@ class MainWindow(QMainWindow, FileActions):
         return exp == self._base
 
     def _describe_run(self, exp: Experiment) -> str:
-        """What a kept curve of a run is called: the preset's own name while its network and
-        optimizer are unchanged (more epochs are the same run), else what was changed, e.g.
-        '8×64 tanh' or '2×512 relu, dropout 0.5, Adam 0.01'."""
-        parts = [_layers_label(exp.layers)] if exp.layers != self._base.layers else []
-        if exp.optimizer != self._base.optimizer:
+        """What a kept curve of a run is called: the preset's own name while only its epochs
+        differ (more epochs are the same run), else what was changed, e.g. '8×64 tanh',
+        '2×512 relu, dropout 0.5, Adam 0.01' or 'batch 5, seed 3'."""
+        base = self._base
+        parts = [_layers_label(exp.layers)] if exp.layers != base.layers else []
+        if exp.optimizer != base.optimizer:
             parts.append(_run_label(self.model.optimizer))
+        others = (("loss", lambda v: LOSS_NAMES.get(v, v)), ("batch_size", lambda v: f"batch {v}"),
+                  ("validation_split", lambda v: f"validation {v:g}"), ("initializer", str),
+                  ("seed", lambda v: f"seed {v}"),
+                  ("early_stopping", lambda v: "early stopping" if v.enabled else "no early stopping"),
+                  ("augment", lambda v: "augmented" if v.enabled else "not augmented"),
+                  ("dataset", lambda v: f"{v.get('limit', v.get('n_samples', ''))} samples".strip()))
+        parts += [say(getattr(exp, key)) for key, say in others if getattr(exp, key) != getattr(base, key)]
         return ", ".join(parts) or _short_title(exp.title)
 
     def _keeps_model(self, spec: dict) -> bool:
@@ -654,6 +664,8 @@ class MainWindow(QMainWindow, FileActions):
         except (GuinnError, KeyError, ValueError):
             return False
         new.history = old.history
+        if self._earlier_owner is old:  # the earlier runs' record goes on with the weights
+            self._earlier_owner = new
         self.model = new
         self._dirty = self._dirty or self._trained
         self._show_model()
@@ -667,6 +679,7 @@ class MainWindow(QMainWindow, FileActions):
     def _discard_model(self) -> None:
         self._keep_for_comparison()
         self.model = None
+        self._earlier_history, self._earlier_owner = History(), None  # nothing holds the old weights
         self._trained = self._dirty = False
         self.history.reset(())
         self.plots.clear()
@@ -1028,6 +1041,7 @@ class MainWindow(QMainWindow, FileActions):
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
         self._show_restored_epoch()
+        self._run_callbacks = []  # (early stopping holds the model and a copy of its best weights)
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
         if outcome.error:
             self.progress.setFormat("Stopped by an error")

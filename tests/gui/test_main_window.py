@@ -621,8 +621,8 @@ def test_early_stopping_is_reported(qtbot, make_window):
     assert "EarlyStopping" in window.banner.text()
     from guinn.gui.main_window import _metric
 
-    restored = window._run_callbacks[0].restored_epoch  # patience 0: the epoch before the last
-    assert restored == outcome.epochs_done - 2
+    restored = outcome.epochs_done - 2  # patience 0: the epoch before the last
+    assert window._run_callbacks == []  # early stopping (the model, a copy of its weights) let go
     val_loss = window.history.epoch_column("val_loss")[restored]
     shown = window.metrics_label.text()  # the figures of the weights the model has now
     assert shown.startswith(f"Epoch {restored + 1}'s weights, restored") and f"val_loss {_metric(val_loss)}" in shown
@@ -952,7 +952,7 @@ def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatc
     _train(qtbot, window)
     window.ask.queue = [Yes]
     window.reset_weights()
-    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05"]  # kept once, not twice
+    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05, seed 1"]  # kept once
     window.plots.forget_runs()
     assert window.plots.kept_runs == [] and kept["loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
     window.keep_runs_action.setChecked(False)  # View menu: keep nothing
@@ -1164,3 +1164,50 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
     assert _layers_label(layers) == "8×64 sigmoid"
     assert _layers_label((LayerSpec(500, "relu", dropout=0.5), LayerSpec(500, "relu", l2=1e-3),
                           LayerSpec(10, "maxout", pieces=3))) == "2×500 relu + 10 maxout 3, dropout 0.5, L2 0.001"
+
+
+def test_the_whole_record_survives_stops_mid_epoch_and_dropout_edits(qtbot, window, tmp_path):
+    import gc
+    import weakref
+
+    from guinn.models import load_model
+
+    with qtbot.waitSignal(window.pausedChanged, timeout=60_000):
+        window.step()  # one batch of epoch 0, then Stop: fit records the part of the epoch
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.stop_training()
+    _train(qtbot, window)  # epochs 0-2 again, whole
+    window.layer_panel.select(0)
+    window.layer_panel.dropout.setValue(0.2)  # carried over: a new model object, same weights
+    window.settings.validation_split.setValue(0.0)
+    window.settings.epochs.setValue(1)
+    _train(qtbot, window)
+    path = tmp_path / "m.safetensors"
+    assert window.save_model(str(path))
+    saved = load_model(path).history
+    assert saved.epoch == [0, 1, 2, 3] and len(saved.steps) == 4  # no second epoch 0, nothing lost
+    assert np.isnan(saved.history["val_loss"][3])
+    assert window.open_model(str(path))
+    assert window.history.epochs_done == 4
+    assert "nan" not in window.metrics_label.text()  # the last epoch had no validation: not shown
+    assert "val_loss" not in window.metrics_label.text() and "loss" in window.metrics_label.text()
+    opened = weakref.ref(window.model)
+    window.ask.queue = [Yes]
+    window.settings.seed.setValue(7)  # a new network: the opened one is let go
+    window.layer_panel.add_layer()
+    gc.collect()
+    assert opened() is None or opened() is not window.model and window._earlier_owner is None
+
+
+def test_kept_runs_differing_in_other_settings_say_which(qtbot, make_window):
+    window = make_window(TOY.with_changes(epochs=1))
+    window.settings.batch_size.setValue(5)
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    window.settings.epochs.setValue(2)  # more epochs: still the preset's run
+    window.settings.batch_size.setValue(TOY.batch_size)
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert [run["label"] for run in window.plots.kept_runs] == ["batch 5", "toy"]
