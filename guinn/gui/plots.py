@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
 from guinn.gui.tips import TIPS
@@ -207,9 +207,13 @@ class LayerCurves:
     def __init__(self, widget: pg.PlotWidget, field: str, log_y: bool):
         self.widget, self.field, self.log_y = widget, field, log_y
         self.curves: list[pg.PlotDataItem] = []
-        self.legend = widget.getPlotItem().addLegend(
-            offset=(-10, 10), labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN
-        )
+        # The legend sits right of the plot, not over it: one line per layer spans the whole
+        # height, so any corner of the plot covered the newest batches of some layer.
+        item = widget.getPlotItem()
+        self.legend = pg.LegendItem(labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
+        item.layout.addItem(self.legend, 2, 3)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # its own size,
+        item.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)  # at the top of the plot
         self.names: tuple[str, ...] = ()
         self.labels: list[str] = []
 

@@ -1211,3 +1211,14 @@ def test_kept_runs_differing_in_other_settings_say_which(qtbot, make_window):
     window.ask.queue = [Yes]
     window.reset_weights()
     assert [run["label"] for run in window.plots.kept_runs] == ["batch 5", "toy"]
+
+
+def test_per_layer_legends_sit_beside_the_plots_not_over_the_newest_batches(qtbot, window):
+    _train(qtbot, window)
+    window.plots.setCurrentIndex(1)
+    window.plots.refresh(force=True)
+    qtbot.wait(50)
+    for curves in window.plots.layer_curves[:3]:
+        legend = curves.legend.sceneBoundingRect()
+        view = curves.widget.getPlotItem().getViewBox().sceneBoundingRect()
+        assert curves.legend.items and legend.left() >= view.right() - 1  # listed, and clear of the data
