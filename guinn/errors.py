@@ -44,13 +44,37 @@ def closest(name: str, choices: Iterable[str]) -> str | None:
 
 
 def unknown_name(kind: str, name: object, choices: Iterable[str]) -> ConfigError:
-    """Build the error for an unknown ``kind`` name, listing the valid ones and the closest."""
+    """Build the error for an unknown ``kind`` name, listing the valid ones and the closest;
+    a Keras name guinn lacks is said to be missing instead (its closest name is another thing:
+    'mean_absolute_error' is not 'mean_squared_error')."""
     choices = sorted(choices)
+    valid = f"Valid {kind} names: {', '.join(choices)}."
+    lacked, note = KERAS_LACKS.get(kind, ((), ""))
+    if isinstance(name, str) and name.lower() in lacked:
+        return ConfigError(f"guinn has no {kind} {name!r}: {note}. {valid}")
     hint = closest(str(name), choices)
-    msg = f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(choices)}."
-    if hint:
-        msg += f" Did you mean {hint!r}?"
-    return ConfigError(msg)
+    return ConfigError(f"Unknown {kind} {name!r}. {valid}" + (f" Did you mean {hint!r}?" if hint else ""))
+
+
+# Keras names of things guinn does not have, by kind: said to be missing, never "did you mean".
+KERAS_LACKS = {
+    "loss": (("mean_absolute_error", "mae", "mean_absolute_percentage_error", "mape",
+              "mean_squared_logarithmic_error", "msle", "huber", "log_cosh", "logcosh", "hinge", "squared_hinge",
+              "categorical_hinge", "kl_divergence", "kld", "poisson", "cosine_similarity",
+              "binary_focal_crossentropy", "categorical_focal_crossentropy"),
+             "its losses are categorical and sparse categorical cross-entropy, binary cross-entropy and mean "
+             "squared error"),
+    "metric": (("mae", "mse", "mean_absolute_error", "mean_squared_error", "auc", "precision", "recall",
+                "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "f1_score", "mape",
+                "root_mean_squared_error", "rmse", "r2_score", "crossentropy"),
+               "accuracy is its one metric (the loss is always logged, and evaluate returns it)"),
+    "activation": (("elu", "selu", "gelu", "silu", "swish", "softplus", "softsign", "exponential", "hard_sigmoid",
+                    "hard_silu", "mish", "relu6", "log_softmax"),
+                   "its activations are sigmoid, tanh, relu, leaky_relu, prelu, maxout, softmax and linear"),
+    "initializer": (("lecun_normal", "lecun_uniform", "orthogonal", "identity", "truncated_normal",
+                     "variance_scaling"),
+                    "its initializers are the Glorot, He and random normal/uniform ones, zeros, ones and constant"),
+}
 
 
 # Keras arguments a Keras user is likely to pass: what guinn calls them, or what it lacks.
@@ -82,9 +106,12 @@ def checked_arguments(fn):
     ConfigError that names the allowed arguments; other TypeErrors pass through untouched."""
     signature = inspect.signature(fn)
     what = fn.__qualname__.removesuffix(".__init__")
+    spelt_out = {k: v for k, v in KERAS_DEFAULTS.items() if k not in signature.parameters}
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        if kwargs and spelt_out:  # Keras's default spelt out (amsgrad=False): what guinn does anyway
+            kwargs = {k: v for k, v in kwargs.items() if not (k in spelt_out and _same(v, spelt_out[k]))}
         try:
             return fn(*args, **kwargs)
         except TypeError:
@@ -96,6 +123,20 @@ def checked_arguments(fn):
             raise
 
     return call
+
+
+# Keras arguments at the value that means what guinn always does: accepted and dropped.
+KERAS_DEFAULTS = {"amsgrad": False, "from_logits": False, "bias_regularizer": None, "activity_regularizer": None,
+                  "kernel_constraint": None, "bias_constraint": None, "clipnorm": None, "clipvalue": None,
+                  "global_clipnorm": None, "weight_decay": None, "label_smoothing": 0.0, "sample_weight": None,
+                  "class_weight": None, "steps_per_epoch": None, "validation_steps": None, "run_eagerly": False,
+                  "trainable": True, "use_ema": False}
+
+
+def _same(value, default) -> bool:
+    return value is default or (type(value) is type(default) and value == default) or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(default, float)
+        and value == default)
 
 
 def argument_error(what: str, signature: inspect.Signature, exc: TypeError, kwargs: dict) -> ConfigError:

@@ -83,7 +83,8 @@ def test_train_checks_the_output_name_before_training(tmp_path, capsys, monkeypa
     exp = write_experiment(tmp_path / "run.json")
     ran = []
     monkeypatch.setattr(Experiment, "run", lambda *a, **k: ran.append(1))
-    one_line_error(capsys, main(["train", str(exp), "--out", str(tmp_path / "m.h5")]), "save as m.safetensors")
+    one_line_error(capsys, main(["train", str(exp), "--out", str(tmp_path / "m.h5")]),
+                   f"save as {tmp_path / 'm.safetensors'}.")
     assert ran == []  # refused before any training, not after it
     monkeypatch.undo()
     assert main(["train", str(exp), "--out", str(tmp_path / "bare"), "--quiet"]) == 0

@@ -552,3 +552,22 @@ def test_history_joined_lets_a_later_fit_replace_a_cut_short_epoch_and_merges_sp
     assert whole.history["acc"] == [0.6, 0.8, 0.85, 0.9] and "accuracy" not in whole.history  # one metric
     assert whole.history["val_loss"][2:] == [0.5, 0.4]
     assert History().joined(later).epoch == [2, 3] and first.joined(History()).epoch == [0, 1, 2]
+
+
+def test_history_records_what_callbacks_add_to_the_logs_as_keras_does():
+    from guinn.callbacks import Callback, LearningRateScheduler, ReduceLROnPlateau
+
+    class F1(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5 + epoch
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    m = Sequential([Dense(4, activation="relu", input_dim=3), Dense(1, activation="sigmoid")], seed=0)
+    m.compile(SGD(learning_rate=0.1), "binary_crossentropy")
+    h = m.fit(x, y, epochs=3, validation_split=0.25, verbose=0,
+              callbacks=[F1(), ReduceLROnPlateau(patience=1, factor=0.5, min_delta=10.0),
+                         LearningRateScheduler(lambda epoch, lr: lr)])
+    assert h.history["val_f1"] == [0.5, 1.5, 2.5]
+    assert h.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.025])  # each epoch's, before a cut

@@ -152,16 +152,23 @@ def test_seed_controls_each_stream_not_just_init():
 
 
 def test_set_random_seed(reset_global_seed):
+    """As in Keras: the same script builds the same models, and its models differ from each
+    other (an ensemble's members used to be one model, all seeded 42)."""
     guinn.utils.set_random_seed(42)
     a, _ = trained()
     b, _ = trained()
-    assert a.seed == b.seed == 42
-    np.testing.assert_array_equal(a.get_flat_weights(), b.get_flat_weights())
+    assert a.seed != b.seed and not np.array_equal(a.get_flat_weights(), b.get_flat_weights())
+    guinn.utils.set_random_seed(42)  # the script again
+    a2, _ = trained()
+    b2, _ = trained()
+    assert (a2.seed, b2.seed) == (a.seed, b.seed)
+    np.testing.assert_array_equal(a.get_flat_weights(), a2.get_flat_weights())
+    np.testing.assert_array_equal(b.get_flat_weights(), b2.get_flat_weights())
     guinn.utils.set_random_seed(43)
     c, _ = trained()
     assert not np.array_equal(a.get_flat_weights(), c.get_flat_weights())
     # an explicit seed wins over the global one
-    d, _ = trained(42)
+    d, _ = trained(a.seed)
     np.testing.assert_array_equal(a.get_flat_weights(), d.get_flat_weights())
 
 

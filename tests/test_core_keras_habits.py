@@ -176,11 +176,15 @@ def test_set_random_seed_also_seeds_numpy_and_python():
         guinn.utils.set_random_seed(None)
 
 
-@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.pt", "m.onnx", "m.pkl"])
+@pytest.mark.parametrize("name", ["m.h5", "m.keras", "m.pt", "m.onnx", "m.pkl", "m"])
 def test_save_refuses_names_that_promise_another_format(tmp_path, name):
-    with pytest.raises(ModelFileError, match=r"guinn writes safetensors; save as m\.safetensors"):
+    """As Keras's save wants .keras: a name that is not *.safetensors is refused, with the right
+    one in the same folder suggested (a bare 'clf' used to be written as 'clf')."""
+    with pytest.raises(ModelFileError, match=f"save as {tmp_path / 'm.safetensors'}"):
         binary_model().save(tmp_path / name)
     assert not (tmp_path / name).exists()
+    with pytest.raises(ModelFileError, match=r"model files are named \*\.safetensors; save as .*m\.bin\.safetensors"):
+        binary_model().save(tmp_path / "m.bin")
 
 
 def test_load_model_without_compile(tmp_path):
@@ -328,3 +332,33 @@ def test_pop_removes_a_prelu_dense_whole_and_missing_names_are_import_errors_too
         assert isinstance(exc, ConfigError) and "scale the features" in str(exc)
     else:
         raise AssertionError("BatchNormalization should not exist")
+
+
+def test_keras_defaults_spelt_out_are_accepted_and_other_values_refused(tmp_path):
+    from guinn.callbacks import ModelCheckpoint
+    from guinn.losses import BinaryCrossentropy
+
+    Adam(amsgrad=False)  # what guinn does anyway
+    BinaryCrossentropy(from_logits=False)
+    Dense(4, bias_regularizer=None, kernel_constraint=None)
+    model = binary_model()
+    model.fit(X, Y, epochs=1, verbose=0, class_weight=None, sample_weight=None)
+    with pytest.raises(ConfigError, match="AMSGrad"):
+        Adam(amsgrad=True)
+    with pytest.raises(ConfigError, match="class weights"):
+        model.fit(X, Y, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0})
+    # a checkpoint's missing folder is made, as Keras's is
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "runs" / "m.safetensors"))])
+    assert (tmp_path / "runs" / "m.safetensors").is_file()
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda m: m.compile("adam", "mean_absolute_error"), "guinn has no loss 'mean_absolute_error'"),
+    (lambda m: m.compile("adam", "mse", metrics=["mae"]), "guinn has no metric 'mae': accuracy is its one metric"),
+    (lambda m: Dense(3, activation="elu"), "guinn has no activation 'elu'"),
+    (lambda m: Dense(3, kernel_initializer="lecun_normal"), "guinn has no initializer 'lecun_normal'"),
+])
+def test_keras_names_guinn_lacks_are_not_answered_with_another_thing(make, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        make(binary_model())
+    assert "Did you mean" not in str(info.value)  # 'mean_squared_error' for 'mean_absolute_error' misled

@@ -234,7 +234,7 @@ def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
     path = tmp_path / "e.json"
     exp.save(path)
     assert Experiment.load(path) == exp
-    with pytest.raises(ConfigError, match="Unknown loss 'huber'"):
+    with pytest.raises(ConfigError, match="guinn has no loss 'huber'"):
         Experiment(loss="huber")
     with pytest.raises(ConfigError, match="Unknown optimizer 'nadam'.*momentum"):
         Experiment(optimizer={"name": "nadam"})

@@ -390,7 +390,7 @@ def _edit_model_json(path, change):
     "change, message",
     [
         (lambda c: c["layers"][0].update(type="Conv2D"), "Unknown layer type 'Conv2D'"),
-        (lambda c: c["layers"][0]["config"].update(activation="gelu"), "Unknown activation 'gelu'"),
+        (lambda c: c["layers"][0]["config"].update(activation="gelu"), "guinn has no activation 'gelu'"),
         (lambda c: c["layers"][0]["config"].update(activation="prelu"), "separate layers"),
         (
             lambda c: c["layers"][0]["config"].update(kernel_initializer={"name": "os.system"}),

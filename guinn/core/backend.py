@@ -14,7 +14,7 @@ import numpy as np
 from guinn.errors import ConfigError
 
 _FLOATX = "float32"
-_GLOBAL_SEED: int | None = None
+_GLOBAL_SEED: np.random.Generator | None = None  # models' seeds after set_random_seed
 _ALLOWED_FLOATS = ("float32", "float64")
 
 STREAMS = ("init", "shuffle", "dropout")
@@ -43,19 +43,22 @@ def check_dtype(value) -> np.dtype:
 
 
 def set_random_seed(seed: int | None) -> None:
-    """Seed every model created afterwards (Keras's ``utils.set_random_seed``) and, as Keras
-    does, Python's ``random`` and NumPy's global generator, which a user's own code may draw from."""
+    """Seed the models created afterwards (Keras's ``utils.set_random_seed``) and, as Keras
+    does, Python's ``random`` and NumPy's global generator, which a user's own code may draw
+    from. As in Keras, each model then gets its own seed from a sequence this one starts: a
+    script builds the same models every run, and an ensemble's members still differ."""
     global _GLOBAL_SEED
-    _GLOBAL_SEED = None if seed is None else check_seed(seed)
-    if _GLOBAL_SEED is not None:
-        random.seed(_GLOBAL_SEED)
-        np.random.seed(_GLOBAL_SEED)
+    _GLOBAL_SEED = None if seed is None else np.random.default_rng(check_seed(seed))
+    if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed)
 
 
 def default_seed() -> int:
-    """The global seed if one was set, else fresh entropy (recorded so a run can be repeated)."""
+    """A model's seed when it is not given one: the next from ``set_random_seed``'s sequence,
+    else fresh entropy (recorded in the model, so a run can be repeated)."""
     if _GLOBAL_SEED is not None:
-        return _GLOBAL_SEED
+        return int(_GLOBAL_SEED.integers(2**32))
     return int(np.random.SeedSequence().entropy % (2**32))
 
 

@@ -126,6 +126,12 @@ class History(Callback):
             print(message, flush=True)
 
 
+def _log_learning_rate(model, logs) -> None:
+    """``logs["learning_rate"]``, as Keras's learning-rate callbacks write it (History records it)."""
+    if logs is not None and getattr(model, "optimizer", None) is not None:
+        logs["learning_rate"] = float(model.optimizer.learning_rate)
+
+
 def _metric_values(history: History, canonical: str) -> list[float]:
     """A metric's values for each of ``history``'s epochs, under any spelling of its name:
     NaN where it was not logged."""
@@ -278,6 +284,7 @@ class ReduceLROnPlateau(_Monitoring):
         self.best, self.wait, self.cooldown_left, self._warned = self._worst(), 0, 0, False
 
     def on_epoch_end(self, epoch, logs=None):
+        _log_learning_rate(self.model, logs)
         value = self._monitored(logs)
         if value is None:
             return
@@ -346,6 +353,7 @@ class ModelCheckpoint(_Monitoring):
             raise ConfigError(f"ModelCheckpoint filepath {self.filepath!r} names something not in the logs "
                               f"({exc}); it may use {{epoch}} and: {', '.join(k for k in logs if k != 'telemetry')}."
                               ) from None
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # as Keras's does: "runs/best.safetensors"
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -374,6 +382,9 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             self.model.history.say(f"Epoch {epoch + 1}: LearningRateScheduler set the learning rate to "
                                    f"{optimizer.learning_rate:.4g}.", echo=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        _log_learning_rate(self.model, logs)
 
 
 class TerminateOnNaN(Callback):

@@ -331,7 +331,9 @@ class Sequential(AlwaysTrainable):
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         self.history = History()
-        cbs = [self.history, *(callbacks or [])]
+        # History after the user's callbacks, as Keras has it: what they add to an epoch's logs
+        # (a metric of their own, the learning rate) is recorded too
+        cbs = [*(callbacks or []), self.history]
         if verbose:
             cbs.append(ProgbarLogger(verbose))
         params = {"epochs": epochs, "steps": steps, "samples": n, "batch_size": batch_size, "verbose": verbose}

@@ -257,14 +257,24 @@ FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras",
 
 
 def check_suffix(path: Path) -> None:
+    """A model file's name ends in .safetensors (as Keras's must end in .keras): the name says
+    what the file is, and Open finds it."""
+    right = _renamed(path, ".safetensors")
     if _is_weights_name(path):
         raise ModelFileError(f"{path.name}: a {WEIGHTS_SUFFIX} name is for model.save_weights (the weights "
-                             f"alone); save the whole model as {_stem(path)}.safetensors.")
+                             f"alone); save the whole model as {right}.")
     kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
     if kind:
         hint = " (for ONNX use guinn.io.onnx_export or `guinn export`)" if kind == "ONNX" else ""
         raise ModelFileError(f"{path.name}: a {path.suffix} name promises a {kind} file, but guinn writes "
-                             f"safetensors; save as {_stem(path)}.safetensors{hint}.")
+                             f"safetensors; save as {right}{hint}.")
+    if path.suffix.lower() != ".safetensors" and not path.is_dir():  # (a folder is told so where it is written)
+        raise ModelFileError(f"{path.name}: model files are named *.safetensors; save as {right}.")
+
+
+def _renamed(path: Path, suffix: str) -> str:
+    """``path`` with a right suffix, folder kept: the name to suggest."""
+    return str(path.with_name(_stem(path) + suffix))
 
 
 def check_weights_suffix(path: Path, reading: bool = False) -> None:
@@ -279,7 +289,7 @@ def check_weights_suffix(path: Path, reading: bool = False) -> None:
                              f"or whole model files (.safetensors), {found}.")
     promise = f"a {path.suffix} name promises a {kind} file, but guinn writes safetensors; " if kind else ""
     raise ModelFileError(f"{path.name}: {promise}weights files must be named *{WEIGHTS_SUFFIX} (Keras's "
-                         f"*.weights.h5), e.g. {_stem(path)}{WEIGHTS_SUFFIX}.")
+                         f"*.weights.h5), e.g. {_renamed(path, WEIGHTS_SUFFIX)}.")
 
 
 def _is_weights_name(path: Path) -> bool:
