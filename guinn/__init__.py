@@ -8,3 +8,19 @@ from guinn.errors import ConfigError, DataError, GuinnError, ModelFileError, Tra
 __version__ = "0.1.0"
 
 __all__ = ["ConfigError", "DataError", "GuinnError", "ModelFileError", "TrainingError", "__version__"]
+
+# ``import guinn as keras; keras.layers.Dense(...)``, ``keras.Sequential``: the Keras-style
+# modules load on first use, so ``import guinn`` stays light (and Qt-free).
+_SUBMODULES = ("callbacks", "datasets", "initializers", "layers", "losses", "models", "optimizers", "regularizers",
+               "utils")
+_NAMES = {"Sequential": "guinn.models", "Input": "guinn.layers", "load_model": "guinn.models"}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"guinn.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'guinn' has no attribute {name!r}")

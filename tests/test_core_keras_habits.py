@@ -362,3 +362,17 @@ def test_keras_names_guinn_lacks_are_not_answered_with_another_thing(make, messa
     with pytest.raises(ConfigError, match=message) as info:
         make(binary_model())
     assert "Did you mean" not in str(info.value)  # 'mean_squared_error' for 'mean_absolute_error' misled
+
+
+def test_import_guinn_as_keras_and_layer_count_params():
+    import guinn as keras
+
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")], seed=0)
+    model.compile(keras.optimizers.Adam(), "categorical_crossentropy")
+    model.build()
+    assert model.layers[0].count_params() == 4 * 3 + 3 == model.count_params()
+    np.testing.assert_array_equal(model(X[:2], training=False), model.predict(X[:2]))
+    with pytest.raises(ConfigError, match="training=True"):
+        model(X[:2], training=True)
+    with pytest.raises(AttributeError):
+        keras.no_such_module  # noqa: B018

@@ -146,7 +146,7 @@ class Sequential(AlwaysTrainable):
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise ConfigError(f"Layer names must be unique, got {names}.")
-        check_weight_count(sum(layer.count_params for layer in self.layers), self.dtype)
+        check_weight_count(sum(layer.count_params() for layer in self.layers), self.dtype)
         self._allocate()
         self.built = True
         self._configure_training()
@@ -597,7 +597,12 @@ class Sequential(AlwaysTrainable):
         out = [self._forward_pure(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(out) if out else np.empty((0,) + self.output_shape, self.dtype)
 
-    def __call__(self, x):
+    def __call__(self, x, training=False):
+        """``model(x)``: the predictions for ``x`` (a NumPy array; Keras returns a tensor).
+        ``training=True`` (dropout on) is refused: guinn applies dropout only inside fit."""
+        if training:
+            raise ConfigError("model(x, training=True) is not supported: dropout acts only while fit trains; "
+                              "model(x) and predict(x) give the inference outputs.")
         return self.predict(x)
 
     def _forward_pure(self, x):
@@ -791,7 +796,7 @@ class Sequential(AlwaysTrainable):
             activation = getattr(layer, "activation", None)
             kind = f"{layer.type_name}, {activation.name}" if activation is not None else layer.type_name
             rows.append((f"{layer.name} ({kind})", str((None, *layer.output_shape)),
-                         f"{layer.count_params:,}"))
+                         f"{layer.count_params():,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         widths[0] += max(0, (line_length or 0) - sum(widths))
         line = "-" * sum(widths)

@@ -106,5 +106,5 @@ def _check_sizes(model: Sequential) -> None:
             shape = layer.build(shape)  # shapes only; nothing is allocated yet
         except GuinnError as exc:
             raise ConfigError(f"layer {i} ({layer.type_name}) does not fit its input: {exc}") from None
-        total += layer.count_params
+        total += layer.count_params()
     check_weight_count(total, model.dtype)

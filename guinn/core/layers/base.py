@@ -97,8 +97,8 @@ class Layer(AlwaysTrainable):
             raise ConfigError(f"{what}: layer {self.name or type(self).__name__} has no weights yet; build the "
                               f"model first (model.build(input_shape), or fit it).")
 
-    @property
     def count_params(self) -> int:
+        """The layer's number of weights (Keras's ``layer.count_params()``)."""
         return sum(int(np.prod(s)) for _, s in self.param_shapes())
 
     # -- computation -----------------------------------------------------------------
