@@ -38,8 +38,8 @@ class FileActions:
             return path
         ask = QFileDialog.getSaveFileName if saving else QFileDialog.getOpenFileName
         chosen, _ = ask(self, title, default, filters)
-        if chosen and saving and not Path(chosen).suffix:  # "run1" -> "run1.json", findable by Open
-            chosen += Path(default).suffix
+        if chosen and saving and Path(chosen).suffix.lower() != Path(default).suffix:
+            chosen += Path(default).suffix  # "run1" or "run.v2" -> "run1.json", "run.v2.json": findable by Open
             # The dialog asked about replacing "run1", not "run1.json": ask now.
             if Path(chosen).exists() and self.ask(
                 "Replace the file?", f"{Path(chosen).name} already exists. Replace it?"

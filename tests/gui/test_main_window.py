@@ -1222,3 +1222,12 @@ def test_per_layer_legends_sit_beside_the_plots_not_over_the_newest_batches(qtbo
         legend = curves.legend.sceneBoundingRect()
         view = curves.widget.getPlotItem().getViewBox().sceneBoundingRect()
         assert curves.legend.items and legend.left() >= view.right() - 1  # listed, and clear of the data
+
+
+def test_a_save_name_with_another_suffix_gets_the_files_own(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _train(qtbot, window)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "model.v2"), ""))
+    assert window.save_model()  # model files are *.safetensors: the dialog's name gets it
+    assert (tmp_path / "model.v2.safetensors").is_file() and not (tmp_path / "model.v2").exists()
