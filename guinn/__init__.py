@@ -23,4 +23,5 @@ def __getattr__(name: str):
         return importlib.import_module(f"guinn.{name}")
     if name in _NAMES:
         return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'guinn' has no attribute {name!r}")
+    keras_names = importlib.import_module("guinn.keras_names")  # (not "from guinn import": that asks this hook)
+    return keras_names.module_getattr("guinn", [*_SUBMODULES, *_NAMES], keras_names.TOP)(name)

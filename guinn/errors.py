@@ -134,6 +134,8 @@ KERAS_DEFAULTS = {"amsgrad": False, "from_logits": False, "bias_regularizer": No
 
 
 def _same(value, default) -> bool:
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # NumPy's False_, float32(0)
+        value = value.item()
     return value is default or (type(value) is type(default) and value == default) or (
         isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(default, float)
         and value == default)

@@ -67,10 +67,22 @@ CALLBACKS = {
     "RemoteMonitor": "guinn sends nothing over the network",
 }
 
+MODELS_NOTE = "guinn builds Sequential models only (no functional API)"
 MODELS = {
-    "Model": "guinn builds Sequential models only (no functional API)",
+    "Model": MODELS_NOTE,
     "clone_model": "rebuild the model with guinn.models.model_from_json(model.to_json())",
     "save_model": "call model.save(path) (a .safetensors file)",
+}
+
+TOP = {  # import guinn as keras: keras.X
+    "Model": MODELS_NOTE,
+    "metrics": "accuracy is guinn's one metric: compile(metrics=['accuracy'])",
+    "activations": "activations are named in Dense(activation=...) or Activation(...)",
+    "backend": "guinn's engine is NumPy: there is no backend to choose",
+    "ops": "guinn's engine is NumPy: use numpy on the arrays predict returns",
+    "applications": "guinn ships no pretrained models",
+    "preprocessing": "scale the features before fit (e.g. divide pixels by 255)",
+    "mixed_precision": "guinn trains in float32 (or float64: guinn.utils.set_floatx)",
 }
 
 DATASETS = {

@@ -571,3 +571,14 @@ def test_history_records_what_callbacks_add_to_the_logs_as_keras_does():
                          LearningRateScheduler(lambda epoch, lr: lr)])
     assert h.history["val_f1"] == [0.5, 1.5, 2.5]
     assert h.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.025])  # each epoch's, before a cut
+
+
+def test_history_joined_keeps_a_record_that_does_not_start_at_epoch_zero():
+    from guinn.callbacks import History
+
+    a, b = History(), History()
+    a.epoch, a.history = [2, 3, 4], {"loss": [0.5, 0.4, 0.3]}  # a model fit with initial_epoch=2
+    b.epoch, b.history = [5], {"loss": [0.2]}
+    assert a.joined(b).epoch == [2, 3, 4, 5] and a.joined(b).history["loss"] == [0.5, 0.4, 0.3, 0.2]
+    b.epoch = [3]  # numbered from a count, not from the record: nothing is lost either
+    assert a.joined(b).history["loss"] == [0.5, 0.4, 0.3, 0.2]

@@ -376,3 +376,31 @@ def test_import_guinn_as_keras_and_layer_count_params():
         model(X[:2], training=True)
     with pytest.raises(AttributeError):
         keras.no_such_module  # noqa: B018
+
+
+def test_second_review_fixes_on_the_keras_surface(tmp_path):
+    import guinn as keras
+    from guinn.callbacks import ModelCheckpoint
+    from guinn.errors import GuinnError
+
+    model = binary_model()  # a checkpoint's file records the epoch it was saved after
+    model.fit(X, Y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "ck" / "e{epoch}.safetensors"),
+                                                                     monitor="loss")])
+    assert load_model(tmp_path / "ck" / "e1.safetensors").history.epoch == [0]
+    assert load_model(tmp_path / "ck" / "e2.safetensors").history.epoch == [0, 1]
+    (tmp_path / "afile").write_text("x")  # a folder that cannot be made: a guinn error, not an OSError
+    with pytest.raises(ModelFileError, match="cannot create the folder"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "afile" / "m.safetensors"),
+                                                                        monitor="loss")])
+    with pytest.raises(GuinnError):
+        model.save("/")
+    with pytest.raises(GuinnError):
+        ModelCheckpoint("/")
+    popped = Sequential([Dense(4, input_dim=3)])  # a refused add leaves pop's bookkeeping right
+    with pytest.raises(ConfigError):
+        popped.add(Dense(5, input_dim=4))
+    popped.add(Dense(8, activation="prelu"))
+    assert isinstance(popped.pop(), Dense) and len(popped.layers) == 1
+    Adam(amsgrad=np.False_)  # NumPy's spelling of the default
+    with pytest.raises(ConfigError, match="Sequential models only"):
+        keras.Model  # noqa: B018

@@ -195,3 +195,12 @@ def test_a_label_column_with_a_value_per_row_is_refused(tmp_path):
         load_csv(path, "id")
     many = "\n".join(f"{i},{i % 12}" for i in range(48))  # 12 classes of 4 rows: fine
     assert len(load_csv(csv_file(tmp_path, "x,kind\n" + many + "\n", name="ok.csv"), "kind").class_names) == 12
+
+
+def test_a_file_label_is_a_model_class_by_text_then_by_number():
+    from guinn.data.catalog import _class_of
+
+    assert _class_of("1", ["01", "1"]) == 1 and _class_of("01", ["01", "1"]) == 0  # the same text first
+    assert _class_of("2.0", ["1", "2"]) == 1  # then the one class spelling the same number
+    assert _class_of("1.0", ["01", "1"]) is None  # two such classes: not guessed
+    assert _class_of("cat", ["1", "2"]) is None

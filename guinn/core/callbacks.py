@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import ConfigError, TrainingWarning, checked_arguments, closest, unknown_name
+from guinn.errors import ConfigError, ModelFileError, TrainingWarning, checked_arguments, closest, unknown_name
 
 
 class Callback:
@@ -99,14 +99,14 @@ class History(Callback):
 
     def joined(self, later: History) -> History:
         """This record followed by ``later``'s (a further fit of the same weights): the whole
-        training of a model trained in several fits, as the app saves it. ``later`` starts at
-        its first epoch number (its fit's ``initial_epoch``): an epoch recorded here from that
-        number on (one a Stop cut short, which fit records as Keras does) gives way to it. A
+        training of a model trained in several fits, as the app saves it. If this record ends
+        with the epoch ``later`` starts with (one a Stop cut short, which fit records as Keras
+        does, then run again whole), that last entry gives way to ``later``'s. A
         metric one of them lacks (no validation in one run) is NaN for its epochs, so every
         list stays aligned; one metric spelt two ways (Keras's ``acc``) is one list."""
         kept = len(self.epoch)
-        if later.epoch:
-            kept = next((i for i, e in enumerate(self.epoch) if e >= later.epoch[0]), kept)
+        if later.epoch and self.epoch and self.epoch[-1] == later.epoch[0]:  # cut short, then run again
+            kept -= 1
         whole = History()
         whole.epoch = [*self.epoch[:kept], *later.epoch]
         if len(self.steps) == len(self.epoch) and len(later.steps) == len(later.epoch):
@@ -124,6 +124,20 @@ class History(Callback):
         self.messages.append(message)
         if echo or self.params.get("verbose"):
             print(message, flush=True)
+
+
+def _with_epoch(model, epoch: int, logs: dict) -> History:
+    """``model.history`` with epoch ``epoch`` recorded from ``logs``, if it is not yet (History
+    runs after the other callbacks, so a callback saving the model sees the epoch unrecorded)."""
+    history = model.history
+    if history.epoch and history.epoch[-1] == epoch:
+        return history
+    copy = History()
+    copy.epoch, copy.steps, copy.messages = list(history.epoch), list(history.steps), list(history.messages)
+    copy.history = {k: list(v) for k, v in history.history.items()}
+    copy.set_model(model)
+    copy.on_epoch_end(epoch, logs)
+    return copy
 
 
 def _log_learning_rate(model, logs) -> None:
@@ -323,6 +337,9 @@ class ModelCheckpoint(_Monitoring):
 
         self.save_weights_only = bool(save_weights_only)
         name = Path(os.fspath(filepath))
+        if not name.name or name.is_dir():
+            raise ConfigError(f"ModelCheckpoint filepath {os.fspath(filepath)!r} is a folder; give a file name, "
+                              f"e.g. {str(name / 'best.safetensors')!r}.")
         try:
             if self.save_weights_only:
                 model_file.check_weights_suffix(name)
@@ -353,11 +370,16 @@ class ModelCheckpoint(_Monitoring):
             raise ConfigError(f"ModelCheckpoint filepath {self.filepath!r} names something not in the logs "
                               f"({exc}); it may use {{epoch}} and: {', '.join(k for k in logs if k != 'telemetry')}."
                               ) from None
-        Path(path).parent.mkdir(parents=True, exist_ok=True)  # as Keras's does: "runs/best.safetensors"
+        folder = Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # as Keras's does: "runs/best.safetensors"
+        except OSError as exc:
+            raise ModelFileError(f"ModelCheckpoint cannot create the folder {str(folder)!r} for {path}: "
+                                 f"{exc.strerror or exc}.") from None
         if self.save_weights_only:
             self.model.save_weights(path)
-        else:
-            self.model.save(path)
+        else:  # History records this epoch after the callbacks: the file's record includes it now
+            self.model.save(path, history=_with_epoch(self.model, epoch, logs))
         if self.verbose:
             what = "weights" if self.save_weights_only else "model"
             self._say(f"ModelCheckpoint: saved the {what} after epoch {epoch + 1} to {path}.")

@@ -79,14 +79,19 @@ class Sequential(AlwaysTrainable):
             self._add_input(layer)
             return
         expanded = layer.expand() if isinstance(layer, Dense) else [layer]
+        before = len(self.layers)
+        try:
+            for item in expanded:
+                if self.layers and item.declared_input_shape is not None:
+                    raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
+                                      f"(layer {len(self.layers) + 1}, {item!r}).")
+                if not self.layers and self._input_shape is not None:
+                    self._give_input_shape(item)
+                self.layers.append(item)
+        except ConfigError:
+            del self.layers[before:]  # a refused layer leaves no part of itself behind
+            raise
         self._added.append((layer, len(expanded)))
-        for item in expanded:
-            if self.layers and item.declared_input_shape is not None:
-                raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
-                                  f"(layer {len(self.layers) + 1}, {item!r}).")
-            if not self.layers and self._input_shape is not None:
-                self._give_input_shape(item)
-            self.layers.append(item)
 
     def pop(self) -> Layer:
         """Remove and return the last layer (Keras's), before the model is built: a built

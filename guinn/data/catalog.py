@@ -148,12 +148,12 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
         raise DataError(f"The model's stored feature names must be a list of column names, got {wanted!r:.100}.")
     data = load_csv(path, label_column, delimiter=options.get("delimiter", ","), min_classes=1, features=wanted)
     classes = [str(c) for c in class_names]
-    lookup = _class_lookup(classes)
-    unknown = [c for c in data.class_names if _class_key(c) not in lookup]
+    found = [_class_of(label, classes) for label in data.class_names]
+    unknown = [label for label, k in zip(data.class_names, found, strict=True) if k is None]
     if unknown:
         raise DataError(f"CSV file {path!r} has label(s) {', '.join(map(repr, unknown[:5]))} in column "
                         f"{label_column!r} that the model does not know; its classes are {', '.join(classes)}.")
-    y = np.array([lookup[_class_key(c)] for c in data.class_names], dtype=np.int64)[data.y]
+    y = np.array(found, dtype=np.int64)[data.y]
     x, scaler = data.x, Standardizer.from_dict(preprocessing["standardizer"])
     rows = _held_out_rows(x, scaler, split)
     if rows is not None:
@@ -165,17 +165,22 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
                    preprocessing=dict(preprocessing))
 
 
-def _class_key(label: str):
-    """A class label as compared: the number it spells, if it is one ('1', '1.0'), else the text."""
+def _class_of(label: str, classes: list[str]) -> int | None:
+    """The model class a file's label is: the same text, else the one class spelling the same
+    number ('1.0' is '1'), else None."""
+    if label in classes:
+        return classes.index(label)
+    value = _number(label)
+    same = [i for i, c in enumerate(classes) if value is not None and _number(c) == value]
+    return same[0] if len(same) == 1 else None
+
+
+def _number(text: str) -> float | None:
     try:
-        value = float(label)
+        value = float(text)
     except ValueError:
-        return label
-    return value if np.isfinite(value) else label
-
-
-def _class_lookup(classes: list[str]) -> dict:
-    return {_class_key(c): i for i, c in enumerate(classes)}
+        return None
+    return value if np.isfinite(value) else None
 
 
 def _held_out_rows(x: np.ndarray, scaler: Standardizer, split) -> np.ndarray | None:

@@ -242,7 +242,7 @@ class FileActions:
         self.plots.clear()
         # its stored epochs on the plots, where its optimizer's step count stood at each
         self.history.restore_epochs(model.history.history, int(getattr(model.optimizer, "iterations", 0) or 0),
-                                    model.history.steps)
+                                    model.history.steps, model.history.epoch)
         self.plots.refresh(force=True)
         self._show_model()
         input_dim = int(model.input_shape[0]) if model.input_shape else None

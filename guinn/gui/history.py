@@ -216,7 +216,7 @@ class TrainingHistory:
         self.latest = None
         self.revision += 1
 
-    def restore_epochs(self, logs: dict[str, list], steps: int, epoch_steps=()) -> None:
+    def restore_epochs(self, logs: dict[str, list], steps: int, epoch_steps=(), epoch_numbers=()) -> None:
         """An opened model's stored training, per epoch (``History.history``, any spelling of
         the metrics), placed at the optimizer's step count at each epoch's end
         (``History.steps``); files without those share the model's ``steps`` evenly among the
@@ -230,7 +230,10 @@ class TrainingHistory:
         for i, x in enumerate(epoch_steps):
             row = [columns[k][i] if i < len(columns.get(k, ())) else math.nan for k in self.EPOCH_KEYS]
             self.epochs.append(x, row)
-        self.step, self.epochs_done = steps, epochs
+        # the next run numbers its epochs on from the last stored one (a model fit with
+        # initial_epoch=2 stores epochs 2, 3, 4: the next is 5, not 3)
+        self.step = steps
+        self.epochs_done = int(epoch_numbers[-1]) + 1 if len(epoch_numbers) == epochs else epochs
         self.revision += 1
 
     def reset(self, layer_names) -> None:

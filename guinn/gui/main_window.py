@@ -603,7 +603,7 @@ class MainWindow(QMainWindow, FileActions):
                   ("seed", lambda v: f"seed {v}"),
                   ("early_stopping", lambda v: "early stopping" if v.enabled else "no early stopping"),
                   ("augment", lambda v: "augmented" if v.enabled else "not augmented"),
-                  ("dataset", lambda v: f"{v.get('limit', v.get('n_samples', ''))} samples".strip()))
+                  ("dataset", lambda v: _dataset_label(v, base.dataset)))
         parts += [say(getattr(exp, key)) for key, say in others if getattr(exp, key) != getattr(base, key)]
         return ", ".join(parts) or _short_title(exp.title)
 
@@ -1131,6 +1131,18 @@ def _short_title(title: str) -> str:
     """'SGD' for 'Optimizers 1/5: SGD': a preset's name short enough for a legend."""
     short = title.rsplit(": ", 1)[-1]
     return short if len(short) <= 40 else short[:39] + "…"
+
+
+def _dataset_label(spec: dict, base: dict) -> str:
+    """How a run's data differ from the preset's: other data by name ('moons', 'CSV'), the
+    same data by its sample counts ('5,000 samples', 'all samples', '200 test samples')."""
+    if _source(spec) != _source(base):
+        return str(spec.get("name") or spec.get("kind", "other data"))
+    parts = []
+    for key, what in (("limit", "samples"), ("n_samples", "samples"), ("test_limit", "test samples")):
+        if spec.get(key) != base.get(key):
+            parts.append(f"{spec[key]:,} {what}" if key in spec else f"all {what}")
+    return ", ".join(parts)
 
 
 def _layers_label(layers) -> str:

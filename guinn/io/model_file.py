@@ -259,22 +259,24 @@ FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras",
 def check_suffix(path: Path) -> None:
     """A model file's name ends in .safetensors (as Keras's must end in .keras): the name says
     what the file is, and Open finds it."""
-    right = _renamed(path, ".safetensors")
+    if not path.name or path.is_dir():  # (a folder is told so where it is written)
+        return
     if _is_weights_name(path):
         raise ModelFileError(f"{path.name}: a {WEIGHTS_SUFFIX} name is for model.save_weights (the weights "
-                             f"alone); save the whole model as {right}.")
+                             f"alone); save the whole model as {_renamed(path, '.safetensors')}.")
     kind = FOREIGN_SUFFIXES.get(path.suffix.lower())
     if kind:
         hint = " (for ONNX use guinn.io.onnx_export or `guinn export`)" if kind == "ONNX" else ""
         raise ModelFileError(f"{path.name}: a {path.suffix} name promises a {kind} file, but guinn writes "
-                             f"safetensors; save as {right}{hint}.")
-    if path.suffix.lower() != ".safetensors" and not path.is_dir():  # (a folder is told so where it is written)
-        raise ModelFileError(f"{path.name}: model files are named *.safetensors; save as {right}.")
+                             f"safetensors; save as {_renamed(path, '.safetensors')}{hint}.")
+    if path.suffix.lower() != ".safetensors":
+        raise ModelFileError(f"{path.name}: model files are named *.safetensors; save as "
+                             f"{_renamed(path, '.safetensors')}.")
 
 
 def _renamed(path: Path, suffix: str) -> str:
     """``path`` with a right suffix, folder kept: the name to suggest."""
-    return str(path.with_name(_stem(path) + suffix))
+    return str(path.with_name(_stem(path) + suffix)) if path.name else f"model{suffix}"
 
 
 def check_weights_suffix(path: Path, reading: bool = False) -> None:

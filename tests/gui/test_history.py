@@ -149,3 +149,12 @@ def test_nothing_is_restored_without_steps_or_epochs():
     h.restore_epochs({"loss": [0.5]}, steps=0)  # an untrained optimizer: no x positions to give
     h.restore_epochs({}, steps=40)
     assert (h.step, len(h.epochs)) == (0, 0)
+
+
+def test_restored_epochs_are_numbered_on_from_the_last_stored_one():
+    h = TrainingHistory()
+    h.restore_epochs({"loss": [0.5, 0.4, 0.3]}, 30, [10, 20, 30], [2, 3, 4])  # fit with initial_epoch=2
+    assert h.epochs_done == 5  # the next run's first epoch is 5, as in the file
+    h.reset(())
+    h.restore_epochs({"loss": [0.5, 0.4]}, 20)  # an older file: no numbers, a count
+    assert h.epochs_done == 2

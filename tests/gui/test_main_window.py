@@ -1231,3 +1231,13 @@ def test_a_save_name_with_another_suffix_gets_the_files_own(qtbot, window, tmp_p
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "model.v2"), ""))
     assert window.save_model()  # model files are *.safetensors: the dialog's name gets it
     assert (tmp_path / "model.v2.safetensors").is_file() and not (tmp_path / "model.v2").exists()
+
+
+def test_a_kept_runs_data_are_named_by_what_differs():
+    from guinn.gui.main_window import _dataset_label
+
+    base = {"kind": "mnist", "limit": 500, "test_limit": 200}
+    assert _dataset_label({"kind": "mnist", "limit": 500, "test_limit": 100}, base) == "100 test samples"
+    assert _dataset_label({"kind": "mnist"}, base) == "all samples, all test samples"
+    assert _dataset_label({"kind": "mnist", "limit": 5000, "test_limit": 200}, base) == "5,000 samples"
+    assert _dataset_label({"kind": "toy", "name": "moons"}, base) == "moons"
