@@ -64,10 +64,10 @@ KERAS_LACKS = {
               "binary_focal_crossentropy", "categorical_focal_crossentropy"),
              "its losses are categorical and sparse categorical cross-entropy, binary cross-entropy and mean "
              "squared error"),
-    "metric": (("mae", "mse", "mean_absolute_error", "mean_squared_error", "auc", "precision", "recall",
+    "metric": (("auc", "precision", "recall",
                 "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "f1_score", "mape",
                 "root_mean_squared_error", "rmse", "r2_score", "crossentropy"),
-               "accuracy is its one metric (the loss is always logged, and evaluate returns it)"),
+               "its metrics are accuracy, mae and mse (the loss is always logged, and evaluate returns it)"),
     "activation": (("elu", "selu", "gelu", "silu", "swish", "softplus", "softsign", "exponential", "hard_sigmoid",
                     "hard_silu", "mish", "relu6", "log_softmax"),
                    "its activations are sigmoid, tanh, relu, leaky_relu, prelu, maxout, softmax and linear"),

@@ -76,7 +76,7 @@ MODELS = {
 
 TOP = {  # import guinn as keras: keras.X
     "Model": MODELS_NOTE,
-    "metrics": "accuracy is guinn's one metric: compile(metrics=['accuracy'])",
+    "metrics": "metrics are named in compile: metrics=['accuracy'], ['mae'] or ['mse']",
     "activations": "activations are named in Dense(activation=...) or Activation(...)",
     "backend": "guinn's engine is NumPy: there is no backend to choose",
     "ops": "guinn's engine is NumPy: use numpy on the arrays predict returns",

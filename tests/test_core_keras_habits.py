@@ -354,7 +354,7 @@ def test_keras_defaults_spelt_out_are_accepted_and_other_values_refused(tmp_path
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda m: m.compile("adam", "mean_absolute_error"), "guinn has no loss 'mean_absolute_error'"),
-    (lambda m: m.compile("adam", "mse", metrics=["mae"]), "guinn has no metric 'mae': accuracy is its one metric"),
+    (lambda m: m.compile("adam", "mse", metrics=["auc"]), "guinn has no metric 'auc': its metrics are accuracy, mae"),
     (lambda m: Dense(3, activation="elu"), "guinn has no activation 'elu'"),
     (lambda m: Dense(3, kernel_initializer="lecun_normal"), "guinn has no initializer 'lecun_normal'"),
 ])
@@ -404,3 +404,29 @@ def test_second_review_fixes_on_the_keras_surface(tmp_path):
     Adam(amsgrad=np.False_)  # NumPy's spelling of the default
     with pytest.raises(ConfigError, match="Sequential models only"):
         keras.Model  # noqa: B018
+
+
+@pytest.mark.parametrize("hidden", [8, 256])  # 256 units: the split step's path
+def test_mae_and_mse_metrics_as_keras_computes_them(hidden):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"))[:, None]
+    model = Sequential([Dense(hidden, activation="relu", input_dim=4), Dense(1)], seed=0)
+    model.compile(SGD(learning_rate=0.01), "mse", metrics=["mae", "mean_squared_error"])
+    assert model.metrics_names == ["loss", "mae", "mean_squared_error"]
+    before = []
+    from guinn.callbacks import LambdaCallback
+
+    seen = []
+    watch = LambdaCallback(on_train_batch_begin=lambda b, logs: before.append(model.predict(x)),
+                           on_train_batch_end=lambda b, logs: seen.append(dict(logs)))
+    h = model.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0, callbacks=[watch],
+                  validation_data=(x, y))
+    for out, logs in zip(before, seen, strict=True):  # each batch's figures are its outputs' before the step
+        assert logs["mae"] == pytest.approx(np.abs(out - y).mean(), rel=1e-4)
+        assert logs["mean_squared_error"] == pytest.approx(logs["loss"], rel=1e-4)
+    assert set(h.history) == {"loss", "mae", "mean_squared_error", "val_loss", "val_mae", "val_mean_squared_error"}
+    loss, mae, mse = model.evaluate(x, y, verbose=0)
+    assert mae == pytest.approx(np.abs(model.predict(x) - y).mean(), rel=1e-5) and mse == pytest.approx(loss)
+    with pytest.raises(ConfigError, match="class numbers"):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["mae"])

@@ -33,7 +33,8 @@ from guinn.errors import (
     unknown_name,
 )
 
-METRICS = ("accuracy",)
+METRICS = ("accuracy", "mae", "mse")
+ERROR_METRICS = ("mae", "mse")  # the mean absolute and squared error of the outputs, as Keras's
 # Where a training message turns from what happened to why: the window, showing a stop after
 # a divergence note, keeps the cause once.
 LIKELY_CAUSE = " Likely cause:"
@@ -42,7 +43,8 @@ LIKELY_CAUSE = " Likely cause:"
 # untrusted JSON text) is refused at build instead of running the machine out of memory.
 MAX_WEIGHT_BYTES = 4 * 1024**3
 METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
-                  "sparse_categorical_accuracy": "accuracy", "binary_accuracy": "accuracy"}
+                  "sparse_categorical_accuracy": "accuracy", "binary_accuracy": "accuracy",
+                  "mean_absolute_error": "mae", "mean_squared_error": "mse"}
 
 
 class Sequential(AlwaysTrainable):
@@ -234,14 +236,19 @@ class Sequential(AlwaysTrainable):
             raise ConfigError(f"compile needs a loss; valid losses: {', '.join(sorted(losses.LOSSES))}.")
         self.loss = losses.get(loss)
         self.optimizer = optimizers.get(optimizer)
-        self.metrics = []
+        self.metrics, self._metric_names = [], {}
         for m in [metrics] if isinstance(metrics, str) else metrics or []:
-            key = METRIC_ALIASES.get(m, m) if isinstance(m, str) else m
+            key = METRIC_ALIASES.get(m.lower(), m.lower()) if isinstance(m, str) else m
             if key not in METRICS:
                 raise unknown_name("metric", m, list(METRICS) + list(METRIC_ALIASES))
+            if key in ERROR_METRICS and self.loss.integer_labels:
+                raise ConfigError(f"metric {m!r} compares outputs with targets of the same shape; under "
+                                  f"{self.loss.name} the targets are class numbers (use accuracy, or "
+                                  f"categorical_crossentropy with one-hot targets).")
             if key not in self.metrics:
                 self.metrics.append(key)
-                self._metric_names = {key: m} if m != key else {}
+                if m != key:
+                    self._metric_names[key] = m
         self.compiled = True
         if self.built:
             self._configure_training()
@@ -357,8 +364,7 @@ class Sequential(AlwaysTrainable):
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch, {})
             order = shuffle_rng.permutation(n) if shuffle else None
-            loss_sum = acc_sum = 0.0
-            seen = 0
+            loss_sum, sums, seen = 0.0, dict.fromkeys(self.metrics, 0.0), 0
             for batch in range(steps):
                 start, stop = batch * batch_size, min(n, (batch + 1) * batch_size)
                 if order is None:
@@ -383,8 +389,8 @@ class Sequential(AlwaysTrainable):
                 if first_loss is None:
                     first_loss = logs["loss"]
                 loss_sum += logs["loss"] * len(xb)
-                if want_acc:
-                    acc_sum += logs["accuracy"] * len(xb)
+                for metric in sums:
+                    sums[metric] += logs[metric] * len(xb)
                 seen += len(xb)
                 cb.on_train_batch_end(batch, self._as_spelt(logs))
                 if self.stop_training:
@@ -398,8 +404,7 @@ class Sequential(AlwaysTrainable):
                         f"The training loss has grown to {epoch_logs['loss']:.4g} in epoch {epoch + 1}, far above "
                         f"where this run started ({first_loss:.4g}): training is diverging.{LIKELY_CAUSE} the "
                         f"learning rate ({getattr(self.optimizer, 'learning_rate', float('nan')):g}) is too high.")
-                if want_acc:
-                    epoch_logs["accuracy"] = acc_sum / seen
+                epoch_logs.update({metric: total / seen for metric, total in sums.items()})
                 if x_val is not None:
                     val = self._evaluate_arrays(x_val, y_val, max(batch_size, 1024))
                     epoch_logs.update({f"val_{k}": v for k, v in val.items()})
@@ -418,11 +423,10 @@ class Sequential(AlwaysTrainable):
         x, y = self._checked_pair(x, y)
         self.optimizer.build(self._params.size, self.dtype)
         labels = self._accuracy_labels(y)
-        want_acc = labels is not None
         self.stop_training, self.stop_reason = False, None
         logs = self._train_step(x, y, labels, self._rngs["dropout"], 0, 0)
         if logs is None:
-            logs = {"loss": math.nan, **({"accuracy": math.nan} if want_acc else {})}
+            logs = {"loss": math.nan, **dict.fromkeys(self.metrics, math.nan)}
         result = self._as_spelt({k: v for k, v in logs.items() if k != "telemetry"})
         return result if return_dict else _keras_result(result)
 
@@ -473,7 +477,7 @@ class Sequential(AlwaysTrainable):
         if not self._update_is_finite(self._optimizer_step(), epoch, batch):
             return None
         self._apply_update()
-        return self._step_logs(out, loss, lb, epoch, batch)
+        return self._step_logs(out, loss, lb, epoch, batch, yb)
 
     def _loss_and_gradient(self, yb, out, epoch, batch):
         """The batch's loss (with the penalty) and dL/d(output); (NaN, None) after stopping on a
@@ -503,10 +507,10 @@ class Sequential(AlwaysTrainable):
             return False
         return True
 
-    def _step_logs(self, out, loss, lb, epoch, batch) -> dict:
+    def _step_logs(self, out, loss, lb, epoch, batch, yb) -> dict:
         logs = {"loss": loss}
-        if lb is not None:
-            logs["accuracy"] = _accuracy(out, lb)
+        for metric in self.metrics:
+            logs[metric] = _accuracy(out, lb) if metric == "accuracy" else _error(metric, out, yb)
         if self.telemetry:
             logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan))
         return logs
@@ -639,7 +643,7 @@ class Sequential(AlwaysTrainable):
 
     def _evaluate_arrays(self, x, y, batch_size) -> dict:
         total_loss = 0.0
-        correct = 0
+        sums = dict.fromkeys(self.metrics, 0.0)
         fused = self._fused
         last = self.layers[-1]
         for i in range(0, len(x), batch_size):
@@ -656,12 +660,11 @@ class Sequential(AlwaysTrainable):
             else:
                 out = self._forward_pure(xb)
                 total_loss += self.loss(yb, out) * len(xb)
-            if "accuracy" in self.metrics:
-                correct += _accuracy(out, _class_index(yb, self._multilabel())) * len(xb)
-        result = {"loss": total_loss / len(x) + self._penalty()}
-        if "accuracy" in self.metrics:
-            result["accuracy"] = correct / len(x)
-        return result
+            for metric in self.metrics:
+                value = (_accuracy(out, _class_index(yb, self._multilabel())) if metric == "accuracy"
+                         else _error(metric, out, yb))
+                sums[metric] += value * len(xb)
+        return {"loss": total_loss / len(x) + self._penalty(), **{m: v / len(x) for m, v in sums.items()}}
 
     def _checked_pair(self, x, y, what=""):
         """Validated (x, targets) ready for the loss; builds the model from x if needed.
@@ -882,6 +885,12 @@ def _class_index(y: np.ndarray, multilabel: bool = False) -> np.ndarray:
     if multilabel:
         return y
     return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+
+
+def _error(metric: str, out: np.ndarray, targets: np.ndarray) -> float:
+    """Keras's mae/mse metric: the mean absolute or squared difference of outputs and targets."""
+    diff = out.astype(np.float64) - np.asarray(targets, dtype=np.float64).reshape(out.shape)
+    return float(np.abs(diff).mean() if metric == "mae" else np.square(diff).mean())
 
 
 def _accuracy(out: np.ndarray, labels: np.ndarray) -> float:

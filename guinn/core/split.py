@@ -367,7 +367,7 @@ class SplitStep:
             if i and groups[i - 1].kind is None:
                 _sum_of_parts(group.partials, n, groups[i - 1].signal[:n])
                 groups[i - 1].finish_backward(n)
-        return model._step_logs(out, loss, lb, epoch, batch) if self._finish(epoch, batch) else None
+        return model._step_logs(out, loss, lb, epoch, batch, yb) if self._finish(epoch, batch) else None
 
     # -- the next batch -------------------------------------------------------------------------
     def upcoming(self, x, rows) -> None:
