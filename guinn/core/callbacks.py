@@ -132,12 +132,10 @@ def _with_epoch(model, epoch: int, logs: dict) -> History:
     history = model.history
     if history.epoch and history.epoch[-1] == epoch:
         return history
-    copy = History()
-    copy.epoch, copy.steps, copy.messages = list(history.epoch), list(history.steps), list(history.messages)
-    copy.history = {k: list(v) for k, v in history.history.items()}
-    copy.set_model(model)
-    copy.on_epoch_end(epoch, logs)
-    return copy
+    this = History()
+    this.set_model(model)
+    this.on_epoch_end(epoch, logs)
+    return history.joined(this)
 
 
 def _log_learning_rate(model, logs) -> None:

@@ -974,10 +974,8 @@ class MainWindow(QMainWindow, FileActions):
         parts = [f"loss {_metric(record.loss)}"]
         if math.isfinite(record.accuracy):
             parts.append(f"accuracy {record.accuracy:.1%}")
-        for key in ("val_loss", "val_accuracy"):
-            if key in self._epoch_logs:
-                value = self._epoch_logs[key]
-                parts.append(f"{key} {value:.1%}" if "accuracy" in key else f"{key} {_metric(value)}")
+        logs = self._epoch_logs
+        parts += [_figure(key, logs[key]) for key in ("val_loss", "val_accuracy") if key in logs]
         if math.isfinite(rate):
             parts.append(f"{rate:,.0f} batches/s")
         self.metrics_label.setText(" · ".join(parts))
@@ -1070,8 +1068,7 @@ class MainWindow(QMainWindow, FileActions):
         if logs is None:
             return
         self._epoch_logs = logs
-        parts = [f"{key} {logs[key]:.1%}" if "accuracy" in key else f"{key} {_metric(logs[key])}"
-                 for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
+        parts = [_figure(key, logs[key]) for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
         self.metrics_label.setText(f"Epoch {restored + 1}'s weights, restored by early stopping: {' · '.join(parts)}")
 
     def _set_training_ui(self, training: bool) -> None:
@@ -1169,6 +1166,11 @@ def _run_label(optimizer) -> str:
     text = f"{type(optimizer).__name__} {optimizer.learning_rate:g}"
     momentum = getattr(optimizer, "momentum", 0.0)
     return f"{text}, momentum {momentum:g}" if momentum else text
+
+
+def _figure(key: str, value: float) -> str:
+    """'val_accuracy 97.9%' or 'val_loss 0.0710': a logged figure for the status bar."""
+    return f"{key} {value:.1%}" if "accuracy" in key else f"{key} {_metric(value)}"
 
 
 def _metric(value: float) -> str:
