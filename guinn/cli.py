@@ -317,7 +317,8 @@ def cmd_evaluate(args) -> int:
         raise DataError(
             f"{args.model} does not record the dataset it was trained on; pass --dataset."
         )
-    if spec.get("kind") == "csv" and _knows_its_columns(model):
+    by_model = spec.get("kind") == "csv" and _knows_its_columns(model)  # read as the model was trained
+    if by_model:
         trained_csv = trained_on if (trained_on or {}).get("kind") == "csv" else {}
         split = (trained_csv.get("test_fraction", 0.2), trained_csv.get("seed", 0)) if trained_csv else None
         dataset = csv_for_model(spec, model.preprocessing, model.class_names, split)
@@ -332,7 +333,7 @@ def cmd_evaluate(args) -> int:
     dataset = dataclasses.replace(dataset, x_test=dataset.x_test.reshape((-1, *model.input_shape)))
     result = _test_metrics(model, dataset)
     loss = "n/a (model not compiled)" if math.isnan(result["loss"]) else f"{result['loss']:.4f}"
-    which = f" ({dataset.description})" if spec.get("kind") == "csv" and _knows_its_columns(model) else ""
+    which = f" ({dataset.description})" if by_model else ""
     print(f"{dataset.name}: {len(dataset.x_test):,} test samples{which}")
     print(f"test loss: {loss}")
     print(f"test accuracy: {result['accuracy']:.2%}")
