@@ -510,7 +510,7 @@ class Sequential(AlwaysTrainable):
     def _step_logs(self, out, loss, lb, epoch, batch, yb) -> dict:
         logs = {"loss": loss}
         for metric in self.metrics:
-            logs[metric] = _accuracy(out, lb) if metric == "accuracy" else _error(metric, out, yb)
+            logs[metric] = _metric_value(metric, out, lb, yb)
         if self.telemetry:
             logs["telemetry"] = self._telemetry(epoch, batch, loss, logs.get("accuracy", math.nan))
         return logs
@@ -660,10 +660,9 @@ class Sequential(AlwaysTrainable):
             else:
                 out = self._forward_pure(xb)
                 total_loss += self.loss(yb, out) * len(xb)
+            labels = self._accuracy_labels(yb)
             for metric in self.metrics:
-                value = (_accuracy(out, _class_index(yb, self._multilabel())) if metric == "accuracy"
-                         else _error(metric, out, yb))
-                sums[metric] += value * len(xb)
+                sums[metric] += _metric_value(metric, out, labels, yb) * len(xb)
         return {"loss": total_loss / len(x) + self._penalty(), **{m: v / len(x) for m, v in sums.items()}}
 
     def _checked_pair(self, x, y, what=""):
@@ -885,6 +884,12 @@ def _class_index(y: np.ndarray, multilabel: bool = False) -> np.ndarray:
     if multilabel:
         return y
     return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+
+
+def _metric_value(metric: str, out: np.ndarray, labels, targets: np.ndarray) -> float:
+    """A compiled metric on a batch: accuracy against ``labels`` (see _class_index), mae/mse
+    against the targets."""
+    return _accuracy(out, labels) if metric == "accuracy" else _error(metric, out, targets)
 
 
 def _error(metric: str, out: np.ndarray, targets: np.ndarray) -> float:
