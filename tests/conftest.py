@@ -1,8 +1,11 @@
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app keeps its last session in the user's data folder: never the real one in tests.
+os.environ["GUINN_SESSION_DIR"] = tempfile.mkdtemp(prefix="guinn-test-session-")
 
 
 @pytest.fixture

@@ -48,17 +48,23 @@ def main(argv: list[str] | None = None) -> int:
 
     if icon_path().is_file():
         app.setWindowIcon(QIcon(str(icon_path())))
+    from guinn.gui import session
     from guinn.gui.main_window import MainWindow
 
-    window = MainWindow()
+    setup, note = session.read_setup()  # the last session's data, layers and settings, if kept
+    window = MainWindow(setup)
     _install_excepthook(window)
     # The window shows every stop and warning in its status bar and log; none belongs on stderr.
     warnings.filterwarnings("ignore", category=TrainingWarning)
     screen = app.primaryScreen() if app.platformName() != "offscreen" else None  # (no real screen there)
-    if screen is not None and window.fit_to_screen(screen.availableGeometry().size()):
+    small = screen is not None and window.fit_to_screen(screen.availableGeometry().size())
+    window.keep_session(setup)  # its size and place last time; unsaved weights a crash left behind
+    if small and not session.read_window_state():
         window.showMaximized()  # a projector's or small laptop's screen: all of it
     else:
         window.show()
+    if note:
+        window.statusBar().showMessage(note, 15_000)
     warm_up = _start_kernel_warm_up()
     for arg in args:
         if arg.endswith(".json"):

@@ -156,7 +156,18 @@ class FileActions:
         path = self._path_or_ask(path, True, "Save model", "model.safetensors", "guinn models (*.safetensors)")
         if path is None:
             return False
-        extras = {"history": self.whole_history()}  # every run of these weights, not the last alone
+        history = self.whole_history()  # every run of these weights, not the last alone
+        if not self._attempt(lambda: self.model.save(path, history=history, **self._model_extras()),
+                             "save the model", path)[0]:
+            return False
+        self._dirty = False
+        self._sync_recovery()
+        self._succeeded(f"Saved the model to {path}")
+        return True
+
+    def _model_extras(self) -> dict:
+        """What a model file keeps beside the weights: the setup, and the data's labels and scaling."""
+        extras = {}
         try:
             extras["experiment"] = self.experiment()
         except GuinnError:
@@ -167,11 +178,7 @@ class FileActions:
                 dataset=self.dataset.name,
                 preprocessing=self.dataset.preprocessing,
             )
-        if not self._attempt(lambda: self.model.save(path, **extras), "save the model", path)[0]:
-            return False
-        self._dirty = False
-        self._succeeded(f"Saved the model to {path}")
-        return True
+        return extras
 
     def export_onnx(self, path: str | None = None) -> bool:
         """The trained network as ONNX, for onnxruntime, Netron or another framework."""
@@ -266,6 +273,7 @@ class FileActions:
         self.metrics_label.setText(
             f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Start to train it further."
         )
+        self._sync_recovery()  # the weights shown now are in a file
         return True
 
     # -- closing -------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from guinn.gui.history import TrainingHistory, folded_layer_names, plot_layer_na
 from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
+from guinn.gui.session import SessionKeeping
 from guinn.gui.settings_panel import SettingsPanel
 from guinn.gui.tips import TIPS, count
 from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunControl, TrainingWorker
@@ -137,7 +138,7 @@ class MessageBanner(QFrame):
         return "" if self.isHidden() else self.label.text()
 
 
-class MainWindow(QMainWindow, FileActions):
+class MainWindow(QMainWindow, FileActions, SessionKeeping):
     trainingStarted = Signal()
     trainingFinished = Signal(object)  # Outcome
     datasetReady = Signal(object)  # Dataset
@@ -688,6 +689,7 @@ class MainWindow(QMainWindow, FileActions):
         self.progress.setFormat("Idle")
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train this network.")
+        self._sync_recovery()
 
     def _show_model(self) -> None:
         """The model changed (built, opened, discarded, reset): the views that read it follow."""
@@ -780,6 +782,7 @@ class MainWindow(QMainWindow, FileActions):
         self.progress.setValue(0)
         self.progress.setFormat("Weights re-initialised")
         self.statusBar().showMessage("Weights re-initialised from the seed.", 5000)
+        self._sync_recovery()
 
     # -- training ------------------------------------------------------------------------------
     def is_training(self) -> bool:
@@ -846,7 +849,8 @@ class MainWindow(QMainWindow, FileActions):
         self._run_name = self._describe_run(exp)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         self._run_callbacks, self._logs_by_epoch = callbacks, {}
-        worker = TrainingWorker(self.model, fit_args, callbacks, control)
+        keeper = self._recovery_writer(self._earlier_history)  # a long run's weights, kept for a crash
+        worker = TrainingWorker(self.model, fit_args, callbacks + ([keeper] if keeper else []), control)
         thread = QThread()
         thread.setObjectName("guinn-training")
         worker.moveToThread(thread)
@@ -1057,6 +1061,7 @@ class MainWindow(QMainWindow, FileActions):
         if notes and not outcome.error:
             alarming = any("diverging" in note for note in notes)
             self.show_info("\n".join(notes), "warning" if alarming else "info")
+        self._sync_recovery()
         self.trainingFinished.emit(outcome)
 
     def _show_restored_epoch(self) -> None:
@@ -1108,6 +1113,7 @@ class MainWindow(QMainWindow, FileActions):
             self._finish_thread()
             self._set_training_ui(False)
         self._plot_timer.stop()
+        self._end_session()
         event.accept()
 
     def _about(self) -> None:

@@ -1,0 +1,286 @@
+"""The last session's work, kept across launches: a desktop app never loses it.
+
+- **The setup** (data, layers, settings: an ordinary experiment file), the window's size
+  and the View options are written when the window closes; the next plain ``guinn`` opens
+  with them (a file named on the command line is opened after them).
+- **Trained weights not saved in a file** are written to a recovery model when a run ends
+  and, in a long run, at an epoch's end at most once a minute (by the training thread,
+  which owns the weights then). Saving the model, discarding its weights or a normal close
+  removes it, so a recovery model still there at the next launch means guinn ended without
+  closing (a crash, a killed process, a power cut): its weights come back, marked unsaved.
+
+Each running window holds a lock on its recovery model, so two guinn windows never take
+each other's. The files live in the user's data folder (``GUINN_SESSION_DIR`` names another;
+set but empty, it turns all this off) and are read like any other file: validated, and set
+aside with a word in the status bar when unusable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QLockFile, QStandardPaths
+
+from guinn.core.callbacks import Callback, _with_epoch
+from guinn.errors import GuinnError
+from guinn.experiment import Experiment
+
+log = logging.getLogger(__name__)
+
+SETUP_FILE = "last-setup.json"
+WINDOW_FILE = "window.json"
+RECOVERY_GLOB = "recovery-*.safetensors"
+RECOVERY_INTERVAL_S = 60.0  # least seconds between two recovery writes within a run
+MAX_WINDOW_FILE_BYTES = 64 * 1024
+
+
+def folder() -> Path | None:
+    """Where the session's files live; None when keeping them is turned off."""
+    chosen = os.environ.get("GUINN_SESSION_DIR")
+    if chosen is not None:
+        return Path(chosen) if chosen.strip() else None
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location) if location else None
+
+
+def read_setup() -> tuple[Experiment | None, str | None]:
+    """(the last session's setup, a note for the status bar); (None, None) when there is none."""
+    where = folder()
+    path = where / SETUP_FILE if where else None
+    if path is None or not path.is_file():
+        return None, None
+    try:
+        exp = Experiment.load(path)
+    except GuinnError as exc:
+        return None, f"The last session's setup could not be restored ({exc}); the MNIST example is open instead."
+    missing = _missing_data(exp.dataset)
+    if missing:
+        exp = exp.with_changes(dataset=Experiment().dataset)
+        return exp, f"The last session's data file {missing} is gone: MNIST is loaded instead, with its network."
+    if exp == Experiment():
+        return exp, None
+    return exp, "Your last session's setup is back (Presets ▸ MNIST example network starts afresh)."
+
+
+def _missing_data(spec: dict) -> str | None:
+    """The first file a dataset description names that no longer exists, if any."""
+    for key in ("path", "images", "labels", "test_images", "test_labels"):
+        value = spec.get(key)
+        if isinstance(value, str) and value and not Path(value).is_file():
+            return value
+    return None
+
+
+def read_window_state() -> dict:
+    """The window's saved geometry and View options ({} when none or unusable)."""
+    where = folder()
+    path = where / WINDOW_FILE if where else None
+    try:
+        if path is None or not path.is_file() or path.stat().st_size > MAX_WINDOW_FILE_BYTES:
+            return {}
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def geometry_bytes(state: dict) -> QByteArray | None:
+    text = state.get("geometry")
+    if not isinstance(text, str):
+        return None
+    try:
+        return QByteArray(base64.b64decode(text.encode("ascii"), validate=True))
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
+def write_session(exp: Experiment | None, window_state: dict) -> None:
+    """The setup and window state, for the next launch (a failure is logged, never raised:
+    the window is closing)."""
+    where = folder()
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        if exp is not None:
+            exp.save(where / SETUP_FILE)
+        tmp = where / f".{WINDOW_FILE}.tmp"
+        tmp.write_text(json.dumps(window_state), encoding="utf-8")
+        os.replace(tmp, where / WINDOW_FILE)
+    except (OSError, GuinnError) as exc:
+        log.warning("Could not keep the session for the next launch: %s", exc)
+
+
+class RecoverySlot:
+    """This window's recovery model file, locked while the window lives."""
+
+    def __init__(self, where: Path):
+        self.folder = where
+        self.path: Path | None = None
+        self._lock: QLockFile | None = None
+
+    def claim(self) -> Path | None:
+        """Take a slot: an orphaned recovery model (its window ended without closing) if there
+        is one, which is returned (its slot is this window's now), else a new, empty slot (None)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob("recovery-*.lock"):  # a crash before any recovery was written
+            if not stale.with_suffix(".safetensors").exists():
+                _lock_if_free(stale, remove=True)
+        found = sorted(self.folder.glob(RECOVERY_GLOB), key=_modified, reverse=True)
+        for path in found:
+            lock = _lock_if_free(path.with_suffix(".lock"))
+            if lock is not None:  # its window is gone: this one takes it over
+                self.path, self._lock = path, lock
+                return path
+        self.path = self.folder / f"recovery-{os.getpid()}-{time.time_ns()}.safetensors"
+        self._lock = _lock_if_free(self.path.with_suffix(".lock"))
+        return None
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        self.remove()
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _lock_if_free(path: Path, remove: bool = False) -> QLockFile | None:
+    lock = QLockFile(str(path))
+    if not lock.tryLock(0):
+        return None
+    if remove:
+        lock.unlock()
+        return None
+    return lock
+
+
+class RecoveryWriter(Callback):
+    """Writes the recovery model at an epoch's end, at most every ``interval_s`` seconds; a
+    failure is logged and training goes on."""
+
+    def __init__(self, path: Path, earlier, extras: dict, interval_s: float = RECOVERY_INTERVAL_S):
+        super().__init__()
+        self.path, self.earlier, self.extras, self.interval_s = path, earlier, extras, interval_s
+        self.last = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() - self.last < self.interval_s:
+            return
+        history = self.earlier.joined(_with_epoch(self.model, epoch, logs or {}))
+        write_recovery(self.model, self.path, history, self.extras)
+        self.last = time.monotonic()
+
+
+def write_recovery(model, path: Path, history, extras: dict) -> bool:
+    try:
+        model.save(path, history=history, **extras)
+    except (GuinnError, OSError) as exc:
+        log.warning("Could not write the recovery model %s: %s", path, exc)
+        return False
+    return True
+
+
+class SessionKeeping:
+    """The window's side: a mixin for :class:`~guinn.gui.main_window.MainWindow`, which calls
+    ``_sync_recovery`` when its weights change hands and ``_end_session`` on a normal close.
+    Windows made without ``keep_session`` (tests, benchmarks) keep nothing."""
+
+    _recovery: RecoverySlot | None = None
+    _session_kept = False
+
+    def keep_session(self, setup: Experiment | None = None) -> None:
+        """Put back the window state (and the explanation of ``setup``, the restored setup, when
+        it is an unchanged preset), and orphaned trained weights if any; from now on keep them
+        all, and the setup at close."""
+        where = folder()
+        if where is None:
+            return
+        if setup is not None and setup.description:
+            self._explain(setup, setup.description)
+        self._session_kept = True
+        state = read_window_state()
+        geometry = geometry_bytes(state)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if isinstance(state.get("keep_runs"), bool):
+            self.keep_runs_action.setChecked(state["keep_runs"])
+        slot = RecoverySlot(where)
+        try:
+            orphan = slot.claim()
+        except OSError as exc:
+            self.statusBar().showMessage(f"Unsaved weights cannot be kept for a crash ({exc.strerror or exc}).", 10_000)
+            return
+        self._recovery = slot
+        if orphan is not None:
+            self._recover(orphan)
+
+    def _recover(self, path: Path) -> None:
+        slot = self._recovery
+        slot.path = None  # opening it must not remove it: until saved, it is this window's recovery model
+        try:
+            opened = self.open_model(str(path))
+        finally:
+            slot.path = path
+        if not opened:  # the reason is on show; set the file aside, never read again
+            try:
+                os.replace(path, path.with_name(f"unusable-{path.name}"))
+            except OSError:
+                path.unlink(missing_ok=True)
+            return
+        self._dirty = True
+        self.setWindowTitle("guinn — recovered model (not saved)")
+        self.show_info(
+            "guinn did not close normally last time. The weights it had trained are back, with their "
+            "curves and settings: File ▸ Save model keeps them.",
+            "warning",
+        )
+        self.metrics_label.setText("Recovered the unsaved trained model: press Start to train it further, "
+                                   "or File ▸ Save model to keep it.")
+
+    def _sync_recovery(self) -> None:
+        """The recovery model holds the trained weights exactly when they are not saved."""
+        slot = self._recovery
+        if slot is None or slot.path is None:
+            return
+        if self.model is not None and self._trained and self._dirty and not self.is_training():
+            write_recovery(self.model, slot.path, self.whole_history(), self._model_extras())
+        else:
+            slot.remove()
+
+    def _recovery_writer(self, earlier) -> RecoveryWriter | None:
+        """The callback that keeps a long run's weights while it trains (None: not kept)."""
+        slot = self._recovery
+        if slot is None or slot.path is None:
+            return None
+        return RecoveryWriter(slot.path, earlier, self._model_extras())
+
+    def _end_session(self) -> None:
+        """A normal close: the user saved or discarded the weights when asked."""
+        try:
+            exp = self.experiment()
+        except GuinnError:
+            exp = None
+        if exp is not None and not self._unchanged(exp):  # the user's own: a preset's text would be untrue
+            exp = exp.with_changes(description="")
+        state = {"geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
+                 "keep_runs": self.keep_runs_action.isChecked()}
+        if self._session_kept:
+            write_session(exp, state)
+        if self._recovery is not None:
+            self._recovery.release()
+            self._recovery = None

@@ -1,0 +1,243 @@
+"""The last session kept across launches: setup and window state at close, unsaved trained
+weights through a crash (guinn.gui.session)."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QLockFile, QSize, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from guinn.core.specs import LayerSpec
+from guinn.gui import session
+from guinn.models import Sequential
+from tests.gui.conftest import TOY, Answers
+
+Yes = QMessageBox.StandardButton.Yes
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    where = tmp_path / "session"
+    monkeypatch.setenv("GUINN_SESSION_DIR", str(where))
+    return where
+
+
+@pytest.fixture
+def kept_window(qtbot):
+    """A window as ``guinn`` opens it: the kept setup, then ``keep_session``."""
+    from guinn.gui.main_window import MainWindow
+
+    def make():
+        setup, note = session.read_setup()
+        window = MainWindow(setup or TOY)
+        window.ask = Answers()
+        qtbot.addWidget(window)
+        window.keep_session(setup)
+        window.show()
+        qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
+        return window, note
+
+    return make
+
+
+def _train(qtbot, window):
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+
+
+def _recovery_files(where):
+    return sorted(where.glob(session.RECOVERY_GLOB))
+
+
+def test_the_setup_and_window_come_back_after_a_close(qtbot, folder, kept_window):
+    window, note = kept_window()
+    assert note is None  # nothing was kept yet
+    window.layers.set_specs((LayerSpec(24, "tanh"), LayerSpec(12, "relu", dropout=0.2)), guarded=False)
+    window.settings.epochs.setValue(7)
+    window.keep_runs_action.setChecked(False)
+    window.resize(QSize(1180, 720))  # (the offscreen screen is 800 high)
+    edited = window.experiment()
+    window.close()
+    assert (folder / session.SETUP_FILE).is_file() and (folder / session.WINDOW_FILE).is_file()
+
+    again, note = kept_window()
+    assert "last session" in note
+    restored = again.experiment()
+    assert restored.layers == edited.layers and restored.epochs == 7 and restored.dataset == edited.dataset
+    assert restored.description == ""  # an edited preset is the user's own: its explanation would be untrue
+    assert not again.keep_runs_action.isChecked()
+    assert again.size() == QSize(1180, 720)
+
+
+def test_an_unchanged_preset_comes_back_with_its_explanation(qtbot, folder, kept_window):
+    from guinn.resources import list_presets
+
+    window, _ = kept_window()
+    spiral = next(p for p in list_presets() if "Spiral" in p.title)
+    assert window.load_preset(spiral)
+    window.close()
+    again, _ = kept_window()
+    assert again.experiment().title == spiral.title
+    assert again.banner.kind == "preset" and not again.banner.isHidden()
+    assert "Spiral" in again.windowTitle()
+
+
+def test_unusable_session_files_are_set_aside_with_a_word(qtbot, folder, kept_window):
+    folder.mkdir()
+    (folder / session.SETUP_FILE).write_text('{"layers": "many"}')
+    (folder / session.WINDOW_FILE).write_bytes(b"\xff\x00 not json")
+    setup, note = session.read_setup()
+    assert setup is None and "could not be restored" in note and "layers" in note
+    assert session.read_window_state() == {}
+    (folder / session.WINDOW_FILE).write_text('{"geometry": "%%%", "keep_runs": "yes"}')
+    window, _ = kept_window()  # a bad geometry and a non-boolean option are ignored
+    assert window.keep_runs_action.isChecked()
+
+
+def test_a_data_file_that_is_gone_falls_back_to_mnist(folder):
+    folder.mkdir()
+    exp = TOY.with_changes(dataset={"kind": "csv", "path": str(folder / "gone.csv"), "label": "y"})
+    exp.save(folder / session.SETUP_FILE)
+    setup, note = session.read_setup()
+    assert setup.dataset == {"kind": "mnist"} and setup.layers == TOY.layers
+    assert "gone.csv" in note and "MNIST" in note
+
+
+def test_an_empty_session_folder_setting_keeps_nothing(qtbot, tmp_path, monkeypatch, kept_window):
+    monkeypatch.setenv("GUINN_SESSION_DIR", "")
+    assert session.folder() is None
+    monkeypatch.chdir(tmp_path)
+    window, note = kept_window()
+    assert note is None and window._recovery is None
+    _train(qtbot, window)
+    window.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unsaved_weights_are_kept_until_saved_or_discarded(qtbot, folder, kept_window, tmp_path):
+    window, _ = kept_window()
+    assert _recovery_files(folder) == []
+    _train(qtbot, window)
+    (kept,) = _recovery_files(folder)
+    from guinn.models import load_model
+
+    recovered = load_model(kept)
+    for a, b in zip(recovered.get_weights(), window.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(recovered.history.epoch) == TOY.epochs
+    assert window.save_model(str(tmp_path / "mine.safetensors"))
+    assert _recovery_files(folder) == []  # in a file of the user's now
+    _train(qtbot, window)
+    assert len(_recovery_files(folder)) == 1
+    window.ask.queue = [Yes]
+    window.reset_weights()  # discarded, as asked
+    assert _recovery_files(folder) == []
+    _train(qtbot, window)
+    window.ask.queue = [QMessageBox.StandardButton.Discard]
+    window.close()
+    assert _recovery_files(folder) == [] and list(folder.glob("*.lock")) == []
+
+
+CRASHING_APP = textwrap.dedent("""
+    import os, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from guinn.gui.main_window import MainWindow
+    from tests.gui.conftest import TOY
+    window = MainWindow(TOY)
+    window.keep_session()
+    window.wait_for_dataset()
+    while window.dataset is None:
+        app.processEvents()
+    window.trainingFinished.connect(lambda outcome: app.exit(0))
+    window.start_training()
+    app.exec()
+    print(float(sum(abs(w).sum() for w in window.model.get_weights())))
+    sys.stdout.flush()
+    os._exit(3)  # a crash: no close, no clean-up
+""")
+
+
+def test_a_crash_leaves_the_trained_weights_for_the_next_launch(qtbot, folder, kept_window):
+    import guinn
+
+    root = str(__import__("pathlib").Path(guinn.__file__).parents[1])
+    run = subprocess.run([sys.executable, "-c", CRASHING_APP], capture_output=True, text=True, timeout=300,
+                         cwd=root, env={**__import__("os").environ, "PYTHONPATH": root})
+    assert run.returncode == 3, run.stderr[-2000:]
+    trained = float(run.stdout.split()[-1])
+    assert len(_recovery_files(folder)) == 1
+
+    window, _ = kept_window()
+    assert window.model is not None and window._trained and window._dirty
+    assert float(sum(abs(w).sum() for w in window.model.get_weights())) == pytest.approx(trained, rel=1e-6)
+    assert "recovered" in window.windowTitle() and window.banner.kind == "warning"
+    assert "did not close normally" in window.banner.label.text()
+    assert len(window.history.epochs) == TOY.epochs  # its curves came back too
+    assert len(_recovery_files(folder)) == 1  # kept until saved or discarded
+    window.ask.queue = [QMessageBox.StandardButton.Discard]
+    window.close()
+    assert window.ask.asked == ["Save the trained model?"]  # closing still asks about it
+    assert _recovery_files(folder) == []
+
+
+def test_a_live_window_keeps_its_recovery_model_from_another(qtbot, folder, kept_window):
+    first, _ = kept_window()
+    _train(qtbot, first)
+    (kept,) = _recovery_files(folder)
+    second, _ = kept_window()
+    assert second.model is None  # the first window is alive: its weights are not an orphan's
+    assert kept.is_file() and second._recovery.path != kept
+
+
+def test_an_unreadable_recovery_model_is_set_aside(qtbot, folder, kept_window):
+    folder.mkdir()
+    bad = folder / "recovery-1-1.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}")
+    window, _ = kept_window()
+    assert window.model is None and window.banner.kind == "error"
+    assert not bad.exists() and (folder / f"unusable-{bad.name}").exists()
+    _train(qtbot, window)  # the slot is this window's now
+    assert _recovery_files(folder) == [bad]
+
+
+def test_stale_lock_files_are_cleared(folder):
+    folder.mkdir()
+    held = folder / "recovery-5-5.lock"
+    lock = QLockFile(str(held))
+    assert lock.tryLock(0)  # a live window's lock, for a run that has written nothing yet
+    stale = folder / "recovery-6-6.lock"
+    run = subprocess.run([sys.executable, "-c", "import os, sys\nfrom PySide6.QtCore import QLockFile\n"
+                          f"lock = QLockFile({str(stale)!r})\nlock.tryLock(0)\nos._exit(0)"], timeout=60)
+    assert run.returncode == 0 and stale.exists()
+    slot = session.RecoverySlot(folder)
+    assert slot.claim() is None
+    assert held.exists() and not stale.exists()
+    slot.release()
+    lock.unlock()
+
+
+def test_a_long_run_keeps_its_weights_at_epoch_ends(tmp_path):
+    from guinn.core.callbacks import History
+    from guinn.layers import Dense
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 4), dtype=np.float32), np.eye(2, dtype=np.float32)[rng.integers(0, 2, 64)]
+    model = Sequential([Dense(8, activation="relu", input_dim=4), Dense(2, activation="softmax")], seed=1)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "recovery-1.safetensors"
+    writer = session.RecoveryWriter(path, History(), {}, interval_s=0.0)
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[writer])
+    from guinn.models import load_model
+
+    kept = load_model(path)
+    assert kept.history.epoch == [0, 1, 2]  # the last epoch's record came with its weights
+    for a, b in zip(kept.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    slow = session.RecoveryWriter(tmp_path / "never.safetensors", History(), {}, interval_s=3600)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[slow])
+    assert not (tmp_path / "never.safetensors").exists()
