@@ -481,3 +481,26 @@ def test_class_numbers_under_categorical_crossentropy_get_the_two_ways_out():
                 r"or compile with loss='sparse_categorical_crossentropy'")
     with pytest.raises(DataError, match=expected):
         model.fit(np.zeros((6, 4)), np.array([0, 1, 2, 0, 1, 2]), verbose=0)
+
+
+def test_a_network_the_memory_cannot_hold_is_refused_before_allocating(monkeypatch):
+    from guinn.core import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 50 * 1024**2)  # 50 MB free
+    model = Sequential([Dense(3000, activation="relu", input_dim=784), Dense(10, activation="softmax")])
+    with pytest.raises(ConfigError, match=r"2,385,010 weights, 6 values each.*55 MB.*only 50 MB is free"):
+        model.compile(optimizer="adam", loss="categorical_crossentropy")  # (builds: the input size is known)
+    model = Sequential([Dense(3000, activation="relu", input_dim=784), Dense(10, activation="softmax")])
+    model.build()  # weights, gradients and update: 27 MB
+    monkeypatch.setattr(memory, "available_bytes", lambda: 25 * 1024**2)
+    with pytest.raises(ConfigError, match=r"with Adam \(2,385,010 weights, 3 values of its own each\)"):
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)  # unknown here: nothing is refused
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+
+
+def test_free_memory_is_read_here():
+    from guinn.core import memory
+
+    free = memory.available_bytes()
+    assert free is None or free > 0

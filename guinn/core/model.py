@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from guinn.core import backend, fused, losses, optimizers, split
+from guinn.core import backend, fused, losses, memory, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger, renamed_metric
 from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable, checked_weight
@@ -162,6 +162,9 @@ class Sequential(AlwaysTrainable):
     def _allocate(self):
         specs = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]
         total = sum(int(np.prod(s)) for _, _, s in specs)
+        buffers = 3 + (self.optimizer.buffers() if self.optimizer is not None else 0)  # weights, gradients, update
+        memory.check_fits(total * self.dtype.itemsize * buffers,
+                          f"this network ({total:,} weights, {buffers} values each in {self.dtype})")
         self._params, self._grads, self._update = (fused.aligned_full(total, 0, self.dtype) for _ in range(3))
         views: dict[int, tuple[dict, dict]] = {id(layer): ({}, {}) for layer in self.layers}
         offset = 0

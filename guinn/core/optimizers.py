@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from guinn.core import fused
+from guinn.core import fused, memory
 from guinn.errors import ConfigError, checked_arguments, unknown_name
 
 
@@ -42,8 +42,14 @@ class Optimizer:
         """Allocate state for ``size`` parameters (keeps existing state of the same size)."""
         if self._tmp is not None and self._tmp.size == size and self._tmp.dtype == dtype:
             return
+        memory.check_fits(size * np.dtype(dtype).itemsize * self.buffers(),
+                          f"with {type(self).__name__} ({size:,} weights, {self.buffers()} values of its own each)")
         self._tmp = np.empty(size, dtype=dtype)
         self.slots = {name: fused.aligned_full(size, self._slot_initial(name), dtype) for name in self.slot_names}
+
+    def buffers(self) -> int:
+        """Arrays as long as the weights this optimizer keeps: its state slots and a scratch one."""
+        return 1 + len(self.slot_names)
 
     def _slot_initial(self, name: str) -> float:
         return 0.0

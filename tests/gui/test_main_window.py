@@ -1241,3 +1241,15 @@ def test_a_kept_runs_data_are_named_by_what_differs():
     assert _dataset_label({"kind": "mnist"}, base) == "all samples, all test samples"
     assert _dataset_label({"kind": "mnist", "limit": 5000, "test_limit": 200}, base) == "5,000 samples"
     assert _dataset_label({"kind": "toy", "name": "moons"}, base) == "moons"
+
+
+def test_a_network_too_big_for_the_memory_is_a_message_not_a_crash(qtbot, make_window, monkeypatch):
+    from guinn.core import memory
+
+    window = make_window()
+    window.layers.set_specs((LayerSpec(30000, "sigmoid"), LayerSpec(30000, "sigmoid")), guarded=False)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 * 1024**3)
+    assert not window.start_training()
+    text = window.banner.label.text()
+    assert window.banner.kind == "error" and "Cannot start" in text and "only 8.0 GB is free" in text
+    assert window.model is None and not window.is_training()
