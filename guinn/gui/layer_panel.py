@@ -110,8 +110,39 @@ def set_range(box, low, high) -> None:
     box.setToolTip(tip)
 
 
+class _KeepsOutOfRange:
+    """Qt's number boxes refuse a keystroke that takes the number out of range: "1.0" typed
+    into Dropout (0 to 0.9) left ".0", so dropout 0 where strong dropout was meant, and "-5"
+    in Units left 5, without a word. An out-of-range number stays as unfinished input
+    instead: when editing ends the box puts its old value back, and range_notice says why."""
+
+    def validate(self, text: str, pos: int):
+        result = super().validate(text, pos)
+        state = result[0] if isinstance(result, (tuple, list)) else result
+        if state != QValidator.State.Invalid:
+            return result
+        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if bare in ("-", "+"):  # the start of a number
+            return QValidator.State.Intermediate, text, pos
+        try:
+            value = _as_number(bare, self.locale().decimalPoint())
+        except ValueError:
+            return result
+        if not self.minimum() <= value <= self.maximum():
+            return QValidator.State.Intermediate, text, pos
+        return result
+
+
+class IntBox(_KeepsOutOfRange, QSpinBox):
+    pass
+
+
+class DecimalBox(_KeepsOutOfRange, QDoubleSpinBox):
+    pass
+
+
 def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:
-    box = _set_up(QSpinBox(), object_name, low, high, tip)
+    box = _set_up(IntBox(), object_name, low, high, tip)
     box.setAccelerated(True)
     return box
 
@@ -166,7 +197,7 @@ def dspin(
     tip: str,
     sci: bool = False,
 ) -> QDoubleSpinBox:
-    box = SciSpinBox() if sci else QDoubleSpinBox()
+    box = SciSpinBox() if sci else DecimalBox()
     box.setDecimals(decimals)  # before the range, which Qt rounds to the decimals
     _set_up(box, object_name, low, high, tip)
     box.setSingleStep(step)

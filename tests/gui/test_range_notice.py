@@ -25,3 +25,26 @@ def test_an_entry_put_back_is_reported_with_the_allowed_range(window):
     assert window.statusBar().currentMessage().startswith("Learning rate: 0 is not allowed (allowed: 1e-06 to 10)")
     _type(window.layer_panel.units, "0")  # the layer card's boxes too
     assert window.statusBar().currentMessage().startswith("Units: 0 is not allowed")
+
+
+def test_a_number_beyond_the_range_is_not_cut_into_another_one(window):
+    """Qt dropped the keystroke that left the range: "1.0" in Dropout (up to 0.9) became ".0",
+    dropout 0 where strong dropout was meant; "-5" in Units became 5."""
+    dropout = window.layer_panel.dropout
+    dropout.setValue(0.3)
+    _type(dropout, "1.0")
+    assert dropout.value() == 0.3
+    assert window.statusBar().currentMessage().startswith("Dropout")
+    assert "1.0 is not allowed" in window.statusBar().currentMessage()
+    _type(dropout, "0.99")
+    assert dropout.value() == 0.3 and "0.99 is not allowed" in window.statusBar().currentMessage()
+    _type(dropout, "0.5")
+    assert dropout.value() == 0.5
+    units = window.layer_panel.units
+    before = units.value()
+    _type(units, "-5")
+    assert units.value() == before and "-5 is not allowed" in window.statusBar().currentMessage()
+    split = window.settings.validation_split
+    before = split.value()
+    _type(split, "0.95")
+    assert split.value() == before and "0.95 is not allowed" in window.statusBar().currentMessage()
