@@ -105,7 +105,8 @@ class FileActions:
         except GuinnError as exc:
             self.show_error(f"The settings are not valid yet: {exc}")
             return False
-        path = self._path_or_ask(path, True, "Save experiment", "experiment.json", "Experiments (*.json)")
+        path = self._path_or_ask(path, True, "Save experiment (the setup; Save model keeps trained weights)",
+                                  "experiment.json", "Experiments (*.json)")
         if path is None:
             return False
         if not self._unchanged(exp):  # the user's own now: the preset's title and text would be untrue

@@ -50,6 +50,7 @@ from guinn.gui.settings_panel import SettingsPanel
 from guinn.gui.tips import TIPS, count
 from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 from guinn.resources import icon_path, list_presets
+from guinn.utils import to_categorical
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 PAUSE_KEYS = "Ctrl+P"  # set again whenever the button's text changes (see _set_pause_text)
@@ -340,26 +341,26 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         file_menu.setToolTipsVisible(True)
         entries = [
             (
-                "Open experiment…",
+                "Open experiment (setup)…",
                 self.open_experiment,
                 QKeySequence.StandardKey.Open,
                 "Load a whole training setup (data, layers, optimizer, epochs, seed) from JSON.",
             ),
             (
-                "Save experiment…",
+                "Save experiment (setup, no weights)…",
                 self.save_experiment,
                 QKeySequence.StandardKey.Save,
                 "Save the current setup as JSON: the same file reproduces the same run.",
             ),
             None,
             (
-                "Open model…",
+                "Open model (trained weights)…",
                 self.open_model,
                 "Ctrl+Shift+O",
                 "Load trained weights (a .safetensors model file) to inspect or keep training.",
             ),
             (
-                "Save model…",
+                "Save model (trained weights)…",
                 self.save_model,
                 "Ctrl+Shift+S",
                 "Save the trained weights, optimizer state and labels to a .safetensors file.",
@@ -849,8 +850,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._run_name = self._describe_run(exp)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         self._run_callbacks, self._logs_by_epoch = callbacks, {}
+        self.metrics_label.setToolTip("")  # an earlier run's test figures
         keeper = self._recovery_writer(self._earlier_history)  # a long run's weights, kept for a crash
-        worker = TrainingWorker(self.model, fit_args, callbacks + ([keeper] if keeper else []), control)
+        test = (ds.x_test, to_categorical(ds.y_test, ds.n_classes)) if len(ds.x_test) else None
+        worker = TrainingWorker(self.model, fit_args, callbacks + ([keeper] if keeper else []), control, test)
         thread = QThread()
         thread.setObjectName("guinn-training")
         worker.moveToThread(thread)
@@ -1043,6 +1046,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
         self._show_restored_epoch()
+        self._show_test(outcome.test)
         self._run_callbacks = []  # (early stopping holds the model and a copy of its best weights)
         notes = [m for m in outcome.messages if m != outcome.stop_reason]
         if outcome.error:
@@ -1063,6 +1067,19 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.show_info("\n".join(notes), "warning" if alarming else "info")
         self._sync_recovery()
         self.trainingFinished.emit(outcome)
+
+    def _show_test(self, test) -> None:
+        """After a run: how the weights do on the test set, which training never sees (the
+        figure overfitting and dropout lessons are about)."""
+        logs = dict(test)
+        if "accuracy" not in logs or self.dataset is None:
+            return
+        samples = len(self.dataset.x_test)
+        self.metrics_label.setText(f"{self.metrics_label.text()} · test accuracy {logs['accuracy']:.1%} "
+                                   f"({samples:,} test samples, never trained on)")
+        self.metrics_label.setToolTip(f"Test set: loss {_metric(logs.get('loss', math.nan))}, accuracy "
+                                      f"{logs['accuracy']:.2%} on {samples:,} samples kept apart from training "
+                                      "and validation.")
 
     def _show_restored_epoch(self) -> None:
         """Early stopping put back an earlier epoch's weights: the figures shown are that

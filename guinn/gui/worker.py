@@ -55,6 +55,7 @@ class Outcome:
     stop_reason: str | None  # the model's explanation of a NaN stop
     messages: tuple[str, ...]  # early stopping and other notes from History
     error: str | None
+    test: tuple[tuple[str, float], ...] = ()  # the trained weights on the held-out test set (loss, accuracy)
 
 
 IDLE_TIMEOUT_S = 10.0  # how long a save waits for the batch in flight (a first batch may be compiling)
@@ -283,12 +284,13 @@ class TrainingWorker(QObject):
     failed = Signal(str)
     finished = Signal(object)  # Outcome
 
-    def __init__(self, model, fit_args: dict, callbacks=(), control: RunControl | None = None):
+    def __init__(self, model, fit_args: dict, callbacks=(), control: RunControl | None = None, test_data=None):
         super().__init__()
         self.model = model
         self.fit_args = dict(fit_args)
         self.callbacks = list(callbacks)
         self.control = control or RunControl()
+        self.test_data = test_data  # (x, one-hot y): what the trained weights score on data they never saw
 
     @Slot()
     def run(self) -> None:
@@ -313,6 +315,7 @@ class TrainingWorker(QObject):
         self.control.finished()
         if error:
             self.failed.emit(error)
+        test = () if error or getattr(self.model, "stop_reason", None) or not relay.done else self._test()
         history = getattr(self.model, "history", None)
         messages = tuple(getattr(history, "messages", ()) or ())
         self.finished.emit(
@@ -324,5 +327,20 @@ class TrainingWorker(QObject):
                 getattr(self.model, "stop_reason", None),
                 messages,
                 error,
+                test,
             )
         )
+
+    def _test(self) -> tuple[tuple[str, float], ...]:
+        """The trained weights' loss and accuracy on the test set (before ``finished``: the
+        weights are the worker's until then), or () without one."""
+        if self.test_data is None or not len(self.test_data[0]):
+            return ()
+        x, y = self.test_data
+        try:
+            logs = self.model.evaluate(x, y, batch_size=max(256, self.fit_args.get("batch_size") or 0), verbose=0,
+                                       return_dict=True)
+        except Exception:  # noqa: BLE001 - the run's outcome must still arrive
+            log.exception("Could not evaluate on the test set")
+            return ()
+        return tuple((canonical_metric(k), float(v)) for k, v in logs.items())

@@ -1253,3 +1253,19 @@ def test_a_network_too_big_for_the_memory_is_a_message_not_a_crash(qtbot, make_w
     text = window.banner.label.text()
     assert window.banner.kind == "error" and "Cannot start" in text and "only 8.0 GB is free" in text
     assert window.model is None and not window.is_training()
+
+
+def test_a_finished_run_shows_its_test_accuracy(qtbot, make_window):
+    from guinn.utils import to_categorical
+
+    window = make_window()
+    ds = window.dataset
+    assert len(ds.x_test)
+    outcome = _train(qtbot, window)
+    logs = dict(outcome.test)
+    expected = window.model.evaluate(ds.x_test, to_categorical(ds.y_test, ds.n_classes), verbose=0,
+                                     return_dict=True)
+    assert logs["accuracy"] == pytest.approx(expected["accuracy"]) and logs["loss"] == pytest.approx(expected["loss"])
+    text = window.metrics_label.text()
+    assert f"test accuracy {logs['accuracy']:.1%} ({len(ds.x_test):,} test samples, never trained on)" in text
+    assert "loss" in window.metrics_label.toolTip()
