@@ -60,7 +60,8 @@ def test_bom_and_quoted_cells(tmp_path):
         ("a,b,label\n", "no data rows"),
         ("a,b,label\n1,2,x\n3,4\n", "line 3 has 2 cells; expected 3"),
         ("a,b,label\n1,2,x\n3,4,y,5\n", "line 3 has 4 cells"),
-        ("a,b,label\n1,2,x\n3,abc,y\n", "line 3, column 'b' holds 'abc'; expected a number"),
+        ("a,b,label\n1,2,x\n3,abc,y\n", "line 3, column 'b' holds 'abc'; expected a number; if 'b' holds the "
+         "class labels, choose it as the label column"),
         ("a,b,label\n1,2,x\n3,,y\n", "line 3, column 'b' is empty"),
         ("a,b,label\n1,nan,x\n3,4,y\n", "line 2, column 'b'.*finite"),
         ("a,b,label\n1,2,x\n-inf,4,y\n", "line 3, column 'a'.*finite"),

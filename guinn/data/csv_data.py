@@ -198,6 +198,8 @@ def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma:
         else:
             hint = (" (decimal commas are read in files separated by ';' or tabs; a thousands separator is "
                     "not)" if "," in cell else "")
+            if any(c.isalpha() for c in cell) and not hint:
+                hint = f"; if {column!r} holds the class labels, choose it as the label column"
             raise DataError(f"{where} holds {cell!r}; expected a number{hint}.") from None
     if not math.isfinite(value):
         raise DataError(f"{where} holds {cell!r}; expected a finite number (no NaN or inf).")
@@ -372,3 +374,27 @@ def train_test_split_indices(
     n_test = min(max(round(n * test_fraction), 1), n - 1)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def text_columns(path: str | os.PathLike, sample_rows: int = 50) -> list[str]:
+    """The columns whose first ``sample_rows`` rows hold text, not numbers: in a file of
+    measurements with one such column ("flower": "setosa", ...), that column is the label."""
+    path = Path(path)
+    header, delimiter = csv_header(path)
+    texty: set[int] = set()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            next(reader, None)
+            for line, row in enumerate(reader, start=2):
+                if line > sample_rows + 1:
+                    break
+                for i, cell in enumerate(row[:len(header)]):
+                    try:
+                        _parse_feature(path, line, header[i], cell.strip(), delimiter != ",")
+                    except DataError:
+                        if cell.strip():
+                            texty.add(i)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [header[i] for i in sorted(texty)]

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from guinn.data.catalog import Dataset, load_dataset
-from guinn.data.csv_data import csv_header
+from guinn.data.csv_data import csv_header, text_columns
 from guinn.data.toy import TOY_DATASETS
 from guinn.errors import GuinnError
 from guinn.gui.layer_panel import set_range, spin
@@ -38,10 +38,14 @@ TOY_CLASSES = {"spiral": 3, "blobs": 3}
 LABEL_COLUMN_GUESSES = ("label", "class", "target", "species", "labels", "category", "y")
 
 
-def guess_label_column(columns: list[str]) -> int:
-    """The column most likely to hold the labels, by LABEL_COLUMN_GUESSES' order; else the last."""
+def guess_label_column(columns: list[str], texts: list[str] = ()) -> int:
+    """The column most likely to hold the labels, by LABEL_COLUMN_GUESSES' order; else the only
+    column of text (``texts``: features must be numbers); else the last."""
     names = [c.strip().lower() for c in columns]
-    return next((names.index(g) for g in LABEL_COLUMN_GUESSES if g in names), len(columns) - 1)
+    named = next((names.index(g) for g in LABEL_COLUMN_GUESSES if g in names), None)
+    if named is not None:
+        return named
+    return columns.index(texts[0]) if len(texts) == 1 and texts[0] in columns else len(columns) - 1
 
 
 def guess_shape(spec: dict) -> tuple[int, int] | None:
@@ -224,7 +228,11 @@ class DatasetPanel(QGroupBox):
                 "path": path,
                 "label_column": "label",
             }  # loading will explain the problem
-        default = guess_label_column(columns)
+        try:
+            texts = text_columns(path)
+        except GuinnError:
+            texts = []
+        default = guess_label_column(columns, texts)
         column, ok = QInputDialog.getItem(
             self, "Label column", "Which column holds the class label?", columns, default, False
         )

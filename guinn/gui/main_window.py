@@ -577,6 +577,14 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                     f"The batch is larger than the {n_train} training samples: each epoch is a "
                     "single, smaller batch."
                 )
+            elif n_train < FEW_BATCHES * self.settings.batch_size.value():
+                batches = -(-n_train // self.settings.batch_size.value())
+                smaller = 2 ** max(0, int(math.log2(max(1, n_train // FEW_BATCHES))))
+                problems[self.settings.batch_size] = (
+                    f"Only {count(batches, 'batch', 'batches')} an epoch ({n_train} training samples): the weights "
+                    f"change {count(batches, 'time')} an epoch. A smaller batch (e.g. {smaller}) learns faster "
+                    "on so few samples."
+                )
         monitor = self.settings.monitor.currentData() or ""
         no_validation = not self.settings.validation_split.value()
         if self.settings.early.isChecked() and monitor.startswith("val_") and no_validation:
@@ -1140,6 +1148,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 
 
 def _source(spec: dict) -> dict:

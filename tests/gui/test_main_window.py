@@ -879,6 +879,21 @@ def test_the_label_column_guess_prefers_the_telling_name():
     assert guess_label_column(["a", "b", "c"]) == 2
 
 
+def test_the_label_column_guess_takes_the_only_column_of_text(tmp_path):
+    from guinn.data.csv_data import text_columns
+    from guinn.gui.dataset_panel import guess_label_column
+
+    path = tmp_path / "iris.csv"
+    path.write_text("flower,a,b,d\nsetosa,5.1,3.5,0.2\nvirginica,6.3,2.9,1.8\n\nsetosa,4.9,,0.2\n")
+    texts = text_columns(path)
+    assert texts == ["flower"]  # (an empty cell is not text)
+    assert guess_label_column(["flower", "a", "b", "d"], texts) == 0
+    assert guess_label_column(["flower", "a", "b", "d"], ["flower", "b"]) == 3  # two: no telling which
+    semi = tmp_path / "semi.csv"
+    semi.write_text("kind;w;h\nA;1,5;2\nB;0,25;3\n")  # decimal commas are numbers here
+    assert text_columns(semi) == ["kind"]
+
+
 def test_a_2d_dataset_shows_the_decision_boundary(qtbot, window):
     view = window.dataset_view
     assert view.predicted is None and view.boundary.image is None  # no weights yet
@@ -1269,3 +1284,15 @@ def test_a_finished_run_shows_its_test_accuracy(qtbot, make_window):
     text = window.metrics_label.text()
     assert f"test accuracy {logs['accuracy']:.1%} ({len(ds.x_test):,} test samples, never trained on)" in text
     assert "loss" in window.metrics_label.toolTip()
+
+
+def test_a_batch_size_that_leaves_few_batches_an_epoch_suggests_a_smaller_one(qtbot, make_window):
+    window = make_window()  # 240 training samples, 20% of them for validation: 192 to train on
+    batch = window.settings.batch_size
+    batch.setValue(100)
+    assert "Only 2 batches an epoch (192 training samples): the weights change 2 times" in batch.toolTip()
+    assert "e.g. 16" in batch.toolTip() and "d03030" in batch.styleSheet()
+    batch.setValue(16)  # 12 batches: nothing to say
+    assert "⚠" not in batch.toolTip() and batch.styleSheet() == ""
+    batch.setValue(500)
+    assert "larger than the 192 training samples" in batch.toolTip()
