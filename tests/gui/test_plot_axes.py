@@ -1,0 +1,20 @@
+"""The plots' axes and run marks stay readable."""
+
+from guinn.gui.plots import nice_ceiling
+
+
+def test_the_batch_axis_leaves_at_most_a_third_empty():
+    assert nice_ceiling(3) == 10
+    assert nice_ceiling(10_800) == 15_000  # 1-2-5 steps gave 20,000: half the plot blank
+    assert nice_ceiling(2_343) == 2_500
+    for last in (11, 99, 101, 1234, 10_001, 54_321, 99_999):
+        right = nice_ceiling(last)
+        assert last <= right and last / right > 2 / 3 - 1e-9
+
+
+def test_run_labels_started_close_together_do_not_overlap(qtbot, window):
+    plots = window.plots
+    plots.mark_run(100, "Adam 0.001")
+    plots.mark_run(104, "SGD 0.1")
+    first, second = (line.label.orthoPos for widget, line in plots.run_marks if widget is plots.loss_plot)
+    assert abs(first - second) > 0.09
