@@ -38,6 +38,7 @@ from guinn.core.model import LIKELY_CAUSE
 from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
+from guinn.gui import help as help_pages
 from guinn.gui import range_notice
 from guinn.gui.dataset_panel import DatasetLoader, DatasetPanel, DatasetView, guess_shape
 from guinn.gui.file_actions import DEFAULT_TITLE, FileActions
@@ -421,6 +422,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         forget = self._action(view_menu, "Forget earlier runs", self.plots.forget_runs)
         forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots.")
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Getting started", lambda: help_pages.show_getting_started(self), "F1")
+        self._action(help_menu, "Keyboard shortcuts", lambda: help_pages.show_shortcuts(self))
+        help_menu.addSeparator()
         self._action(help_menu, "About guinn", self._about)
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:

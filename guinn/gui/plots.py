@@ -312,7 +312,7 @@ class PlotsPanel(QTabWidget):
                     symbol="o",
                     symbolSize=9,
                     symbolBrush=EPOCH_PEN.color(),
-                    name="training (epoch)",
+                    name="training (epoch mean)",  # over the epoch: above the end of the smoothed line early on
                 ),
                 item.plot(
                     [],
