@@ -49,6 +49,9 @@ class FileActions:
 
     # -- experiments -----------------------------------------------------------------------------
     def load_preset(self, preset) -> bool:
+        if self.is_training():  # (the menu stays open while training: a greyed-out one said nothing of why)
+            self.show_error(f"Stop training (Ctrl+.) before loading the preset '{preset.title}'.")
+            return False
         try:
             exp = Experiment.load(preset.path)
         except GuinnError as exc:

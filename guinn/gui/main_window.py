@@ -1117,7 +1117,6 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.layer_panel.set_locked(training)
         self.dataset_panel.setEnabled(not training)
         self.settings.set_training_locked(training)
-        self.presets_menu.setEnabled(not training)
 
     def _refresh_plots(self, force: bool = False) -> None:
         self.plots.refresh(force=force)

@@ -457,6 +457,10 @@ def test_presets_menu_loads_and_explains(qtbot, window):
     qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
     window.start_training(paused=True)  # one batch
     assert not window.banner.isHidden() and window.banner.text() == text  # what to watch stays up
+    assert window.presets_menu.isEnabled()  # a greyed-out menu said nothing of why
+    assert not window.load_preset(window.presets[1])
+    assert window.banner.kind == "error" and "Stop training (Ctrl+.) before loading the preset" in window.banner.text()
+    assert window.is_training() and window.experiment().title == Experiment.load(preset.path).title
     with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
         window.stop_training()
 
