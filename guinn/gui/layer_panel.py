@@ -110,6 +110,11 @@ def set_range(box, low, high) -> None:
     box.setToolTip(tip)
 
 
+NO_HIDDEN_LAYER = ("No hidden layer: the inputs connect straight to the softmax output, which makes the "
+                   "network a linear classifier (multinomial logistic regression). Add a layer to let it bend "
+                   "its decision boundaries.")
+
+
 class _KeepsOutOfRange:
     """Qt's number boxes refuse a keystroke that takes the number out of range: "1.0" typed
     into Dropout (0 to 0.9) left ".0", so dropout 0 where strong dropout was meant, and "-5"
@@ -399,9 +404,15 @@ class LayerPanel(QGroupBox):
         row = self.current_row()
         has = row >= 0
         self.editor.setEnabled(has and not self._locked)
-        if not has:
+        if not has:  # the boxes would show the last layer's values, as if it were still there
             self.editor.setTitle("Selected layer (none)")
+            for row_widget in (self.units, self.activation, self.alpha, self.pieces, self.dropout, self.l1, self.l2):
+                self.form.setRowVisible(row_widget, False)
+            self.activation_help.setText(NO_HIDDEN_LAYER if not self.model.rowCount() else
+                                         "Select a layer above to edit it.")
             return
+        for row_widget in (self.units, self.activation, self.dropout, self.l1, self.l2):
+            self.form.setRowVisible(row_widget, True)
         spec = self.model.spec(row)
         self.editor.setTitle(f"Layer {row + 1}")
         self._loading = True

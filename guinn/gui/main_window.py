@@ -453,8 +453,11 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.banner.show_message(text, kind, rich, short)
 
     def clear_error(self) -> None:
-        """Hide an error the user has since put right (a later load or save succeeded)."""
+        """Hide an error the user has since put right (a later load or save succeeded), in the
+        banner and in the status bar."""
         if self.banner.kind == "error":
+            if self.statusBar().currentMessage() == self.banner.text().split("\n")[0]:
+                self.statusBar().clearMessage()
             self.banner.hide()
 
     # -- the experiment as edited --------------------------------------------------------------

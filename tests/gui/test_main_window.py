@@ -1300,3 +1300,23 @@ def test_a_batch_size_that_leaves_few_batches_an_epoch_suggests_a_smaller_one(qt
     assert "⚠" not in batch.toolTip() and batch.styleSheet() == ""
     batch.setValue(500)
     assert "larger than the 192 training samples" in batch.toolTip()
+
+
+def test_an_empty_layer_stack_says_what_the_network_is_now(qtbot, window):
+    panel = window.layer_panel
+    window.layers.set_specs((), guarded=False)
+    assert not panel.form.isRowVisible(panel.units) and not panel.form.isRowVisible(panel.dropout)
+    assert "linear classifier" in panel.activation_help.text()
+    panel.add_button.click()
+    assert panel.form.isRowVisible(panel.units) and panel.form.isRowVisible(panel.l2)
+    assert "linear classifier" not in panel.activation_help.text()
+
+
+def test_an_error_put_right_leaves_the_status_bar_too(qtbot, window):
+    window.show_error("CSV file 'bad.csv' is empty; expected a header row and data rows.\nMore detail.")
+    assert window.statusBar().currentMessage().startswith("CSV file 'bad.csv' is empty")
+    window.clear_error()
+    assert window.banner.isHidden() and window.statusBar().currentMessage() == ""
+    window.statusBar().showMessage("Saved the model to m.safetensors")
+    window.clear_error()  # another message is not the error's: it stays
+    assert window.statusBar().currentMessage() == "Saved the model to m.safetensors"
