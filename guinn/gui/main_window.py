@@ -14,6 +14,7 @@ import math
 import time
 import warnings
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._logs_by_epoch: dict = {}  # this run's epoch logs, by epoch number
         self._run_callbacks: list = []  # this run's callbacks (early stopping)
         self._run_batches = 0
+        self._chance_said = False  # this run's "not learning" notice was given
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
         self.last_outcome: Outcome | None = None
@@ -883,6 +885,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._thread, self._worker, self._control = thread, worker, control
         self._update_pace()  # (the run's own control: 2-D runs watched on the Dataset tab go slower)
         self._run_batches = 0
+        self._chance_said = False
         self._last_progress = None
         self._epoch_logs = {}
         self._set_training_ui(True)
@@ -1010,9 +1013,32 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._epoch_logs = e.as_dict()
         self._logs_by_epoch[e.epoch] = self._epoch_logs
         self.history.add_epoch(self._epoch_logs)
+        self._warn_if_not_learning()
         watched = self._control is not None and self._control.pace_s > 0
         if watched or time.perf_counter() - self._boundary_time >= BOUNDARY_INTERVAL_S:  # toy epochs take ms
             self._redraw_boundary()
+
+    def _warn_if_not_learning(self) -> None:
+        """Say so, once a run, when the training accuracy has sat at chance for CHANCE_EPOCHS
+        epochs: SGD at learning rate 10 left a ReLU network at 10% for 20 epochs with nothing
+        but a flat line to show for it."""
+        ds, logs = self.dataset, self._logs_by_epoch
+        if self._chance_said or ds is None or len(logs) < CHANCE_EPOCHS or not len(ds.y_train):
+            return
+        chance = float(np.bincount(ds.y_train).max()) / len(ds.y_train)  # always guessing the commonest class
+        recent = [logs[k].get("accuracy", math.nan) for k in sorted(logs)[-CHANCE_EPOCHS:]]
+        if not all(a <= chance + CHANCE_MARGIN for a in recent):  # (NaN: no accuracy to judge)
+            return
+        self._chance_said = True
+        text = (f"After {count(len(logs), 'epoch')} the training accuracy is still at chance ({chance:.0%}, what "
+                "always guessing the commonest class scores): the network is not learning. A learning rate that "
+                "is too high can silence ReLU units for good (the Saturation tab shows them inactive) or saturate "
+                "sigmoid ones; try one ten times smaller. In a deep sigmoid network the gradients may vanish "
+                "before they reach the first layers (the Gradients tab shows it).")
+        if self.banner.kind == "preset" and not self.banner.isHidden():  # the lesson's text stays up
+            self.statusBar().showMessage(text, 30_000)
+        else:
+            self.show_info(text, "warning")
 
     def _update_pace(self, *_) -> None:
         """While the Dataset tab shows a 2-D dataset's decision boundary, a run goes at most
@@ -1156,6 +1182,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         )
 
 
+CHANCE_EPOCHS = 3  # epochs at chance accuracy before the window says the network is not learning
+CHANCE_MARGIN = 0.02
 FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 
 

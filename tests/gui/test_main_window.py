@@ -1320,3 +1320,17 @@ def test_an_error_put_right_leaves_the_status_bar_too(qtbot, window):
     window.statusBar().showMessage("Saved the model to m.safetensors")
     window.clear_error()  # another message is not the error's: it stays
     assert window.statusBar().currentMessage() == "Saved the model to m.safetensors"
+
+
+def test_a_run_stuck_at_chance_is_told_it_is_not_learning(qtbot, window):
+    chance = np.bincount(window.dataset.y_train).max() / len(window.dataset.y_train)
+    window._logs_by_epoch = {0: {"accuracy": chance + 0.3}, 1: {"accuracy": chance}, 2: {"accuracy": chance}}
+    window._warn_if_not_learning()
+    assert window.banner.isHidden()  # two epochs at chance only
+    window._logs_by_epoch[3] = {"accuracy": chance - 0.01}
+    window._warn_if_not_learning()
+    assert window.banner.kind == "warning" and "still at chance" in window.banner.text()
+    assert f"({chance:.0%}," in window.banner.text()
+    window.banner.hide()
+    window._warn_if_not_learning()
+    assert window.banner.isHidden()  # once a run
