@@ -48,6 +48,14 @@ def guess_label_column(columns: list[str], texts: list[str] = ()) -> int:
     return columns.index(texts[0]) if len(texts) == 1 and texts[0] in columns else len(columns) - 1
 
 
+MAX_COLUMN_PX = 220  # a dataset table column's widest: a long column name is cut there, not at 100 px
+
+
+def _short_name(name: str) -> str:
+    """'CSV iris.csv' for 'CSV /home/me/data/iris.csv': the description names the whole path."""
+    return f"CSV {Path(name[4:]).name}" if name.startswith("CSV ") else name
+
+
 def guess_shape(spec: dict) -> tuple[int, int] | None:
     """(input size, classes) known without loading, so the window opens before the data."""
     kind = spec.get("kind", "mnist")
@@ -344,7 +352,7 @@ class DatasetView(QWidget):
             self.stack.setCurrentWidget(self.nothing)
             return
         self.title.setText(
-            f"<b>{html.escape(ds.name)}</b> — {html.escape(ds.description)}<br>"
+            f"<b>{html.escape(_short_name(ds.name))}</b> — {html.escape(ds.description)}<br>"
             f"Training {len(ds.x_train):,} · "
             f"test {len(ds.x_test):,} · {ds.input_dim} inputs · classes: "
             f"{html.escape(', '.join(ds.class_names[:20]))}"
@@ -408,4 +416,7 @@ class DatasetView(QWidget):
                 self.table.setItem(r, 0, QTableWidgetItem(ds.class_names[int(ds.y_train[r])]))
                 for c in range(cols):
                     self.table.setItem(r, c + 1, QTableWidgetItem(f"{ds.x_train[r, c]:.3g}"))
+            self.table.resizeColumnsToContents()  # whole column names ("sepal_length (std.)"), not "epal_length (std"
+            for c in range(cols + 1):
+                self.table.setColumnWidth(c, min(self.table.columnWidth(c), MAX_COLUMN_PX))
             self.stack.setCurrentWidget(self.table)

@@ -586,7 +586,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                     f"The batch is larger than the {n_train} training samples: each epoch is a "
                     "single, smaller batch."
                 )
-            elif n_train < FEW_BATCHES * self.settings.batch_size.value():
+            elif 2 * FEW_BATCHES <= n_train < FEW_BATCHES * self.settings.batch_size.value():  # (not for a handful)
                 batches = -(-n_train // self.settings.batch_size.value())
                 smaller = 2 ** max(0, int(math.log2(max(1, n_train // FEW_BATCHES))))
                 problems[self.settings.batch_size] = (
@@ -697,6 +697,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _discard_model(self) -> None:
         self._keep_for_comparison()
+        if self.banner.kind in ("warning", "info"):  # notes on the discarded weights' runs (a diverged run)
+            self.banner.hide()
         self.model = None
         self._earlier_history, self._earlier_owner = History(), None  # nothing holds the old weights
         self._trained = self._dirty = False

@@ -251,7 +251,8 @@ def test_file_dialogs_pick_the_path_or_cancel(qtbot, window, tmp_path, monkeypat
     assert window.save_experiment()
     window.settings.epochs.setValue(2)
     assert window.open_experiment() and window.settings.epochs.value() == 5
-    assert asked == [("save", "Save experiment"), ("open", "Open experiment")] * 2
+    save_title = "Save experiment (the setup; Save model keeps trained weights)"
+    assert asked == [("save", save_title), ("open", "Open experiment")] * 2
 
 
 def test_experiment_files_round_trip(qtbot, window, tmp_path):
@@ -1334,3 +1335,24 @@ def test_a_run_stuck_at_chance_is_told_it_is_not_learning(qtbot, window):
     window.banner.hide()
     window._warn_if_not_learning()
     assert window.banner.isHidden()  # once a run
+
+
+def test_a_csv_table_shows_whole_column_names_and_the_path_once(qtbot, make_window, tmp_path):
+    path = tmp_path / "iris.csv"
+    rows = "".join(f"{5 + i % 3}.{i % 10},{3 + i % 2}.5,{i % 3}\n" for i in range(30))
+    path.write_text("sepal_length_in_cm,sepal_width_in_cm,flower\n" + rows)
+    window = make_window(TOY.with_changes(dataset={"kind": "csv", "path": str(path), "label_column": "flower"}))
+    table = window.dataset_view.table
+    header = table.horizontalHeader()
+    for c in range(1, table.columnCount()):
+        text = table.horizontalHeaderItem(c).text()
+        assert text.startswith("sepal_") and header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c)
+    assert window.dataset_view.title.text().count(str(path)) == 1
+
+
+def test_notes_on_discarded_weights_go_with_them(qtbot, window):
+    _train(qtbot, window)
+    window.show_info("The training loss has grown: training is diverging.", "warning")
+    window.ask.queue = [Yes]
+    window.layers.set_specs((LayerSpec(8, "tanh"),))  # a new network: the old run's notes are moot
+    assert window.model is None and window.banner.isHidden()
