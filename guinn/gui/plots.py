@@ -530,8 +530,10 @@ class PlotsPanel(QTabWidget):
         run = {"label": label}
         for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             x, y = curves[key]
+            # named in the loss plot's legend only: the same colour is the same run in both, and
+            # eight entries in the accuracy plot's covered the curves near 100%
             curve = widget.getPlotItem().plot(x, y, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
-                                              name=f"earlier: {label}")
+                                              name=f"earlier: {label}" if key == "loss" else None)
             curve.setZValue(-5)  # under the current run's curves
             run[key] = (x, y, curve)
             # its validation curve too, dotted (what the overfitting lessons compare); no legend

@@ -1178,6 +1178,8 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
     assert kept["val_accuracy"][2].opts["pen"].style() == Qt.PenStyle.DotLine
     legend = [label.text for _, label in window.plots.loss_plot.getPlotItem().legend.items]
     assert legend.count("earlier: 16 tanh") == 1 and not any("valid" in t and "earlier" in t for t in legend)
+    accuracy_legend = [label.text for _, label in window.plots.accuracy_plot.getPlotItem().legend.items]
+    assert not any("earlier" in t for t in accuracy_legend)  # named once, in the loss plot's legend
     window.plots.forget_runs()
     assert kept["val_loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
     layers = tuple([LayerSpec(64, "sigmoid")] * 8)
