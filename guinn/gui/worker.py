@@ -315,6 +315,7 @@ class TrainingWorker(QObject):
         self.control.finished()
         if error:
             self.failed.emit(error)
+        elapsed = relay.elapsed  # training's own time: the test set's scoring is not part of it
         test = () if error or getattr(self.model, "stop_reason", None) or not relay.done else self._test()
         history = getattr(self.model, "history", None)
         messages = tuple(getattr(history, "messages", ()) or ())
@@ -322,7 +323,7 @@ class TrainingWorker(QObject):
             Outcome(
                 relay.done,
                 relay.epochs_done,
-                relay.elapsed,
+                elapsed,
                 self.control.stopped,
                 getattr(self.model, "stop_reason", None),
                 messages,
