@@ -1,9 +1,11 @@
 """The last session kept across launches: setup and window state at close, unsaved trained
 weights through a crash (guinn.gui.session)."""
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,11 +165,9 @@ CRASHING_APP = textwrap.dedent("""
 
 
 def test_a_crash_leaves_the_trained_weights_for_the_next_launch(qtbot, folder, kept_window):
-    import guinn
-
-    root = str(__import__("pathlib").Path(guinn.__file__).parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # the checkout: the child imports its tests' TOY
     run = subprocess.run([sys.executable, "-c", CRASHING_APP], capture_output=True, text=True, timeout=300,
-                         cwd=root, env={**__import__("os").environ, "PYTHONPATH": root})
+                         cwd=root, env={**os.environ, "PYTHONPATH": root})
     assert run.returncode == 3, run.stderr[-2000:]
     trained = float(run.stdout.split()[-1])
     assert len(_recovery_files(folder)) == 1
