@@ -499,8 +499,24 @@ def test_a_network_the_memory_cannot_hold_is_refused_before_allocating(monkeypat
     model.compile(optimizer="adam", loss="categorical_crossentropy")
 
 
-def test_free_memory_is_read_here():
+def test_free_memory_is_read_from_meminfo_or_else_the_system(monkeypatch):
+    import builtins
+
     from guinn.core import memory
 
-    free = memory.available_bytes()
-    assert free is None or free > 0
+    real_open = builtins.open
+
+    def meminfo(text):
+        def fake(path, *a, **k):
+            if path == "/proc/meminfo":
+                import io
+                return io.StringIO(text)
+            return real_open(path, *a, **k)
+        return fake
+
+    monkeypatch.setattr(builtins, "open", meminfo("MemTotal: 100 kB\nMemAvailable:   2048 kB\n"))
+    assert memory.available_bytes() == 2048 * 1024
+    monkeypatch.setattr(builtins, "open", meminfo("MemTotal: 100 kB\n"))  # an old kernel: the system's count
+    import os
+    if hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
+        assert memory.available_bytes() == os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

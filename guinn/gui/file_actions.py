@@ -50,7 +50,11 @@ class FileActions:
     # -- experiments -----------------------------------------------------------------------------
     def load_preset(self, preset) -> bool:
         if self.is_training():  # (the menu stays open while training: a greyed-out one said nothing of why)
-            self.show_error(f"Stop training (Ctrl+.) before loading the preset '{preset.title}'.")
+            text = f"Stop training (Ctrl+.) before loading the preset '{preset.title}'."
+            if self.banner.kind == "preset" and not self.banner.isHidden():  # the running lesson's text stays
+                self.statusBar().showMessage(text, 10_000)
+            else:
+                self.show_error(text)
             return False
         try:
             exp = Experiment.load(preset.path)
@@ -277,6 +281,7 @@ class FileActions:
         self.metrics_label.setText(
             f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Start to train it further."
         )
+        self.metrics_label.setToolTip("")  # an earlier model's test figures
         self._sync_recovery()  # the weights shown now are in a file
         return True
 

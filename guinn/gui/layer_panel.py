@@ -119,31 +119,44 @@ class _KeepsOutOfRange:
     """Qt's number boxes refuse a keystroke that takes the number out of range: "1.0" typed
     into Dropout (0 to 0.9) left ".0", so dropout 0 where strong dropout was meant, and "-5"
     in Units left 5, without a word. An out-of-range number stays as unfinished input
-    instead: when editing ends the box puts its old value back, and range_notice says why."""
+    instead: when editing ends the box puts its old value back, and range_notice says why.
+    The other decimal separator (a thousands separator in a whole-number box) is read too,
+    not dropped: "0,5" px became 5 px."""
+
+    def _plain(self, text: str) -> str:
+        return text
 
     def validate(self, text: str, pos: int):
+        plain = self._plain(text)
+        pos, text = max(0, pos - (len(text) - len(plain))), plain
         result = super().validate(text, pos)
         state = result[0] if isinstance(result, (tuple, list)) else result
         if state != QValidator.State.Invalid:
-            return result
+            return state, text, pos
         bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
         if bare in ("-", "+"):  # the start of a number
             return QValidator.State.Intermediate, text, pos
         try:
             value = _as_number(bare, self.locale().decimalPoint())
         except ValueError:
-            return result
+            return state, text, pos
         if not self.minimum() <= value <= self.maximum():
             return QValidator.State.Intermediate, text, pos
-        return result
+        return state, text, pos
 
 
 class IntBox(_KeepsOutOfRange, QSpinBox):
-    pass
+    def _plain(self, text: str) -> str:  # "60,000" or "60.000": a thousands separator
+        for mark in {",", ".", "_", self.locale().groupSeparator()} - {self.prefix(), self.suffix(), ""}:
+            text = text.replace(mark, "")
+        return text
 
 
 class DecimalBox(_KeepsOutOfRange, QDoubleSpinBox):
-    pass
+    def _plain(self, text: str) -> str:  # "0,5" where the locale writes "0.5", or the other way round
+        point = self.locale().decimalPoint()
+        other = "," if point == "." else "."
+        return text.replace(other, point) if other in text and point not in text else text
 
 
 def spin(object_name: str, low: int, high: int, tip: str) -> QSpinBox:

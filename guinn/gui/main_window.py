@@ -177,6 +177,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._run_callbacks: list = []  # this run's callbacks (early stopping)
         self._run_batches = 0
         self._chance_said = False  # this run's "not learning" notice was given
+        self._run_keeper = None  # the running fit's RecoveryWriter (guinn.gui.session)
+        self._run_notice = ""  # the banner's text about the last run, which goes with its weights
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
         self.last_outcome: Outcome | None = None
@@ -697,7 +699,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _discard_model(self) -> None:
         self._keep_for_comparison()
-        if self.banner.kind in ("warning", "info"):  # notes on the discarded weights' runs (a diverged run)
+        run_notice = self.banner.text() == self._run_notice  # (a diverged run's error too)
+        if self.banner.kind in ("warning", "info") or run_notice:  # notes on the discarded weights' runs
             self.banner.hide()
         self.model = None
         self._earlier_history, self._earlier_owner = History(), None  # nothing holds the old weights
@@ -870,7 +873,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         control = RunControl(paused=paused, steps=1 if paused else 0)
         self._run_callbacks, self._logs_by_epoch = callbacks, {}
         self.metrics_label.setToolTip("")  # an earlier run's test figures
-        keeper = self._recovery_writer(self._earlier_history)  # a long run's weights, kept for a crash
+        keeper = self._run_keeper = self._recovery_writer(self._earlier_history)  # the weights, kept for a crash
         test = (ds.x_test, to_categorical(ds.y_test, ds.n_classes)) if len(ds.x_test) else None
         worker = TrainingWorker(self.model, fit_args, callbacks + ([keeper] if keeper else []), control, test)
         thread = QThread()
@@ -1033,10 +1036,15 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return
         self._chance_said = True
         text = (f"After {count(len(logs), 'epoch')} the training accuracy is still at chance ({chance:.0%}, what "
-                "always guessing the commonest class scores): the network is not learning. A learning rate that "
-                "is too high can silence ReLU units for good (the Saturation tab shows them inactive) or saturate "
-                "sigmoid ones; try one ten times smaller. In a deep sigmoid network the gradients may vanish "
-                "before they reach the first layers (the Gradients tab shows it).")
+                "always guessing the commonest class scores): the network is not learning. ")
+        squashing = [spec for spec in self.layers.specs() if spec.activation in ("sigmoid", "tanh")]
+        if len(squashing) >= DEEP_SQUASHING:
+            text += ("With this many sigmoid or tanh layers the gradients may vanish before they reach the first "
+                     "layers (the Gradients tab shows it): try ReLU. A learning rate that is too high can also "
+                     "saturate the units (the Saturation tab).")
+        else:
+            text += ("A learning rate that is too high can silence ReLU units for good (the Saturation tab shows "
+                     "them inactive) or saturate sigmoid ones: try one ten times smaller.")
         if self.banner.kind == "preset" and not self.banner.isHidden():  # the lesson's text stays up
             self.statusBar().showMessage(text, 30_000)
         else:
@@ -1108,7 +1116,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if notes and not outcome.error:
             alarming = any("diverging" in note for note in notes)
             self.show_info("\n".join(notes), "warning" if alarming else "info")
-        self._sync_recovery()
+        if self.banner.kind != "preset":  # what the banner says now is about these weights' runs
+            self._run_notice = self.banner.text()
+        self._after_run(self._run_keeper)
+        self._run_keeper = None
         self.trainingFinished.emit(outcome)
 
     def _show_test(self, test) -> None:
@@ -1168,6 +1179,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             event.ignore()
             return
         if self.is_training():
+            if self._run_keeper is not None:
+                self._run_keeper.skip_final = True  # closing normally removes it anyway: no need to wait for it
             self._control.stop()
             self._finish_thread()
             self._set_training_ui(False)
@@ -1186,6 +1199,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
 CHANCE_EPOCHS = 3  # epochs at chance accuracy before the window says the network is not learning
 CHANCE_MARGIN = 0.02
+DEEP_SQUASHING = 4  # sigmoid/tanh layers from which "not learning" points to vanishing gradients first
 FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SETUP_FILE = "last-setup.json"
 WINDOW_FILE = "window.json"
 RECOVERY_GLOB = "recovery-*.safetensors"
+EDITED_TITLE = "Last session's setup"
 RECOVERY_INTERVAL_S = 60.0  # least seconds between two recovery writes within a run
 MAX_WINDOW_FILE_BYTES = 64 * 1024
 
@@ -61,7 +62,8 @@ def read_setup() -> tuple[Experiment | None, str | None]:
     missing = _missing_data(exp.dataset)
     if missing:
         exp = exp.with_changes(dataset=Experiment().dataset)
-        return exp, f"The last session's data file {missing} is gone: MNIST is loaded instead, with its network."
+        return exp, (f"The last session's data file {missing} is gone: MNIST is loaded instead (your layers and "
+                     "settings are kept).")
     if exp == Experiment():
         return exp, None
     return exp, "Your last session's setup is back (Presets ▸ MNIST example network starts afresh)."
@@ -69,7 +71,7 @@ def read_setup() -> tuple[Experiment | None, str | None]:
 
 def _missing_data(spec: dict) -> str | None:
     """The first file a dataset description names that no longer exists, if any."""
-    for key in ("path", "images", "labels", "test_images", "test_labels"):
+    for key in ("path", "train_images", "train_labels", "test_images", "test_labels"):
         value = spec.get(key)
         if isinstance(value, str) and value and not Path(value).is_file():
             return value
@@ -143,7 +145,10 @@ class RecoverySlot:
 
     def remove(self) -> None:
         if self.path is not None:
-            self.path.unlink(missing_ok=True)
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError as exc:  # (the window is closing, or the weights just went into a file)
+                log.warning("Could not remove the recovery model %s: %s", self.path, exc)
 
     def release(self) -> None:
         self.remove()
@@ -170,29 +175,46 @@ def _lock_if_free(path: Path, remove: bool = False) -> QLockFile | None:
 
 
 class RecoveryWriter(Callback):
-    """Writes the recovery model at an epoch's end, at most every ``interval_s`` seconds; a
-    failure is logged and training goes on."""
+    """Keeps a run's weights for a crash, on the training thread (which owns them while it
+    runs, so the window never waits for a write): at an epoch's end at most every
+    ``interval_s`` seconds (more seldom when a write takes long: a big model's file is
+    hundreds of MB), and once more when the run ends, after early stopping has put back its
+    best weights. ``skip_final`` (the window is closing: a normal close removes the file
+    anyway) leaves out that last write; ``error`` says why a write failed."""
 
     def __init__(self, path: Path, earlier, extras: dict, interval_s: float = RECOVERY_INTERVAL_S):
         super().__init__()
         self.path, self.earlier, self.extras, self.interval_s = path, earlier, extras, interval_s
         self.last = time.monotonic()
+        self.skip_final = False
+        self.wrote_final = False
+        self.error: str | None = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if time.monotonic() - self.last < self.interval_s:
-            return
-        history = self.earlier.joined(_with_epoch(self.model, epoch, logs or {}))
-        write_recovery(self.model, self.path, history, self.extras)
+        if time.monotonic() - self.last >= self.interval_s:
+            self._write(self.earlier.joined(_with_epoch(self.model, epoch, logs or {})))
+
+    def on_train_end(self, logs=None):
+        if not self.skip_final and not getattr(self.model, "stop_reason", None):  # (a diverged run: no weights to keep)
+            self.wrote_final = self._write(self.earlier.joined(self.model.history))
+
+    def _write(self, history) -> bool:
+        began = time.monotonic()
+        self.error = write_recovery(self.model, self.path, history, self.extras)
+        took = time.monotonic() - began
         self.last = time.monotonic()
+        self.interval_s = max(self.interval_s, 30 * took)  # writing takes at most ~3% of training time
+        return self.error is None
 
 
-def write_recovery(model, path: Path, history, extras: dict) -> bool:
+def write_recovery(model, path: Path, history, extras: dict) -> str | None:
+    """Write the recovery model; None, or why it could not be written (logged too)."""
     try:
         model.save(path, history=history, **extras)
     except (GuinnError, OSError) as exc:
         log.warning("Could not write the recovery model %s: %s", path, exc)
-        return False
-    return True
+        return str(getattr(exc, "strerror", None) or exc)
+    return None
 
 
 class SessionKeeping:
@@ -236,11 +258,18 @@ class SessionKeeping:
             opened = self.open_model(str(path))
         finally:
             slot.path = path
-        if not opened:  # the reason is on show; set the file aside, never read again
+        if not opened:  # (memory short now, say): kept where no launch retries it, and the user told where
+            reason = self.banner.text() if self.banner.kind == "error" else ""
+            kept = path.with_name(f"unopened-{path.name}")
             try:
-                os.replace(path, path.with_name(f"unusable-{path.name}"))
+                os.replace(path, kept)
             except OSError:
-                path.unlink(missing_ok=True)
+                kept = path
+                slot.release()  # this window does not write over it: the next launch tries again
+                self._recovery = None
+            self.show_info(f"guinn did not close normally last time, and the weights it had trained could not be "
+                           f"opened now. {reason}\nThey are kept in {kept}: File ▸ Open model (trained weights) "
+                           "can open them later.", "warning")  # (a warning: loading the data clears errors)
             return
         self._dirty = True
         self.setWindowTitle("guinn — recovered model (not saved)")
@@ -252,15 +281,29 @@ class SessionKeeping:
         self.metrics_label.setText("Recovered the unsaved trained model: press Start to train it further, "
                                    "or File ▸ Save model to keep it.")
 
-    def _sync_recovery(self) -> None:
-        """The recovery model holds the trained weights exactly when they are not saved."""
+    def _sync_recovery(self, written: bool = False) -> None:
+        """The recovery model holds the trained weights exactly when they are not saved
+        (``written``: the run's RecoveryWriter has just written them)."""
         slot = self._recovery
         if slot is None or slot.path is None:
             return
         if self.model is not None and self._trained and self._dirty and not self.is_training():
-            write_recovery(self.model, slot.path, self.whole_history(), self._model_extras())
+            problem = None if written else write_recovery(self.model, slot.path, self.whole_history(),
+                                                          self._model_extras())
+            if problem:
+                self._recovery_failed(problem)
         else:
             slot.remove()
+
+    def _recovery_failed(self, problem: str) -> None:
+        self.statusBar().showMessage(f"The unsaved weights could not be kept in case guinn crashes ({problem}); "
+                                     "File ▸ Save model keeps them.", 15_000)
+
+    def _after_run(self, writer: RecoveryWriter | None) -> None:
+        """A run ended: its writer kept the weights, or this window does."""
+        if writer is not None and writer.error and not writer.wrote_final:
+            self._recovery_failed(writer.error)
+        self._sync_recovery(written=writer is not None and writer.wrote_final)
 
     def _recovery_writer(self, earlier) -> RecoveryWriter | None:
         """The callback that keeps a long run's weights while it trains (None: not kept)."""
@@ -275,8 +318,8 @@ class SessionKeeping:
             exp = self.experiment()
         except GuinnError:
             exp = None
-        if exp is not None and not self._unchanged(exp):  # the user's own: a preset's text would be untrue
-            exp = exp.with_changes(description="")
+        if exp is not None and not self._unchanged(exp):  # the user's own: a preset's title and text would be untrue
+            exp = exp.with_changes(title=EDITED_TITLE, description="")
         state = {"geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
                  "keep_runs": self.keep_runs_action.isChecked()}
         if self._session_kept:

@@ -316,7 +316,9 @@ class TrainingWorker(QObject):
         if error:
             self.failed.emit(error)
         elapsed = relay.elapsed  # training's own time: the test set's scoring is not part of it
-        test = () if error or getattr(self.model, "stop_reason", None) or not relay.done else self._test()
+        # (not after Stop, or closing would wait for it: a big network's test set takes seconds)
+        scored = not (error or getattr(self.model, "stop_reason", None) or not relay.done or self.control.stopped)
+        test = self._test() if scored else ()
         history = getattr(self.model, "history", None)
         messages = tuple(getattr(history, "messages", ()) or ())
         self.finished.emit(

@@ -460,6 +460,10 @@ def test_presets_menu_loads_and_explains(qtbot, window):
     assert not window.banner.isHidden() and window.banner.text() == text  # what to watch stays up
     assert window.presets_menu.isEnabled()  # a greyed-out menu said nothing of why
     assert not window.load_preset(window.presets[1])
+    assert window.banner.text() == text  # the running lesson's explanation stays up
+    assert "Stop training (Ctrl+.) before loading the preset" in window.statusBar().currentMessage()
+    window.banner.hide()
+    assert not window.load_preset(window.presets[1])
     assert window.banner.kind == "error" and "Stop training (Ctrl+.) before loading the preset" in window.banner.text()
     assert window.is_training() and window.experiment().title == Experiment.load(preset.path).title
     with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
@@ -1358,3 +1362,23 @@ def test_notes_on_discarded_weights_go_with_them(qtbot, window):
     window.ask.queue = [Yes]
     window.layers.set_specs((LayerSpec(8, "tanh"),))  # a new network: the old run's notes are moot
     assert window.model is None and window.banner.isHidden()
+
+
+def test_a_diverged_runs_error_goes_with_its_weights(qtbot, make_window):
+    window = make_window(TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0},
+                                          layers=(LayerSpec(64, "linear"), LayerSpec(64, "linear")), epochs=20))
+    _train(qtbot, window)
+    if window.banner.kind != "error":
+        pytest.skip("this run did not diverge here")
+    window.ask.queue = [Yes]
+    window.layers.set_specs((LayerSpec(8, "tanh"),))
+    assert window.banner.isHidden()
+
+
+def test_stop_does_not_wait_for_the_test_set(qtbot, make_window):
+    window = make_window(TOY.with_changes(epochs=500))
+    window.start_training()
+    qtbot.waitUntil(lambda: window._run_batches > 5, timeout=30_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000) as blocker:
+        window.stop_training()
+    assert blocker.args[0].test == ()

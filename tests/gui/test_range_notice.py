@@ -48,3 +48,22 @@ def test_a_number_beyond_the_range_is_not_cut_into_another_one(window):
     before = split.value()
     _type(split, "0.95")
     assert split.value() == before and "0.95 is not allowed" in window.statusBar().currentMessage()
+
+
+def test_the_other_separator_is_read_not_dropped(window):
+    """ "0,5" typed into a box of the English locale lost its comma and became 5."""
+    from PySide6.QtCore import QLocale
+
+    shift = window.settings.max_shift
+    shift.setEnabled(True)
+    _type(shift, "0,5")
+    assert shift.value() == 0.5
+    window.settings.max_shift.setLocale(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    _type(shift, "1.5")
+    assert shift.value() == 1.5
+    samples = window.dataset_panel.samples
+    before = samples.value()
+    _type(samples, "1,000,000")  # thousands separators: 1000000, beyond the box's range
+    assert samples.value() == before and "not allowed" in window.statusBar().currentMessage()
+    _type(samples, "2,000")
+    assert samples.value() == 2000

@@ -70,6 +70,7 @@ def test_the_setup_and_window_come_back_after_a_close(qtbot, folder, kept_window
     restored = again.experiment()
     assert restored.layers == edited.layers and restored.epochs == 7 and restored.dataset == edited.dataset
     assert restored.description == ""  # an edited preset is the user's own: its explanation would be untrue
+    assert restored.title == session.EDITED_TITLE
     assert not again.keep_runs_action.isChecked()
     assert again.size() == QSize(1180, 720)
 
@@ -99,24 +100,32 @@ def test_unusable_session_files_are_set_aside_with_a_word(qtbot, folder, kept_wi
     assert window.keep_runs_action.isChecked()
 
 
+def test_moved_idx_files_fall_back_to_mnist(folder):
+    folder.mkdir()
+    exp = TOY.with_changes(dataset={"kind": "idx", "train_images": str(folder / "gone-images.idx"),
+                                    "train_labels": str(folder / "gone-labels.idx")})
+    exp.save(folder / session.SETUP_FILE)
+    setup, note = session.read_setup()
+    assert setup.dataset == {"kind": "mnist"} and "gone-images.idx" in note
+
+
 def test_a_data_file_that_is_gone_falls_back_to_mnist(folder):
     folder.mkdir()
     exp = TOY.with_changes(dataset={"kind": "csv", "path": str(folder / "gone.csv"), "label": "y"})
     exp.save(folder / session.SETUP_FILE)
     setup, note = session.read_setup()
     assert setup.dataset == {"kind": "mnist"} and setup.layers == TOY.layers
-    assert "gone.csv" in note and "MNIST" in note
+    assert "gone.csv" in note and "MNIST" in note and "your layers and settings are kept" in note
 
 
 def test_an_empty_session_folder_setting_keeps_nothing(qtbot, tmp_path, monkeypatch, kept_window):
     monkeypatch.setenv("GUINN_SESSION_DIR", "")
     assert session.folder() is None
-    monkeypatch.chdir(tmp_path)
     window, note = kept_window()
     assert note is None and window._recovery is None
+    assert window._recovery_writer(window.whole_history() if window.model else None) is None  # runs keep nothing
     _train(qtbot, window)
     window.close()
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_unsaved_weights_are_kept_until_saved_or_discarded(qtbot, folder, kept_window, tmp_path):
@@ -194,15 +203,48 @@ def test_a_live_window_keeps_its_recovery_model_from_another(qtbot, folder, kept
     assert kept.is_file() and second._recovery.path != kept
 
 
-def test_an_unreadable_recovery_model_is_set_aside(qtbot, folder, kept_window):
+def test_a_recovery_model_that_cannot_be_opened_is_kept_and_shown_where(qtbot, folder, kept_window):
     folder.mkdir()
     bad = folder / "recovery-1-1.safetensors"
     bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}")
     window, _ = kept_window()
-    assert window.model is None and window.banner.kind == "error"
-    assert not bad.exists() and (folder / f"unusable-{bad.name}").exists()
+    kept = folder / f"unopened-{bad.name}"
+    assert window.model is None and window.banner.kind == "warning"
+    assert f"They are kept in {kept}" in window.banner.text() and "could not be opened now" in window.banner.text()
+    assert kept.read_bytes().startswith(b"\x08") and not bad.exists()  # never deleted, never retried
     _train(qtbot, window)  # the slot is this window's now
     assert _recovery_files(folder) == [bad]
+
+
+def test_weights_memory_cannot_hold_now_are_kept_for_later(qtbot, folder, kept_window, monkeypatch, tmp_path):
+    from guinn.core import memory
+    from guinn.models import load_model
+
+    first, _ = kept_window()
+    _train(qtbot, first)
+    (written,) = _recovery_files(folder)
+    orphan = folder / "recovery-7-7.safetensors"
+    written.rename(orphan)  # as a window that is gone would leave it
+    trained = first.model.get_weights()
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1024)
+    second, _ = kept_window()
+    assert second.model is None and "memory" in second.banner.text()
+    kept = folder / f"unopened-{orphan.name}"
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)
+    for a, b in zip(load_model(kept).get_weights(), trained, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_run_keeps_its_weights_itself_and_says_when_it_cannot(qtbot, folder, kept_window, monkeypatch):
+    window, _ = kept_window()
+    writes = []
+    real = session.write_recovery
+    monkeypatch.setattr(session, "write_recovery", lambda *a: writes.append(a[1]) or real(*a))
+    _train(qtbot, window)
+    assert len(writes) == 1 and writes[0] == window._recovery.path  # by the run, not again by the window
+    window._recovery.path = folder  # a folder where the file should be: every write fails
+    _train(qtbot, window)
+    assert "could not be kept in case guinn crashes" in window.statusBar().currentMessage()
 
 
 def test_stale_lock_files_are_cleared(folder):
@@ -238,6 +280,10 @@ def test_a_long_run_keeps_its_weights_at_epoch_ends(tmp_path):
     assert kept.history.epoch == [0, 1, 2]  # the last epoch's record came with its weights
     for a, b in zip(kept.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    slow = session.RecoveryWriter(tmp_path / "never.safetensors", History(), {}, interval_s=3600)
+    slow = session.RecoveryWriter(tmp_path / "end.safetensors", History(), {}, interval_s=3600)
+    slow.skip_final = True
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[slow])
-    assert not (tmp_path / "never.safetensors").exists()
+    assert not (tmp_path / "end.safetensors").exists()  # no epoch's end came after an hour
+    slow.skip_final = False
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[slow])
+    assert slow.wrote_final and load_model(tmp_path / "end.safetensors").history.epoch == [0, 1]
