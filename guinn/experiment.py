@@ -19,7 +19,7 @@ from guinn.core.losses import ALIASES
 from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
-from guinn.errors import ConfigError, GuinnError, ModelFileError, unknown_name
+from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
 from guinn.io.untrusted import checked_size, json_problem
 
 FORMAT = "guinn-experiment"
@@ -37,7 +37,7 @@ class EarlyStoppingSpec:
     def __post_init__(self):
         if self.monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
             raise ConfigError(f"early_stopping.monitor must be val_loss, val_accuracy, loss or accuracy, "
-                              f"got {self.monitor!r}.")
+                              f"got {brief(self.monitor)}.")
         check_int_in("early_stopping.patience", self.patience, 0, 1000)
 
 
@@ -111,12 +111,13 @@ class Experiment:
             raise ModelFileError(f"Not a guinn experiment file (format must be {FORMAT!r}).")
         version = data.pop("version", VERSION)
         if not isinstance(version, int) or version > VERSION or version < 1:
-            raise ModelFileError(f"Experiment file version {version!r} is not supported "
+            raise ModelFileError(f"Experiment file version {brief(version)} is not supported "
                                  f"(this guinn reads versions 1..{VERSION}); update guinn.")
         allowed = {f.name for f in fields(cls)}
         unknown = set(data) - allowed
         if unknown:
-            raise ModelFileError(f"Unknown experiment field(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+            raise ModelFileError(f"Unknown experiment field(s) {brief(sorted(unknown), 100)}; "
+                                 f"allowed: {sorted(allowed)}.")
         try:
             if "layers" in data:
                 if not isinstance(data["layers"], list):

@@ -342,3 +342,24 @@ def test_random_garbage_and_foreign_files():
     out.check(len(long_int).to_bytes(8, "little") + long_int, "huge version number")
     _finish(out)
     assert out.loaded == 0
+
+
+def test_messages_quote_a_huge_name_or_value_briefly(originals):
+    """A megabyte-long tensor name, dtype or metadata key is quoted in a few dozen characters."""
+    header, body = _split(originals[2])
+    long = "B" * 1_000_000
+    first = next(k for k in header if k != "__metadata__")
+    empty = {"dtype": "F32", "shape": [0], "data_offsets": [len(body), len(body)]}
+    edits = [
+        lambda h: h.__setitem__(long, empty),  # an unexpected tensor
+        lambda h: h[first].__setitem__("dtype", long),
+        lambda h: h.__setitem__(long, {"dtype": "F32"}),  # a malformed entry
+        lambda h: h["__metadata__"].__setitem__(long, "1"),  # an unknown metadata key
+        lambda h: h["__metadata__"].__setitem__(long, 1),  # a metadata value that is no string
+    ]
+    for i, edit in enumerate(edits):
+        edited = copy.deepcopy(header)
+        edit(edited)
+        with pytest.raises(ModelFileError) as info:
+            load_model_bytes(_join(edited, body), "m")
+        assert len(str(info.value)) < 400 and "BBB..." in str(info.value), (i, str(info.value)[:300])

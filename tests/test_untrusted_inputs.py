@@ -165,3 +165,22 @@ def test_a_path_whose_status_cannot_be_read_is_left_to_the_reader(tmp_path, monk
 
     monkeypatch.setattr(Path, "stat", no_stat)
     assert len(load_csv(path, "label").x) == 2  # the pre-check steps aside; the reader opens the file itself
+
+
+def test_messages_quote_a_huge_value_briefly():
+    long = "x" * 1_000_000
+    calls = [
+        lambda: Standardizer.from_dict({"mean": [long], "std": [1.0]}),
+        lambda: Standardizer.from_dict({"mean": [0.0], "std": [1.0], long: 1}),
+        lambda: catalog.load_dataset({"kind": long}),
+        lambda: catalog.load_dataset({"kind": "toy", long: 1}),
+        lambda: Experiment.from_dict({"batch_size": long}),
+        lambda: Experiment.from_dict({long: 1}),
+        lambda: Dense(long),
+        lambda: Dense(4, alpha=10**5000),  # no repr at all: Python refuses to print 5000 digits
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(GuinnError) as info:
+            call()
+        assert len(str(info.value)) < 600 and "..." in str(info.value) or "5,001 digits" in str(info.value), (
+            i, str(info.value)[:300])

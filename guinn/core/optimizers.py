@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from guinn.core import fused, memory
-from guinn.errors import ConfigError, checked_arguments, unknown_name
+from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
 class Optimizer:
@@ -98,7 +98,7 @@ class Optimizer:
     def set_state(self, state: dict) -> None:
         iterations = state.get("iterations")
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-            raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {iterations!r}.")
+            raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {brief(iterations)}.")
         slots = self._upgrade_slots(state.get("slots", {}))
         if set(slots) != set(self.slot_names):
             raise ConfigError(f"{self.name} state needs slots {sorted(self.slot_names)}, got {sorted(slots)}.")
@@ -324,7 +324,7 @@ def get(identifier) -> Optimizer:
     try:
         return cls(**{**defaults, **config})
     except TypeError as exc:
-        raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
+        raise ConfigError(f"Bad arguments for optimizer {brief(name)}: {exc}.") from None
 
 
 def _is_number(value) -> bool:
@@ -333,17 +333,17 @@ def _is_number(value) -> bool:
 
 def _positive(name, value) -> float:
     if not _is_number(value) or value <= 0:
-        raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+        raise ConfigError(f"{name} must be a positive number, got {brief(value)}.")
     return float(value)
 
 
 def _non_negative(name, value) -> float:
     if not _is_number(value) or value < 0:
-        raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
+        raise ConfigError(f"{name} must be a number >= 0, got {brief(value)}.")
     return float(value)
 
 
 def _fraction(name, value) -> float:
     if not _is_number(value) or not 0 <= value < 1:
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}.")
+        raise ConfigError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import ConfigError, DataError
+from guinn.errors import ConfigError, DataError, brief
 
 
 def file_path(value, what: str) -> Path:
@@ -44,21 +44,21 @@ def check_x(x, dtype, input_shape=None) -> np.ndarray:
 
 def check_batch_size(value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise DataError(f"batch_size must be a positive integer, got {value!r}.")
+        raise DataError(f"batch_size must be a positive integer, got {brief(value)}.")
     return int(value)
 
 
 def check_epochs(value) -> int:
     """Keras's ``epochs``: the index to train up to, so 0 (or one at or below ``initial_epoch``) trains nothing."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(f"epochs must be a whole number >= 0, got {value!r}.")
+        raise ConfigError(f"epochs must be a whole number >= 0, got {brief(value)}.")
     return int(value)
 
 
 def check_fraction(name, value) -> float:
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     if not ok or not 0 <= value < 1:
-        raise DataError(f"{name} must be a number in [0, 1), got {value!r}.")
+        raise DataError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)
 
 
@@ -82,14 +82,14 @@ def all_finite(a: np.ndarray) -> bool:
 def check_int_in(name, value, low, high) -> int:
     """A whole number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {brief(value)}.")
     return int(value)
 
 
 def check_number_in(name, value, low, high) -> float:
     """A number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
+        raise ConfigError(f"{name} must be a number from {low} to {high}, got {brief(value)}.")
     return float(value)
 
 
@@ -98,9 +98,9 @@ def dataclass_from_dict(cls, data, *, noun: str, kind: str):
     from dataclasses import fields
 
     if not isinstance(data, dict):
-        raise ConfigError(f"{noun} must be an object, got {data!r:.100}.")
+        raise ConfigError(f"{noun} must be an object, got {brief(data, 100)}.")
     allowed = {f.name for f in fields(cls)}
     unknown = set(data) - allowed
     if unknown:
-        raise ConfigError(f"Unknown {kind} setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+        raise ConfigError(f"Unknown {kind} setting(s) {brief(sorted(unknown), 100)}; allowed: {sorted(allowed)}.")
     return cls(**data)

@@ -13,7 +13,7 @@ import numpy as np
 
 from guinn.data import toy
 from guinn.data.csv_data import Standardizer, load_csv, train_test_split_indices
-from guinn.errors import DataError, unknown_name
+from guinn.errors import DataError, brief, unknown_name
 
 KINDS = ("mnist", "toy", "csv", "idx")
 
@@ -42,7 +42,7 @@ class Dataset:
 def load_dataset(spec: dict) -> Dataset:
     """``{"kind": "mnist" | "toy" | "csv" | "idx", ...options}`` -> Dataset."""
     if not isinstance(spec, dict):
-        raise DataError(f"A dataset description must be an object, got {spec!r:.100}.")
+        raise DataError(f"A dataset description must be an object, got {brief(spec, 100)}.")
     kind = spec.get("kind", "mnist")
     loaders = {"mnist": _mnist, "toy": _toy, "csv": _csv, "idx": _idx}
     if not isinstance(kind, str) or kind not in loaders:
@@ -79,7 +79,8 @@ _OPTIONS = {
 def _only(kind, options, allowed):
     unknown = set(options) - allowed
     if unknown:
-        raise DataError(f"Unknown option(s) {sorted(unknown)} for a {kind} dataset; allowed: {sorted(allowed)}.")
+        raise DataError(f"Unknown option(s) {brief(sorted(unknown), 100)} for a {kind} dataset; "
+                        f"allowed: {sorted(allowed)}.")
     return options
 
 
@@ -93,7 +94,7 @@ def _limit(name, value, n):
     if value is None:
         return n
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DataError(f"{name} must be a positive whole number, got {value!r}.")
+        raise DataError(f"{name} must be a positive whole number, got {brief(value)}.")
     return min(value, n)
 
 

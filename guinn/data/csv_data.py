@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import DataError, closest
+from guinn.errors import DataError, brief, closest
 from guinn.io.untrusted import refuse_special_or_huge
 
 # Kaggle's mnist_train.csv is 110 MB; /dev/zero is endless. Parsing streams, so the peak is
@@ -40,7 +40,7 @@ def _read(path: Path, delimiter: str, rows: _Rows | None = None) -> list[str]:
     non-blank row while the file streams past: rows are never all held as text, which took
     ~25 bytes of Python objects per byte of CSV. Returns the header."""
     if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise DataError(f"CSV delimiter must be a single character; got {delimiter!r}.")
+        raise DataError(f"CSV delimiter must be a single character; got {brief(delimiter)}.")
     line = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
@@ -318,7 +318,7 @@ class Standardizer:
         """Rebuild from :meth:`to_dict` output, checking it since it comes from a file."""
         if not isinstance(data, Mapping) or set(data) != {"mean", "std"}:
             raise DataError(
-                f"Standardizer data must be a mapping with keys 'mean' and 'std'; got {data!r}."
+                f"Standardizer data must be a mapping with keys 'mean' and 'std'; got {brief(data)}."
             )
         arrays = {}
         for key in ("mean", "std"):
@@ -329,7 +329,7 @@ class Standardizer:
                 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
             ):
                 raise DataError(
-                    f"Standardizer {key!r} must be a non-empty list of numbers; got {value!r}."
+                    f"Standardizer {key!r} must be a non-empty list of numbers; got {brief(value)}."
                 )
             arrays[key] = np.array(value, dtype=np.float64)
         mean, std = arrays["mean"], arrays["std"]
@@ -369,7 +369,7 @@ def train_test_split_indices(
         or not 0 < test_fraction < 1
     ):
         raise DataError(
-            f"test_fraction must be between 0 and 1 (exclusive); got {test_fraction!r}."
+            f"test_fraction must be between 0 and 1 (exclusive); got {brief(test_fraction)}."
         )
     n_test = min(max(round(n * test_fraction), 1), n - 1)
     order = np.random.default_rng(seed).permutation(n)
