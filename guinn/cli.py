@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from guinn.errors import DataError, GuinnError, TrainingWarning, closest
-from guinn.io.untrusted import json_problem
+from guinn.io.untrusted import strict_json
 from guinn.resources import preset_dir, preset_paths
 
 EXIT_ERROR = 2
@@ -276,12 +276,7 @@ def parse_dataset(text: str) -> dict:
     """A ``--dataset`` value -> the dataset description ``load_dataset`` takes."""
     text = text.strip()
     if text.startswith("{"):
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"--dataset is not valid JSON ({exc.msg}).") from None
-        except (ValueError, RecursionError) as exc:  # a 5000-digit number, thousands of nested objects
-            raise DataError(f"--dataset is not usable JSON ({json_problem(exc)}).") from None
+        spec = strict_json(text, "--dataset", DataError)
         if not isinstance(spec, dict):
             raise DataError('--dataset JSON must be an object such as {"kind": "mnist"}.')
         return spec

@@ -20,7 +20,7 @@ from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
-from guinn.io.untrusted import checked_size, json_problem
+from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-experiment"
 VERSION = 1
@@ -157,14 +157,7 @@ class Experiment:
             raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None
         except UnicodeDecodeError:
             raise ModelFileError(f"{path} is not a UTF-8 text file, so not an experiment.") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-            ) from None
-        except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, 100,000 nested lists
-            raise ModelFileError(f"{path} is not usable JSON ({json_problem(exc)}).") from None
+        data = strict_json(text, str(path), ModelFileError)
         exp = cls.from_dict(data)
         if "title" not in data:  # the default title names the MNIST example, not this file's run
             exp = exp.with_changes(title=path.stem)

@@ -143,7 +143,7 @@ def test_file_problems(tmp_path):
         "broken.json": ('{"epochs": 3,', "not valid JSON"),
         "latin1.json": (b'{"title": "caf\xe9"}', "not a UTF-8"),
         "array.json": ("[]", "JSON object"),
-        "nan.json": ('{"validation_split": NaN}', "validation_split"),
+        "nan.json": ('{"validation_split": NaN}', r"not valid JSON \(NaN is not allowed"),
         "m.safetensors": (b"\x88\x00\x00\x00\x00\x00\x00\x00{}", "a model file, not an experiment.*Open model"),
     }
     for name, (content, message) in cases.items():

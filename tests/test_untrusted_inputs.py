@@ -42,7 +42,7 @@ def test_json_the_parser_cannot_hold_is_an_error(tmp_path, capsys):
         Experiment.load(deep)
     big = tmp_path / "big.json"
     big.write_text('{"epochs": ' + "1" * 5000 + "}")
-    with pytest.raises(ModelFileError, match="not usable JSON.*4300 digits"):
+    with pytest.raises(ModelFileError, match=r"not valid JSON \(whole number 1+\.\.\. \(5,000 digits\) is too large"):
         Experiment.load(big)
     with pytest.raises(DataError, match="--dataset is not usable JSON"):
         parse_dataset('{"a":' * 5000 + "1" + "}" * 5000)
@@ -184,3 +184,42 @@ def test_messages_quote_a_huge_value_briefly():
             call()
         assert len(str(info.value)) < 600 and "..." in str(info.value) or "5,001 digits" in str(info.value), (
             i, str(info.value)[:300])
+
+
+SURROGATES = [
+    '{"title": "\\ud800"}',
+    '{"description": "caf\\udce9"}',
+    '{"dataset": {"kind": "csv", "path": "\\ud800", "label_column": "label"}}',
+    '{"layers": [{"units": 8, "activation": "\\ud800"}]}',
+    '{"dataset": {"kind": "toy", "\\udfff": 1}}',
+]
+
+
+@pytest.mark.parametrize("text", SURROGATES)
+def test_experiment_text_that_is_not_unicode_is_refused(tmp_path, capsys, text):
+    """A lone surrogate crashed `guinn train` with UnicodeEncodeError when a path was opened or
+    a title printed; now the file is refused, saying why."""
+    path = tmp_path / "exp.json"
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match=r"not valid JSON \(text .* holds \\ud[89a-f]\w\w, half of a UTF-16 "
+                                             r"surrogate pair"):
+        Experiment.load(path)
+    one_line_error(capsys, main(["train", str(path)]), "must be valid Unicode")
+
+
+def test_a_dataset_option_that_is_not_unicode_is_refused():
+    with pytest.raises(DataError, match=r"--dataset is not valid JSON \(text '\\ud800' holds"):
+        parse_dataset('{"kind": "csv", "path": "\\ud800", "label_column": "y"}')
+
+
+@pytest.mark.parametrize("text", [
+    '{"optimizer": {"name": "adam", "learning_rate": 1' + "0" * 400 + "}}",
+    '{"dataset": {"kind": "toy", "noise": -1' + "0" * 400 + "}}",
+    '{"dataset": {"kind": "mnist", "limit": ' + str(2**128) + "}}",
+])
+def test_experiment_numbers_too_large_for_any_setting_are_refused(tmp_path, text):
+    """10**400 raised OverflowError (float() of it) in the optimizer's and toy data's checks."""
+    path = tmp_path / "exp.json"
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match=r"whole number .* is too large: whole numbers must be below 2\*\*128"):
+        Experiment.load(path)
