@@ -9,7 +9,9 @@ import os
 import numpy as np
 import pytest
 
+from guinn.callbacks import EarlyStopping, ReduceLROnPlateau
 from guinn.cli import main, parse_dataset
+from guinn.core import initializers, regularizers
 from guinn.data import catalog, idx, toy
 from guinn.data.csv_data import MAX_COLUMNS, Standardizer, load_csv
 from guinn.errors import DataError, GuinnError, ModelFileError
@@ -17,6 +19,7 @@ from guinn.experiment import Experiment
 from guinn.io import images, onnx_export
 from guinn.layers import Dense
 from guinn.models import Sequential
+from guinn.optimizers import SGD, Adam
 from tests.test_cli import digits, one_line_error, save_png  # noqa: F401 - fixtures
 
 NOT_TEXT = [
@@ -223,3 +226,24 @@ def test_experiment_numbers_too_large_for_any_setting_are_refused(tmp_path, text
     path.write_text(text)
     with pytest.raises(ModelFileError, match=r"whole number .* is too large: whole numbers must be below 2\*\*128"):
         Experiment.load(path)
+
+
+HUGE = 10**400  # float() of it overflows
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: Sequential([Dense(HUGE, input_dim=3)]).build((3,)), r"hold 4e\+400 weights, more than guinn trains"),
+    (lambda: Sequential([Dense(3, input_dim=HUGE)]).build(), "more than guinn trains"),
+    (lambda: Adam(learning_rate=HUGE), "learning_rate must be a positive number, got a whole number of 401 digits"),
+    (lambda: SGD(momentum=-HUGE), "momentum must be a number in"),
+    (lambda: initializers.get({"name": "constant", "value": HUGE}), "value must be a finite number"),
+    (lambda: regularizers.L1L2(l2=HUGE), "l2 must be a finite number >= 0"),
+    (lambda: EarlyStopping(min_delta=HUGE), "min_delta must be a finite number"),
+    (lambda: EarlyStopping(baseline=HUGE), "baseline must be a number"),
+    (lambda: ReduceLROnPlateau(min_lr=HUGE), "min_lr must be a number >= 0"),
+    (lambda: toy.make_toy("spiral", noise=HUGE), "noise must be a number from 0 to 100"),
+])
+def test_ints_too_large_for_a_float_are_out_of_range_not_an_overflow(call, message):
+    """The shared number checks called math.isfinite or float() on 10**400: OverflowError."""
+    with pytest.raises(GuinnError, match=message):
+        call()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from guinn.core.validation import is_finite_number
 from guinn.errors import ConfigError, brief, unknown_name
 
 
@@ -145,8 +146,7 @@ def _truncated_normal(rng, shape, std, dtype):
 
 
 def _number(name, value, positive=False):
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or (positive and value <= 0):
+    if not is_finite_number(value) or (positive and value <= 0):
         need = "a positive number" if positive else "a finite number"
         raise ConfigError(f"Initializer argument {name} must be {need}, got {brief(value)}.")
     return float(value)

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from guinn.core import fused, memory
+from guinn.core.validation import is_finite_number
 from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
@@ -327,23 +328,19 @@ def get(identifier) -> Optimizer:
         raise ConfigError(f"Bad arguments for optimizer {brief(name)}: {exc}.") from None
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _positive(name, value) -> float:
-    if not _is_number(value) or value <= 0:
+    if not is_finite_number(value) or value <= 0:
         raise ConfigError(f"{name} must be a positive number, got {brief(value)}.")
     return float(value)
 
 
 def _non_negative(name, value) -> float:
-    if not _is_number(value) or value < 0:
+    if not is_finite_number(value) or value < 0:
         raise ConfigError(f"{name} must be a number >= 0, got {brief(value)}.")
     return float(value)
 
 
 def _fraction(name, value) -> float:
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_finite_number(value) or not 0 <= value < 1:
         raise ConfigError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)

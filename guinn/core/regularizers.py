@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from guinn.core.validation import is_finite_number
 from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
@@ -81,7 +82,6 @@ def get(identifier) -> L1L2 | None:
 
 
 def _factor(name, value) -> float:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
+    if not is_finite_number(value) or value < 0:
         raise ConfigError(f"Regularization factor {name} must be a finite number >= 0, got {brief(value)}.")
     return float(value)

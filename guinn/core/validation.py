@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -77,6 +78,24 @@ def all_finite(a: np.ndarray) -> bool:
         if np.isfinite(squares):
             return True
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+
+
+def as_float(value) -> float | None:
+    """``value`` as a float if it is an int or float (not a bool) that a float can hold, else
+    None: a check that compares this refuses 10**400 like any value out of range, where
+    ``math.isfinite`` or ``float`` of it would raise OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def is_finite_number(value) -> bool:
+    """An int or float (not a bool) that is finite as a float: not NaN, inf or 10**400."""
+    number = as_float(value)
+    return number is not None and math.isfinite(number)
 
 
 def check_int_in(name, value, low, high) -> int:

@@ -7,11 +7,11 @@ or mini-batch sees every class; the same seed always gives the same data.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 
 import numpy as np
 
+from guinn.core.validation import is_finite_number
 from guinn.errors import DataError, brief, unknown_name
 
 MAX_NOISE = 100.0  # far beyond any useful jitter; 1e308 would overflow the coordinates
@@ -39,11 +39,9 @@ def _check_args(
             f"n_samples ({n_samples}) must be at least n_classes ({n_classes}), "
             "so that every class gets a sample."
         )
-    if isinstance(noise, bool) or not isinstance(noise, int | float | np.floating | np.integer):
-        raise DataError(f"noise must be a number >= 0; got {brief(noise)}.")
-    if not (math.isfinite(noise) and 0 <= noise <= MAX_NOISE):
+    if not (is_finite_number(noise) and 0 <= noise <= MAX_NOISE):
         raise DataError(f"noise must be a number from 0 to {MAX_NOISE:g} (the points lie within about ±2); "
-                        f"got {noise}.")
+                        f"got {brief(noise)}.")
     if seed is not None:
         _check_int("seed", seed, 0, 2**63 - 1)
     return np.random.default_rng(seed)

@@ -42,7 +42,7 @@ from guinn.core import losses, optimizers
 from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
-from guinn.core.validation import file_path
+from guinn.core.validation import file_path, is_finite_number
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief
 from guinn.io.untrusted import checked_size, strict_json
 
@@ -902,4 +902,4 @@ def _is_int(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and is_finite_number(value)
