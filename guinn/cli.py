@@ -121,6 +121,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         return _open_app()
+    _escape_unprintable_output()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -138,6 +139,14 @@ def main(argv=None) -> int:
         return _fail(f"{exc.strerror or exc}{where}")
     except MemoryError:
         return _fail("not enough memory for this dataset or model.")
+
+
+def _escape_unprintable_output() -> None:
+    """A file name on the command line may hold bytes that are not UTF-8, which Python keeps as
+    lone surrogates; under a strict UTF-8 locale printing it raised UnicodeEncodeError. Such
+    characters are printed escaped (\\udcff) instead, as stderr already does."""
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def _fail(message: str) -> int:

@@ -247,3 +247,19 @@ def test_ints_too_large_for_a_float_are_out_of_range_not_an_overflow(call, messa
     """The shared number checks called math.isfinite or float() on 10**400: OverflowError."""
     with pytest.raises(GuinnError, match=message):
         call()
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path, monkeypatch):
+    """Python keeps a non-UTF-8 byte of a command-line file name as a lone surrogate; a strict
+    UTF-8 stdout (the usual locale) raised UnicodeEncodeError printing it."""
+    import io
+
+    model = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=0)
+    model.compile("adam", "categorical_crossentropy")
+    path = tmp_path / "caf\udce9.safetensors"  # the file name's bytes end in 0xE9, Latin-1 for 'é'
+    model.save(path)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["info", str(path)]) == 0
+    out.seek(0)
+    assert "caf\\udce9.safetensors: guinn model file" in out.read()
