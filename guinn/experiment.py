@@ -17,8 +17,8 @@ from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
 from guinn.core.losses import ALIASES
 from guinn.core.specs import LayerSpec, build_model
-from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
-from guinn.data.catalog import Dataset, load_dataset
+from guinn.core.validation import check_bool, check_int_in, check_number_in, dataclass_from_dict
+from guinn.data.catalog import Dataset, check_spec, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
 from guinn.io.untrusted import checked_size, strict_json
 
@@ -39,6 +39,9 @@ class EarlyStoppingSpec:
             raise ConfigError(f"early_stopping.monitor must be val_loss, val_accuracy, loss or accuracy, "
                               f"got {brief(self.monitor)}.")
         check_int_in("early_stopping.patience", self.patience, 0, 1000)
+        object.__setattr__(self, "min_delta", check_number_in("early_stopping.min_delta", self.min_delta, 0, 1000))
+        for key in ("enabled", "restore_best_weights"):
+            object.__setattr__(self, key, check_bool(f"early_stopping.{key}", getattr(self, key)))
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class AugmentSpec:
     max_scale: float = 0.1  # +-10 %
 
     def __post_init__(self):
+        object.__setattr__(self, "enabled", check_bool("augment.enabled", self.enabled))
         check_number_in("augment.max_shift", self.max_shift, 0, 8)
         check_number_in("augment.max_scale", self.max_scale, 0, 0.5)
 
@@ -83,6 +87,8 @@ class Experiment:
             raise ConfigError("optimizer must be an object with a 'name' (sgd, momentum, adagrad, rmsprop, adam) "
                               "and its hyper-parameters.")
         object.__setattr__(self, "optimizer", optimizers.get(dict(self.optimizer)).to_config())
+        if not isinstance(self.initializer, str):  # (initializers.get takes configs too; a card takes a name)
+            raise ConfigError(f"initializer must be a name such as 'glorot_uniform', got {brief(self.initializer)}.")
         initializers.get(self.initializer)
         check_int_in("batch_size", self.batch_size, 1, 1_000_000)
         check_int_in("epochs", self.epochs, 1, 100_000)
@@ -90,6 +96,7 @@ class Experiment:
         check_int_in("seed", self.seed, 0, 2**32 - 1)
         if not isinstance(self.dataset, dict) or "kind" not in self.dataset:
             raise ConfigError("dataset must be an object with a 'kind' (mnist, toy, csv or idx).")
+        object.__setattr__(self, "dataset", check_spec(self.dataset))
 
     # -- (de)serialisation ------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -110,7 +117,7 @@ class Experiment:
         if data.pop("format", FORMAT) != FORMAT:
             raise ModelFileError(f"Not a guinn experiment file (format must be {FORMAT!r}).")
         version = data.pop("version", VERSION)
-        if not isinstance(version, int) or version > VERSION or version < 1:
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
             raise ModelFileError(f"Experiment file version {brief(version)} is not supported "
                                  f"(this guinn reads versions 1..{VERSION}); update guinn.")
         allowed = {f.name for f in fields(cls)}

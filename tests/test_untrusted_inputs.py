@@ -263,3 +263,16 @@ def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path, monkeypatch):
     assert main(["info", str(path)]) == 0
     out.seek(0)
     assert "caf\\udce9.safetensors: guinn model file" in out.read()
+
+
+def test_switches_in_layers_and_optimizers_must_be_true_or_false():
+    """bool("false") is True: a JSON "false" gave a layer a bias, an optimizer Nesterov steps."""
+    from guinn.models import model_from_json
+
+    data = json.loads(Sequential([Dense(2, input_dim=3)]).to_json())
+    data["config"]["layers"][0]["config"]["use_bias"] = "false"
+    with pytest.raises(GuinnError, match="use_bias must be true or false, got 'false'"):
+        model_from_json(json.dumps(data))
+    with pytest.raises(ModelFileError, match="nesterov must be true or false, got 'false'"):
+        Experiment.from_dict({"optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": "false"}})
+    assert Dense(2, use_bias=np.False_).use_bias is False

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from guinn.core import fused, memory
-from guinn.core.validation import is_finite_number
+from guinn.core.validation import check_bool, is_finite_number
 from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
@@ -134,7 +134,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
         self.momentum = _fraction("momentum", momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool("nesterov", nesterov)
         self.slot_names = ("momentum",) if self.momentum else ()
 
     def _update(self, g, update, tmp):

@@ -98,6 +98,14 @@ def is_finite_number(value) -> bool:
     return number is not None and math.isfinite(number)
 
 
+def check_bool(name, value) -> bool:
+    """true or false for a switch (cards, experiment files, layer arguments): bool("false") is
+    True, so text, numbers and null are refused rather than read as a truth value."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be true or false, got {brief(value)}.")
+    return bool(value)
+
+
 def check_int_in(name, value, low, high) -> int:
     """A whole number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
