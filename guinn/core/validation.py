@@ -10,6 +10,10 @@ import numpy as np
 
 from guinn.errors import ConfigError, DataError, brief
 
+# The most values one sample may hold for a network built from cards (an image's pixels, a
+# CSV's columns): its first layer's weights grow with it.
+MAX_INPUT_SIZE = 10_000_000
+
 
 def file_path(value, what: str) -> Path:
     """``value`` as a Path, if it is a file name (text or path-like): a number, None or bytes

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guinn.core.validation import MAX_INPUT_SIZE
 from guinn.errors import DataError
 from guinn.io.untrusted import refuse_special_or_huge
 
@@ -74,8 +75,10 @@ def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     return IDX_DTYPES[code], dims
 
 
-def _read(f, path: Path, max_bytes: int) -> tuple[np.dtype, tuple[int, ...], bytes]:
+def _read(f, path: Path, max_bytes: int, check) -> tuple[np.dtype, tuple[int, ...], bytes]:
     dtype, dims = _parse_header(f, path)
+    if check is not None:
+        check(dtype, dims)
     n_bytes = math.prod(dims) * dtype.itemsize
     if n_bytes > max_bytes:
         raise DataError(
@@ -97,12 +100,13 @@ def _read(f, path: Path, max_bytes: int) -> tuple[np.dtype, tuple[int, ...], byt
 
 
 def read_idx(
-    path: str | os.PathLike, *, readonly: bool = False, max_bytes: int = MAX_PAYLOAD_BYTES
+    path: str | os.PathLike, *, readonly: bool = False, max_bytes: int = MAX_PAYLOAD_BYTES, check=None
 ) -> np.ndarray:
     """Read an IDX file (gzip detected by its magic bytes) into a native-endian array.
 
     ``readonly=True`` returns an array over the decompressed bytes whose write flag cannot be
-    turned back on, so a cached copy can be shared safely without copying it.
+    turned back on, so a cached copy can be shared safely without copying it. ``check(dtype,
+    dims)`` may refuse the header's dtype and shape before a byte of data is inflated.
     """
     path = Path(path)
     # A pipe or device never ends. (The file's own size needs no tighter bound: only the
@@ -111,10 +115,10 @@ def read_idx(
     try:
         if _is_gzip(path):
             with gzip.open(path, "rb") as f:
-                dtype, dims, payload = _read(f, path, max_bytes)
+                dtype, dims, payload = _read(f, path, max_bytes, check)
         else:
             with path.open("rb") as f:
-                dtype, dims, payload = _read(f, path, max_bytes)
+                dtype, dims, payload = _read(f, path, max_bytes, check)
     except FileNotFoundError:
         raise DataError(
             f"IDX file {str(path)!r} does not exist; expected an existing file."
@@ -140,23 +144,35 @@ def read_idx(
 def load_idx_pair(
     images_path: str | os.PathLike, labels_path: str | os.PathLike, *, readonly: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read matching image and label IDX files, checking they describe the same samples."""
-    x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES)
-    if x.ndim != 3 or x.dtype != np.uint8:  # (before the labels: a swapped pair fails there less clearly)
-        swapped = " It looks like a label file: are the image and label files swapped?" if x.ndim == 1 else ""
-        raise DataError(
-            f"Image file {str(images_path)!r} holds {x.dtype} data of shape {x.shape}; "
-            f"expected uint8 images of shape (N, height, width).{swapped}"
-        )
-    y = read_idx(labels_path, readonly=readonly, max_bytes=8 * len(x))  # one label per image, at most 8 bytes
-    if y.ndim != 1 or y.dtype != np.uint8:
-        raise DataError(
-            f"Label file {str(labels_path)!r} holds {y.dtype} data of shape {y.shape}; "
-            "expected uint8 labels of shape (N,)."
-        )
-    if x.shape[0] != y.shape[0]:
-        raise DataError(
-            f"{str(images_path)!r} has {x.shape[0]} images but {str(labels_path)!r} has "
-            f"{y.shape[0]} labels; expected one label per image."
-        )
-    return x, y
+    """Read matching image and label IDX files, checking they describe the same samples. Each
+    header is checked before its data is read: a small gzip file claiming images of 16384x8192
+    pixels, or ten labels for one image, is refused without inflating it."""
+
+    def images(dtype, dims):
+        if len(dims) != 3 or dtype != np.uint8:  # (before the labels: a swapped pair fails there less clearly)
+            swapped = " It looks like a label file: are the image and label files swapped?" if len(dims) == 1 else ""
+            raise DataError(
+                f"Image file {str(images_path)!r} holds {dtype.newbyteorder('=')} data of shape {dims}; "
+                f"expected uint8 images of shape (N, height, width).{swapped}"
+            )
+        if dims[1] * dims[2] > MAX_INPUT_SIZE:
+            raise DataError(
+                f"Image file {str(images_path)!r} holds images of {dims[1]:,}x{dims[2]:,} pixels; a network "
+                f"takes at most {MAX_INPUT_SIZE:,} inputs a sample."
+            )
+
+    x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES, check=images)
+
+    def labels(dtype, dims):
+        if len(dims) != 1 or dtype != np.uint8:
+            raise DataError(
+                f"Label file {str(labels_path)!r} holds {dtype.newbyteorder('=')} data of shape {dims}; "
+                "expected uint8 labels of shape (N,)."
+            )
+        if dims[0] != len(x):
+            raise DataError(
+                f"{str(images_path)!r} has {len(x):,} image{'s' * (len(x) != 1)} but {str(labels_path)!r} "
+                f"has {dims[0]:,} label{'s' * (dims[0] != 1)}; expected one label per image."
+            )
+
+    return x, read_idx(labels_path, readonly=readonly, check=labels)
