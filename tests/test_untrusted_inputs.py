@@ -277,3 +277,13 @@ def test_switches_in_layers_and_optimizers_must_be_true_or_false():
     with pytest.raises(ModelFileError, match="nesterov must be true or false, got 'false'"):
         Experiment.from_dict({"optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": "false"}})
     assert Dense(2, use_bias=np.False_).use_bias is False
+
+
+@pytest.mark.parametrize("shape", [(1, 4096), (8192, 1), (2, 3000)])
+def test_a_very_thin_picture_is_scaled_to_at_least_one_pixel(tmp_path, shape):
+    """Scaled to fit 1024 px, a 4096x1 line became 1024x0: 'Cannot read image: Unknown error'."""
+    line = np.full(shape, 255, np.uint8)
+    line[..., : shape[-1] // 2] = 0  # ink on half of it
+    pixels = images.read_image(save_png(tmp_path / "line.png", line))
+    assert max(pixels.shape[:2]) == images.WORKING_SIDE and min(pixels.shape[:2]) >= 1
+    images.digit_from_image(tmp_path / "line.png")  # a digit of it, or None: no error either way
