@@ -287,3 +287,26 @@ def test_a_very_thin_picture_is_scaled_to_at_least_one_pixel(tmp_path, shape):
     pixels = images.read_image(save_png(tmp_path / "line.png", line))
     assert max(pixels.shape[:2]) == images.WORKING_SIDE and min(pixels.shape[:2]) >= 1
     images.digit_from_image(tmp_path / "line.png")  # a digit of it, or None: no error either way
+
+
+def _evaluate_csv(tmp_path, mean, std):
+    path = tmp_path / "points.csv"
+    path.write_text("a,label\n1,x\n2,y\n")
+    preprocessing = {"standardizer": {"mean": [mean], "std": [std]}, "feature_names": ["a"]}
+    return catalog.csv_for_model({"kind": "csv", "path": str(path), "label_column": "label"}, preprocessing,
+                                 ["x", "y"], None)
+
+
+def test_a_stored_scaling_that_overflows_blames_the_model_file_not_the_data(tmp_path):
+    """A stored mean of 1e308 leaked NumPy's overflow warning and then read 'x contains NaN or
+    infinite values', as if the CSV file were at fault."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModelFileError, match=r"The model's stored feature scaling cannot be used: .*mean 1e\+308"):
+            _evaluate_csv(tmp_path, 1e308, 1.0)
+        with pytest.raises(DataError, match=r"column 'a', scaled by the model's stored mean 1e\+30 and std 1e-30, "
+                                            r"leaves float32's range"):
+            _evaluate_csv(tmp_path, 1e30, 1e-30)
+        assert _evaluate_csv(tmp_path, 1.5, 0.5).x_test[:, 0].tolist() == [-1.0, 1.0]

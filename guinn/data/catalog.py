@@ -14,7 +14,7 @@ import numpy as np
 from guinn.core.validation import is_finite_number
 from guinn.data import toy
 from guinn.data.csv_data import Standardizer, load_csv, train_test_split_indices
-from guinn.errors import DataError, brief, unknown_name
+from guinn.errors import DataError, ModelFileError, brief, unknown_name
 
 KINDS = ("mnist", "toy", "csv", "idx")
 
@@ -158,6 +158,10 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
     wanted = preprocessing["feature_names"]
     if not isinstance(wanted, list) or not wanted or not all(isinstance(name, str) for name in wanted):
         raise DataError(f"The model's stored feature names must be a list of column names, got {wanted!r:.100}.")
+    try:
+        scaler = Standardizer.from_dict(preprocessing["standardizer"])
+    except DataError as exc:  # the model file's fault, not the data's
+        raise ModelFileError(f"The model's stored feature scaling cannot be used: {exc}") from None
     data = load_csv(path, label_column, delimiter=options.get("delimiter", ","), min_classes=1, features=wanted)
     classes = [str(c) for c in class_names]
     found = [_class_of(label, classes) for label in data.class_names]
@@ -166,15 +170,29 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
         raise DataError(f"CSV file {path!r} has label(s) {', '.join(map(repr, unknown[:5]))} in column "
                         f"{label_column!r} that the model does not know; its classes are {', '.join(classes)}.")
     y = np.array(found, dtype=np.int64)[data.y]
-    x, scaler = data.x, Standardizer.from_dict(preprocessing["standardizer"])
+    x = data.x
     rows = _held_out_rows(x, scaler, split)
     if rows is not None:
         x, y, which = x[rows], y[rows], "the rows held out in training"
     else:
         which = "every row: not the file the model was trained on"
-    x = scaler.transform(x).astype(np.float32)
+    x = _scaled(scaler, x, wanted, path)
     return Dataset(f"CSV {path}", x[:0], y[:0], x, y, tuple(classes), description=which,
                    preprocessing=dict(preprocessing))
+
+
+def _scaled(scaler: Standardizer, x: np.ndarray, names: list[str], path) -> np.ndarray:
+    """``x`` scaled by a model's stored statistics, as float32: a row far from what the model
+    was trained on can leave float32's range, which NumPy only warned of before the model
+    blamed the data for holding infinite values."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scaler.transform(x).astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
+    if len(bad):
+        raise DataError(f"CSV file {path!r}: column {names[bad[0]]!r}, scaled by the model's stored mean "
+                        f"{scaler.mean[bad[0]]:g} and std {scaler.std[bad[0]]:g}, leaves float32's range "
+                        "(about ±3.4e38): the data is far outside what the model was trained on.")
+    return out
 
 
 def _class_of(label: str, classes: list[str]) -> int | None:

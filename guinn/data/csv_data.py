@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guinn.core.validation import is_finite_number
 from guinn.errors import DataError, brief, closest
 from guinn.io.untrusted import refuse_special_or_huge
 
@@ -23,6 +24,9 @@ from guinn.io.untrusted import refuse_special_or_huge
 # the float64 features: ~3 bytes of memory per byte of CSV.
 MAX_FILE_BYTES = 256 * 1024**2
 MAX_COLUMNS = 100_000
+# The largest |mean| or spread a Standardizer holds: fit refuses features beyond it, and a
+# stored one beyond it is no scaling guinn made (1e308 overflowed every scaled value).
+MAX_SCALE = 1e300
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -285,7 +289,8 @@ class Standardizer:
         with np.errstate(over="ignore", invalid="ignore"):
             mean = x.mean(axis=0)
             std = x.std(axis=0)
-        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std) & (np.abs(mean) <= MAX_SCALE)
+                               & (std <= MAX_SCALE)))
         if len(bad):
             raise DataError(f"Feature column {bad[0] + 1} holds numbers too large to scale (its mean or spread "
                             "overflows, e.g. values near ±1e308); expected values well inside ±1e300.")
@@ -326,10 +331,10 @@ class Standardizer:
             if (
                 not isinstance(value, list | tuple)
                 or not value
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+                or not all(isinstance(v, int | float) and is_finite_number(v) for v in value)
             ):
                 raise DataError(
-                    f"Standardizer {key!r} must be a non-empty list of numbers; got {brief(value)}."
+                    f"Standardizer {key!r} must be a non-empty list of finite numbers; got {brief(value)}."
                 )
             arrays[key] = np.array(value, dtype=np.float64)
         mean, std = arrays["mean"], arrays["std"]
@@ -338,8 +343,12 @@ class Standardizer:
                 f"Standardizer has {mean.size} means but {std.size} stds; expected one of each "
                 "per feature."
             )
-        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-            raise DataError("Standardizer means must be finite and stds finite and > 0.")
+        bad = np.flatnonzero(~((np.abs(mean) <= MAX_SCALE) & (std > 0) & (std <= MAX_SCALE)))
+        if len(bad):
+            raise DataError(
+                f"Standardizer feature {bad[0] + 1} has mean {mean[bad[0]]:g} and std {std[bad[0]]:g}; "
+                f"means must be within ±{MAX_SCALE:g} and stds above 0 and at most {MAX_SCALE:g}, as fit makes them."
+            )
         obj = cls()
         obj.mean, obj.std = mean, std
         return obj
