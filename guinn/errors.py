@@ -38,17 +38,21 @@ class TrainingWarning(UserWarning):
     (a NaN stop, a monitor that is never logged); the GUI shows these in its own way."""
 
 
-def brief(value, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters with an ellipsis, for quoting in a message: a
-    value read from a file may be megabytes long, and an int of 5000 digits has no repr."""
+def brief(value, limit: int = 60, *, quote: bool = True) -> str:
+    """``repr(value)`` (the text itself if ``quote`` is false) cut to ``limit`` characters, its
+    start and end kept around an ellipsis, for quoting in a message: a value read from a file
+    may be megabytes long, and an int of 5000 digits has no repr at all."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
         sign = "negative " if value < 0 else ""
         return f"a {sign}whole number of {int(math.log10(abs(value))) + 1:,} digits"
     try:
-        text = repr(value)
+        text = repr(value) if quote or not isinstance(value, str) else value
     except ValueError:  # a container holding such an int
         text = f"<a {type(value).__name__} holding a huge whole number>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    tail = limit // 3  # the end of a path is its file name
+    return f"{text[: limit - tail - 3]}...{text[-tail:]}"
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:

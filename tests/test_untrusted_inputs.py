@@ -310,3 +310,21 @@ def test_a_stored_scaling_that_overflows_blames_the_model_file_not_the_data(tmp_
                                             r"leaves float32's range"):
             _evaluate_csv(tmp_path, 1e30, 1e-30)
         assert _evaluate_csv(tmp_path, 1.5, 0.5).x_test[:, 0].tolist() == [-1.0, 1.0]
+
+
+def test_paths_columns_and_cells_are_quoted_briefly(tmp_path):
+    """A dataset path or label column from an experiment file, or a CSV cell, was quoted whole."""
+    points = tmp_path / "points.csv"
+    points.write_text("a,label\n" + "x" * 100_000 + ",y\n")
+    long = "A" * 100_000
+    calls = [
+        lambda: load_csv(tmp_path / long, "label"),  # 'File name too long', naming the path
+        lambda: load_csv(points, long),
+        lambda: load_csv(points, "label"),  # the cell is no number
+        lambda: idx.read_idx(tmp_path / long),
+        lambda: catalog.load_dataset({"kind": "idx", "train_images": long, "train_labels": long}),
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(DataError) as info:
+            call()
+        assert len(str(info.value)) < 400 and "..." in str(info.value), (i, str(info.value)[:300])

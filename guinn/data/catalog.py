@@ -167,8 +167,9 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
     found = [_class_of(label, classes) for label in data.class_names]
     unknown = [label for label, k in zip(data.class_names, found, strict=True) if k is None]
     if unknown:
-        raise DataError(f"CSV file {path!r} has label(s) {', '.join(map(repr, unknown[:5]))} in column "
-                        f"{label_column!r} that the model does not know; its classes are {', '.join(classes)}.")
+        raise DataError(f"CSV file {brief(path, 80)} has label(s) {', '.join(map(brief, unknown[:5]))} in column "
+                        f"{brief(label_column)} that the model does not know; its classes are "
+                        f"{brief(', '.join(classes), 200, quote=False)}.")
     y = np.array(found, dtype=np.int64)[data.y]
     x = data.x
     rows = _held_out_rows(x, scaler, split)
@@ -189,7 +190,7 @@ def _scaled(scaler: Standardizer, x: np.ndarray, names: list[str], path) -> np.n
         out = scaler.transform(x).astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
     if len(bad):
-        raise DataError(f"CSV file {path!r}: column {names[bad[0]]!r}, scaled by the model's stored mean "
+        raise DataError(f"CSV file {brief(path, 80)}: column {brief(names[bad[0]])}, scaled by the model's stored mean "
                         f"{scaler.mean[bad[0]]:g} and std {scaler.std[bad[0]]:g}, leaves float32's range "
                         "(about ±3.4e38): the data is far outside what the model was trained on.")
     return out
