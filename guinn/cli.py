@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from guinn.errors import DataError, GuinnError, TrainingWarning, closest
-from guinn.io.untrusted import json_problem
+from guinn.io.untrusted import strict_json
 from guinn.resources import preset_dir, preset_paths
 
 EXIT_ERROR = 2
@@ -121,6 +121,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         return _open_app()
+    _escape_unprintable_output()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -138,6 +139,14 @@ def main(argv=None) -> int:
         return _fail(f"{exc.strerror or exc}{where}")
     except MemoryError:
         return _fail("not enough memory for this dataset or model.")
+
+
+def _escape_unprintable_output() -> None:
+    """A file name on the command line may hold bytes that are not UTF-8, which Python keeps as
+    lone surrogates; under a strict UTF-8 locale printing it raised UnicodeEncodeError. Such
+    characters are printed escaped (\\udcff) instead, as stderr already does."""
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
 
 
 def _fail(message: str) -> int:
@@ -276,12 +285,7 @@ def parse_dataset(text: str) -> dict:
     """A ``--dataset`` value -> the dataset description ``load_dataset`` takes."""
     text = text.strip()
     if text.startswith("{"):
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"--dataset is not valid JSON ({exc.msg}).") from None
-        except (ValueError, RecursionError) as exc:  # a 5000-digit number, thousands of nested objects
-            raise DataError(f"--dataset is not usable JSON ({json_problem(exc)}).") from None
+        spec = strict_json(text, "--dataset", DataError)
         if not isinstance(spec, dict):
             raise DataError('--dataset JSON must be an object such as {"kind": "mnist"}.')
         return spec

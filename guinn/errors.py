@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 from collections.abc import Iterable
 
 
@@ -37,9 +38,28 @@ class TrainingWarning(UserWarning):
     (a NaN stop, a monitor that is never logged); the GUI shows these in its own way."""
 
 
+def brief(value, limit: int = 60, *, quote: bool = True) -> str:
+    """``repr(value)`` (the text itself if ``quote`` is false) cut to ``limit`` characters, its
+    start and end kept around an ellipsis, for quoting in a message: a value read from a file
+    may be megabytes long, and an int of 5000 digits has no repr at all."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        sign = "negative " if value < 0 else ""
+        return f"a {sign}whole number of {int(math.log10(abs(value))) + 1:,} digits"
+    try:
+        text = repr(value) if quote or not isinstance(value, str) else value
+    except ValueError:  # a container holding such an int
+        text = f"<a {type(value).__name__} holding a huge whole number>"
+    if len(text) <= limit:
+        return text
+    tail = limit // 3  # the end of a path is its file name
+    return f"{text[: limit - tail - 3]}...{text[-tail:]}"
+
+
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """The allowed name most like ``name``, for "did you mean" hints."""
-    matches = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
+    if not isinstance(name, str):  # (str() of a 5000-digit int fails; a number is no misspelt name)
+        return None
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
     return matches[0] if matches else None
 
 
@@ -52,8 +72,8 @@ def unknown_name(kind: str, name: object, choices: Iterable[str]) -> ConfigError
     lacked, note = KERAS_LACKS.get(kind, ((), ""))
     if isinstance(name, str) and name.lower() in lacked:
         return ConfigError(f"guinn has no {kind} {name!r}: {note}. {valid}")
-    hint = closest(str(name), choices)
-    return ConfigError(f"Unknown {kind} {name!r}. {valid}" + (f" Did you mean {hint!r}?" if hint else ""))
+    hint = closest(name, choices)
+    return ConfigError(f"Unknown {kind} {brief(name)}. {valid}" + (f" Did you mean {hint!r}?" if hint else ""))
 
 
 # Keras names of things guinn does not have, by kind: said to be missing, never "did you mean".

@@ -17,10 +17,10 @@ from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
 from guinn.core.losses import ALIASES
 from guinn.core.specs import LayerSpec, build_model
-from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
-from guinn.data.catalog import Dataset, load_dataset
-from guinn.errors import ConfigError, GuinnError, ModelFileError, unknown_name
-from guinn.io.untrusted import checked_size, json_problem
+from guinn.core.validation import check_bool, check_int_in, check_number_in, dataclass_from_dict
+from guinn.data.catalog import Dataset, check_spec, load_dataset
+from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
+from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-experiment"
 VERSION = 1
@@ -37,8 +37,11 @@ class EarlyStoppingSpec:
     def __post_init__(self):
         if self.monitor not in ("val_loss", "val_accuracy", "loss", "accuracy"):
             raise ConfigError(f"early_stopping.monitor must be val_loss, val_accuracy, loss or accuracy, "
-                              f"got {self.monitor!r}.")
+                              f"got {brief(self.monitor)}.")
         check_int_in("early_stopping.patience", self.patience, 0, 1000)
+        object.__setattr__(self, "min_delta", check_number_in("early_stopping.min_delta", self.min_delta, 0, 1000))
+        for key in ("enabled", "restore_best_weights"):
+            object.__setattr__(self, key, check_bool(f"early_stopping.{key}", getattr(self, key)))
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class AugmentSpec:
     max_scale: float = 0.1  # +-10 %
 
     def __post_init__(self):
+        object.__setattr__(self, "enabled", check_bool("augment.enabled", self.enabled))
         check_number_in("augment.max_shift", self.max_shift, 0, 8)
         check_number_in("augment.max_scale", self.max_scale, 0, 0.5)
 
@@ -83,6 +87,8 @@ class Experiment:
             raise ConfigError("optimizer must be an object with a 'name' (sgd, momentum, adagrad, rmsprop, adam) "
                               "and its hyper-parameters.")
         object.__setattr__(self, "optimizer", optimizers.get(dict(self.optimizer)).to_config())
+        if not isinstance(self.initializer, str):  # (initializers.get takes configs too; a card takes a name)
+            raise ConfigError(f"initializer must be a name such as 'glorot_uniform', got {brief(self.initializer)}.")
         initializers.get(self.initializer)
         check_int_in("batch_size", self.batch_size, 1, 1_000_000)
         check_int_in("epochs", self.epochs, 1, 100_000)
@@ -90,6 +96,7 @@ class Experiment:
         check_int_in("seed", self.seed, 0, 2**32 - 1)
         if not isinstance(self.dataset, dict) or "kind" not in self.dataset:
             raise ConfigError("dataset must be an object with a 'kind' (mnist, toy, csv or idx).")
+        object.__setattr__(self, "dataset", check_spec(self.dataset))
 
     # -- (de)serialisation ------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -110,13 +117,14 @@ class Experiment:
         if data.pop("format", FORMAT) != FORMAT:
             raise ModelFileError(f"Not a guinn experiment file (format must be {FORMAT!r}).")
         version = data.pop("version", VERSION)
-        if not isinstance(version, int) or version > VERSION or version < 1:
-            raise ModelFileError(f"Experiment file version {version!r} is not supported "
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
+            raise ModelFileError(f"Experiment file version {brief(version)} is not supported "
                                  f"(this guinn reads versions 1..{VERSION}); update guinn.")
         allowed = {f.name for f in fields(cls)}
         unknown = set(data) - allowed
         if unknown:
-            raise ModelFileError(f"Unknown experiment field(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+            raise ModelFileError(f"Unknown experiment field(s) {brief(sorted(unknown), 100)}; "
+                                 f"allowed: {sorted(allowed)}.")
         try:
             if "layers" in data:
                 if not isinstance(data["layers"], list):
@@ -156,14 +164,7 @@ class Experiment:
             raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None
         except UnicodeDecodeError:
             raise ModelFileError(f"{path} is not a UTF-8 text file, so not an experiment.") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-            ) from None
-        except (ValueError, RecursionError) as exc:  # e.g. a 5000-digit number, 100,000 nested lists
-            raise ModelFileError(f"{path} is not usable JSON ({json_problem(exc)}).") from None
+        data = strict_json(text, str(path), ModelFileError)
         exp = cls.from_dict(data)
         if "title" not in data:  # the default title names the MNIST example, not this file's run
             exp = exp.with_changes(title=path.stem)

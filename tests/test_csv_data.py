@@ -138,11 +138,23 @@ def test_standardizer_errors():
         {"mean": ["a"], "std": [1.0]},
         {"mean": [], "std": []},
         [1, 2],
+        {"mean": [1e308], "std": [1.0]},  # every scaled value overflows float32 (and 1e308 - x, float64)
+        {"mean": [0.0], "std": [1e301]},
+        {"mean": [10**400], "std": [1.0]},  # float() of it overflows
+        {"mean": [True], "std": [1.0]},
     ],
 )
 def test_standardizer_from_bad_dict(data):
     with pytest.raises(DataError):
         Standardizer.from_dict(data)
+
+
+def test_a_stored_standardizer_says_what_it_must_hold():
+    with pytest.raises(DataError, match=r"feature 2 has mean -1e\+308 and std 1; means must be within ±1e\+300 and "
+                                        r"stds above 0 and at most 1e\+300"):
+        Standardizer.from_dict({"mean": [0.0, -1e308], "std": [1.0, 1.0]})
+    with pytest.raises(DataError, match="Feature column 1 holds numbers too large to scale"):
+        Standardizer().fit(np.array([[1e301], [1e301]]))  # fit makes nothing from_dict refuses
 
 
 def test_split_indices():

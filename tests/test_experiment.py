@@ -128,7 +128,7 @@ def test_bad_values_are_named(data, message):
 def test_versions_and_format():
     with pytest.raises(ModelFileError, match=r"version 2 is not supported.*update guinn"):
         Experiment.from_dict({"format": "guinn-experiment", "version": 2})
-    for bad in (0, "1", None, 1.5):
+    for bad in (0, "1", None, 1.5, True):
         with pytest.raises(ModelFileError, match="version"):
             Experiment.from_dict({"version": bad})
     with pytest.raises(ModelFileError, match="Not a guinn experiment"):
@@ -143,7 +143,7 @@ def test_file_problems(tmp_path):
         "broken.json": ('{"epochs": 3,', "not valid JSON"),
         "latin1.json": (b'{"title": "caf\xe9"}', "not a UTF-8"),
         "array.json": ("[]", "JSON object"),
-        "nan.json": ('{"validation_split": NaN}', "validation_split"),
+        "nan.json": ('{"validation_split": NaN}', r"not valid JSON \(NaN is not allowed"),
         "m.safetensors": (b"\x88\x00\x00\x00\x00\x00\x00\x00{}", "a model file, not an experiment.*Open model"),
     }
     for name, (content, message) in cases.items():
@@ -238,3 +238,44 @@ def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
         Experiment(loss="huber")
     with pytest.raises(ConfigError, match="Unknown optimizer 'nadam'.*momentum"):
         Experiment(optimizer={"name": "nadam"})
+
+
+@pytest.mark.parametrize("value", ["false", "true", None, 0, 1, 1.5, [], {}])
+@pytest.mark.parametrize("where", [("early_stopping", "enabled"), ("early_stopping", "restore_best_weights"),
+                                   ("augment", "enabled")])
+def test_switches_must_be_true_or_false(where, value):
+    """bool() read "false" as on, and null or 1.5 reached the app's check boxes (a TypeError there)."""
+    section, key = where
+    with pytest.raises(ModelFileError, match=rf"{section}\.{key} must be true or false, got "):
+        Experiment.from_dict({section: {key: value}})
+
+
+@pytest.mark.parametrize("value", ["x", "nan", None, [1], -5, 1e6])
+def test_min_delta_is_checked_when_the_file_is_read(value):
+    """Not only when early stopping starts training (and not at all while it is off)."""
+    with pytest.raises(ModelFileError, match="early_stopping.min_delta must be a number from 0 to 1000"):
+        Experiment.from_dict({"early_stopping": {"enabled": False, "min_delta": value}})
+
+
+@pytest.mark.parametrize(("dataset", "message"), [
+    ({"kind": "mnist", "limit": 1.5}, "'limit' must be a whole number from 1 to 2,147,483,647, got 1.5"),
+    ({"kind": "mnist", "limit": 2**40}, "'limit' must be a whole number"),  # beyond the app's spin box
+    ({"kind": "mnist", "test_limit": None}, "'test_limit' must be a whole number"),
+    ({"kind": "toy", "n_samples": "600"}, "'n_samples' must be a whole number from 1 to 1,000,000"),
+    ({"kind": "toy", "noise": "0.1"}, "'noise' must be a number, got '0.1'"),
+    ({"kind": "toy", "test_fraction": [0.2]}, "'test_fraction' must be a number"),
+    ({"kind": "csv", "path": "a.csv", "label_column": "y", "seed": 1.5}, "'seed' must be a whole number"),
+    ({"kind": "csv", "path": 3, "label_column": "y"}, "'path' must be text"),
+    ({"kind": "idx", "train_images": "a", "train_labels": "b", "limit": True}, "'limit' must be a whole number"),
+    ({"kind": "csv", "path": "a.csv", "label": "y"}, r"Unknown option\(s\) \['label'\] for a csv dataset"),
+    ({"kind": "CSV"}, "Unknown dataset kind 'CSV'"),
+])
+def test_dataset_options_are_checked_when_the_file_is_read(dataset, message):
+    """Before the data is read, so the app is never handed a wrong type to show."""
+    with pytest.raises(ModelFileError, match=f"Invalid experiment: .*{message}"):
+        Experiment.from_dict({"dataset": dataset})
+
+
+def test_the_initializer_is_a_name():
+    with pytest.raises(ModelFileError, match="initializer must be a name such as 'glorot_uniform'"):
+        Experiment.from_dict({"initializer": {"name": "constant", "value": 1}})

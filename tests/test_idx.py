@@ -227,3 +227,19 @@ def test_a_swapped_image_and_label_pair_is_named(tmp_path):
     assert load_idx_pair(images, labels)[0].shape == (50, 28, 28)
     with pytest.raises(DataError, match="looks like a label file: are the image and label files swapped"):
         load_idx_pair(labels, images)
+
+
+def test_images_larger_than_a_network_takes_are_refused_before_inflating(tmp_path):
+    """A 255 KB gzip file claiming (2, 16384, 8192) fits the 256 MiB image bound, so it was
+    inflated and turned into 1 GiB of float32 before the network refused its input size."""
+    images = write(tmp_path / "bomb.gz", bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2, 16384, 8192), True)
+    labels = write(tmp_path / "labels", idx_bytes(np.zeros(2, np.uint8)))
+    with pytest.raises(DataError, match="images of 16,384x8,192 pixels; a network takes at most 10,000,000 inputs"):
+        load_idx_pair(images, labels)  # no pixel data follows the header: it is never read
+
+
+def test_more_labels_than_images_are_counted_not_sized(tmp_path):
+    """One image with ten labels read 'expected at most 8 bytes' (the labels' size bound)."""
+    xp, yp, _, _ = make_pair(tmp_path, n_images=1, n_labels=10)
+    with pytest.raises(DataError, match=r"has 1 image but .* has 10 labels; expected one label per image"):
+        load_idx_pair(xp, yp)

@@ -347,7 +347,7 @@ KERAS_STYLE = {"module": "keras", "class_name": "Sequential", "config": {"layers
     ('{"class_name": "Sequential",', r"The model JSON is not valid JSON \(Expecting"),
     ('{"class_name": "Sequential", "class_name": "Sequential", "config": {"layers": []}}', "duplicate key"),
     ('{"class_name": "Sequential", "config": {"layers": [], "seed": NaN}}', "NaN is not allowed"),
-    ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+    ("[" * 100_000 + "]" * 100_000, "not usable JSON"),
     ('{"class_name": "Sequential", "config": {"layers": [], "seed": 1' + "0" * 5000 + "}}", "not valid JSON"),
     ("[1, 2]", "must be an object .*got a list"),
     ('{"class_name": "Functional", "config": {"layers": []}}', "Sequential models only.*'Functional'"),
@@ -367,6 +367,9 @@ KERAS_STYLE = {"module": "keras", "class_name": "Sequential", "config": {"layers
     (_first_layer(input_shape=[2, 2]), r"layer 0 \(Dense\) does not fit its input.*Flatten"),
     (_first_layer(input_shape=[10**9]), "more than 100,000,000 values per sample"),
     (_first_layer(units=10**8), "more than guinn trains or saves"),
+    (_first_layer(units=10**400), "whole number .* is too large"),  # was an OverflowError formatting the count
+    (_first_layer(units=2**127), "more than guinn trains or saves"),
+    (_first_layer(name="\ud800"), "must be valid Unicode"),
     (KERAS_STYLE, "looks like Keras's own JSON"),
     (_config(layers=[{"class_name": "Dense", "config": {"units": 3}}]), "layer 0: this looks like Keras's own JSON"),
 ])

@@ -342,3 +342,70 @@ def test_random_garbage_and_foreign_files():
     out.check(len(long_int).to_bytes(8, "little") + long_int, "huge version number")
     _finish(out)
     assert out.loaded == 0
+
+
+def test_messages_quote_a_huge_name_or_value_briefly(originals):
+    """A megabyte-long tensor name, dtype or metadata key is quoted in a few dozen characters."""
+    header, body = _split(originals[2])
+    long = "B" * 1_000_000
+    first = next(k for k in header if k != "__metadata__")
+    empty = {"dtype": "F32", "shape": [0], "data_offsets": [len(body), len(body)]}
+    edits = [
+        lambda h: h.__setitem__(long, empty),  # an unexpected tensor
+        lambda h: h[first].__setitem__("dtype", long),
+        lambda h: h.__setitem__(long, {"dtype": "F32"}),  # a malformed entry
+        lambda h: h["__metadata__"].__setitem__(long, "1"),  # an unknown metadata key
+        lambda h: h["__metadata__"].__setitem__(long, 1),  # a metadata value that is no string
+    ]
+    for i, edit in enumerate(edits):
+        edited = copy.deepcopy(header)
+        edit(edited)
+        with pytest.raises(ModelFileError) as info:
+            load_model_bytes(_join(edited, body), "m")
+        assert len(str(info.value)) < 400 and "BBB..." in str(info.value), (i, str(info.value)[:300])
+
+
+@pytest.mark.parametrize(("key", "edit"), [
+    ("classes", lambda v: ["\ud800", *v[1:]]),
+    ("dataset", lambda v: "\ud800"),
+    ("model", lambda v: {**v, "name": "\udcff"}),
+    ("model", lambda v: {**v, "layers": [{**v["layers"][0], "config": {**v["layers"][0]["config"], "name": "x\ud800"}},
+                                         *v["layers"][1:]]}),
+    ("history", lambda v: {**v, "history": {"loss\ud800": [1.0]}}),
+    ("history", lambda v: {**v, "messages": ["\ud800"]}),
+    ("experiment", lambda v: {**v, "dataset": {**v["dataset"], "name": "\ud800"}}),
+])
+def test_text_that_is_not_unicode_is_refused(originals, key, edit):
+    """A lone surrogate ("\\ud800") in any text of the metadata: every later print or encode failed."""
+    header, body = _split(originals[0])
+    meta = header["__metadata__"]
+    meta[key] = json.dumps(edit(json.loads(meta[key])))
+    with pytest.raises(ModelFileError, match=r"is not valid JSON \(text .* holds \\u[dD][89a-fA-F]\w\w, half of a "
+                                             r"UTF-16 surrogate pair.*must be valid Unicode"):
+        load_model_bytes(_join(header, body), "m")
+
+
+@pytest.mark.parametrize(("key", "edit"), [
+    ("history", lambda v: {**v, "history": {"loss": [10**400]}}),
+    ("compile", lambda v: {**v, "optimizer": {**v["optimizer"], "learning_rate": 10**400}}),
+    ("experiment", lambda v: {**v, "optimizer": {**v["optimizer"], "learning_rate": -(10**40)}}),
+    ("model", lambda v: {**v, "seed": 2**128}),
+])
+def test_whole_numbers_beyond_2_to_the_128_are_refused(originals, key, edit):
+    """10**400 fits no setting, and float() of it overflows: it was an OverflowError, reported as
+    the catch-all 'unexpected problem'."""
+    header, body = _split(originals[0])
+    meta = header["__metadata__"]
+    meta[key] = json.dumps(edit(json.loads(meta[key])))
+    with pytest.raises(ModelFileError, match=r"not valid JSON \(whole number .* is too large: whole numbers must be "
+                                             r"below 2\*\*128"):
+        load_model_bytes(_join(header, body), "m")
+
+
+def test_the_largest_generator_state_still_loads(originals):
+    header, body = _split(originals[0])
+    meta = header["__metadata__"]
+    states = json.loads(meta["rng_states"])
+    states["shuffle"]["state"]["state"] = 2**128 - 1
+    meta["rng_states"] = json.dumps(states)
+    assert load_model_bytes(_join(header, body), "m").rng_states["shuffle"]["state"]["state"] == 2**128 - 1

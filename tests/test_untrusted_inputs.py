@@ -9,7 +9,9 @@ import os
 import numpy as np
 import pytest
 
+from guinn.callbacks import EarlyStopping, ReduceLROnPlateau
 from guinn.cli import main, parse_dataset
+from guinn.core import initializers, regularizers
 from guinn.data import catalog, idx, toy
 from guinn.data.csv_data import MAX_COLUMNS, Standardizer, load_csv
 from guinn.errors import DataError, GuinnError, ModelFileError
@@ -17,6 +19,7 @@ from guinn.experiment import Experiment
 from guinn.io import images, onnx_export
 from guinn.layers import Dense
 from guinn.models import Sequential
+from guinn.optimizers import SGD, Adam
 from tests.test_cli import digits, one_line_error, save_png  # noqa: F401 - fixtures
 
 NOT_TEXT = [
@@ -42,7 +45,7 @@ def test_json_the_parser_cannot_hold_is_an_error(tmp_path, capsys):
         Experiment.load(deep)
     big = tmp_path / "big.json"
     big.write_text('{"epochs": ' + "1" * 5000 + "}")
-    with pytest.raises(ModelFileError, match="not usable JSON.*4300 digits"):
+    with pytest.raises(ModelFileError, match=r"not valid JSON \(whole number 1+\.\.\. \(5,000 digits\) is too large"):
         Experiment.load(big)
     with pytest.raises(DataError, match="--dataset is not usable JSON"):
         parse_dataset('{"a":' * 5000 + "1" + "}" * 5000)
@@ -150,7 +153,8 @@ def test_a_labels_file_claiming_far_more_labels_than_images_is_refused_before_re
     labels = tmp_path / "labels.gz"
     with gzip.open(labels, "wb") as f:  # claims 600 million labels in a tiny file
         f.write(struct.pack(">HBBI", 0, 0x08, 1, 600_000_000) + bytes(1000))
-    with pytest.raises(DataError, match=r"declares shape \(600000000,\)"):
+    with pytest.raises(DataError, match=r"images.gz' has 2 images but .*labels.gz' has 600,000,000 labels; "
+                                        "expected one label per image"):
         idx.load_idx_pair(images, labels)
 
 
@@ -165,3 +169,162 @@ def test_a_path_whose_status_cannot_be_read_is_left_to_the_reader(tmp_path, monk
 
     monkeypatch.setattr(Path, "stat", no_stat)
     assert len(load_csv(path, "label").x) == 2  # the pre-check steps aside; the reader opens the file itself
+
+
+def test_messages_quote_a_huge_value_briefly():
+    long = "x" * 1_000_000
+    calls = [
+        lambda: Standardizer.from_dict({"mean": [long], "std": [1.0]}),
+        lambda: Standardizer.from_dict({"mean": [0.0], "std": [1.0], long: 1}),
+        lambda: catalog.load_dataset({"kind": long}),
+        lambda: catalog.load_dataset({"kind": "toy", long: 1}),
+        lambda: Experiment.from_dict({"batch_size": long}),
+        lambda: Experiment.from_dict({long: 1}),
+        lambda: Dense(long),
+        lambda: Dense(4, alpha=10**5000),  # no repr at all: Python refuses to print 5000 digits
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(GuinnError) as info:
+            call()
+        assert len(str(info.value)) < 600 and "..." in str(info.value) or "5,001 digits" in str(info.value), (
+            i, str(info.value)[:300])
+
+
+SURROGATES = [
+    '{"title": "\\ud800"}',
+    '{"description": "caf\\udce9"}',
+    '{"dataset": {"kind": "csv", "path": "\\ud800", "label_column": "label"}}',
+    '{"layers": [{"units": 8, "activation": "\\ud800"}]}',
+    '{"dataset": {"kind": "toy", "\\udfff": 1}}',
+]
+
+
+@pytest.mark.parametrize("text", SURROGATES)
+def test_experiment_text_that_is_not_unicode_is_refused(tmp_path, capsys, text):
+    """A lone surrogate crashed `guinn train` with UnicodeEncodeError when a path was opened or
+    a title printed; now the file is refused, saying why."""
+    path = tmp_path / "exp.json"
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match=r"not valid JSON \(text .* holds \\ud[89a-f]\w\w, half of a UTF-16 "
+                                             r"surrogate pair"):
+        Experiment.load(path)
+    one_line_error(capsys, main(["train", str(path)]), "must be valid Unicode")
+
+
+def test_a_dataset_option_that_is_not_unicode_is_refused():
+    with pytest.raises(DataError, match=r"--dataset is not valid JSON \(text '\\ud800' holds"):
+        parse_dataset('{"kind": "csv", "path": "\\ud800", "label_column": "y"}')
+
+
+@pytest.mark.parametrize("text", [
+    '{"optimizer": {"name": "adam", "learning_rate": 1' + "0" * 400 + "}}",
+    '{"dataset": {"kind": "toy", "noise": -1' + "0" * 400 + "}}",
+    '{"dataset": {"kind": "mnist", "limit": ' + str(2**128) + "}}",
+])
+def test_experiment_numbers_too_large_for_any_setting_are_refused(tmp_path, text):
+    """10**400 raised OverflowError (float() of it) in the optimizer's and toy data's checks."""
+    path = tmp_path / "exp.json"
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match=r"whole number .* is too large: whole numbers must be below 2\*\*128"):
+        Experiment.load(path)
+
+
+HUGE = 10**400  # float() of it overflows
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: Sequential([Dense(HUGE, input_dim=3)]).build((3,)), r"hold 4e\+400 weights, more than guinn trains"),
+    (lambda: Sequential([Dense(3, input_dim=HUGE)]).build(), "more than guinn trains"),
+    (lambda: Adam(learning_rate=HUGE), "learning_rate must be a positive number, got a whole number of 401 digits"),
+    (lambda: SGD(momentum=-HUGE), "momentum must be a number in"),
+    (lambda: initializers.get({"name": "constant", "value": HUGE}), "value must be a finite number"),
+    (lambda: regularizers.L1L2(l2=HUGE), "l2 must be a finite number >= 0"),
+    (lambda: EarlyStopping(min_delta=HUGE), "min_delta must be a finite number"),
+    (lambda: EarlyStopping(baseline=HUGE), "baseline must be a number"),
+    (lambda: ReduceLROnPlateau(min_lr=HUGE), "min_lr must be a number >= 0"),
+    (lambda: toy.make_toy("spiral", noise=HUGE), "noise must be a number from 0 to 100"),
+])
+def test_ints_too_large_for_a_float_are_out_of_range_not_an_overflow(call, message):
+    """The shared number checks called math.isfinite or float() on 10**400: OverflowError."""
+    with pytest.raises(GuinnError, match=message):
+        call()
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path, monkeypatch):
+    """Python keeps a non-UTF-8 byte of a command-line file name as a lone surrogate; a strict
+    UTF-8 stdout (the usual locale) raised UnicodeEncodeError printing it."""
+    import io
+
+    model = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=0)
+    model.compile("adam", "categorical_crossentropy")
+    path = tmp_path / "caf\udce9.safetensors"  # the file name's bytes end in 0xE9, Latin-1 for 'é'
+    model.save(path)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["info", str(path)]) == 0
+    out.seek(0)
+    assert "caf\\udce9.safetensors: guinn model file" in out.read()
+
+
+def test_switches_in_layers_and_optimizers_must_be_true_or_false():
+    """bool("false") is True: a JSON "false" gave a layer a bias, an optimizer Nesterov steps."""
+    from guinn.models import model_from_json
+
+    data = json.loads(Sequential([Dense(2, input_dim=3)]).to_json())
+    data["config"]["layers"][0]["config"]["use_bias"] = "false"
+    with pytest.raises(GuinnError, match="use_bias must be true or false, got 'false'"):
+        model_from_json(json.dumps(data))
+    with pytest.raises(ModelFileError, match="nesterov must be true or false, got 'false'"):
+        Experiment.from_dict({"optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": "false"}})
+    assert Dense(2, use_bias=np.False_).use_bias is False
+
+
+@pytest.mark.parametrize("shape", [(1, 4096), (8192, 1), (2, 3000)])
+def test_a_very_thin_picture_is_scaled_to_at_least_one_pixel(tmp_path, shape):
+    """Scaled to fit 1024 px, a 4096x1 line became 1024x0: 'Cannot read image: Unknown error'."""
+    line = np.full(shape, 255, np.uint8)
+    line[..., : shape[-1] // 2] = 0  # ink on half of it
+    pixels = images.read_image(save_png(tmp_path / "line.png", line))
+    assert max(pixels.shape[:2]) == images.WORKING_SIDE and min(pixels.shape[:2]) >= 1
+    images.digit_from_image(tmp_path / "line.png")  # a digit of it, or None: no error either way
+
+
+def _evaluate_csv(tmp_path, mean, std):
+    path = tmp_path / "points.csv"
+    path.write_text("a,label\n1,x\n2,y\n")
+    preprocessing = {"standardizer": {"mean": [mean], "std": [std]}, "feature_names": ["a"]}
+    return catalog.csv_for_model({"kind": "csv", "path": str(path), "label_column": "label"}, preprocessing,
+                                 ["x", "y"], None)
+
+
+def test_a_stored_scaling_that_overflows_blames_the_model_file_not_the_data(tmp_path):
+    """A stored mean of 1e308 leaked NumPy's overflow warning and then read 'x contains NaN or
+    infinite values', as if the CSV file were at fault."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModelFileError, match=r"The model's stored feature scaling cannot be used: .*mean 1e\+308"):
+            _evaluate_csv(tmp_path, 1e308, 1.0)
+        with pytest.raises(DataError, match=r"column 'a', scaled by the model's stored mean 1e\+30 and std 1e-30, "
+                                            r"leaves float32's range"):
+            _evaluate_csv(tmp_path, 1e30, 1e-30)
+        assert _evaluate_csv(tmp_path, 1.5, 0.5).x_test[:, 0].tolist() == [-1.0, 1.0]
+
+
+def test_paths_columns_and_cells_are_quoted_briefly(tmp_path):
+    """A dataset path or label column from an experiment file, or a CSV cell, was quoted whole."""
+    points = tmp_path / "points.csv"
+    points.write_text("a,label\n" + "x" * 100_000 + ",y\n")
+    long = "A" * 100_000
+    calls = [
+        lambda: load_csv(tmp_path / long, "label"),  # 'File name too long', naming the path
+        lambda: load_csv(points, long),
+        lambda: load_csv(points, "label"),  # the cell is no number
+        lambda: idx.read_idx(tmp_path / long),
+        lambda: catalog.load_dataset({"kind": "idx", "train_images": long, "train_labels": long}),
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(DataError) as info:
+            call()
+        assert len(str(info.value)) < 400 and "..." in str(info.value), (i, str(info.value)[:300])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from guinn.core import fused
-from guinn.errors import ConfigError, unknown_name
+from guinn.errors import ConfigError, brief, unknown_name
 
 # Units whose derivative has fallen below ~2% of its peak count as saturated.
 SIGMOID_SATURATION = 0.02  # a < 0.02 or a > 0.98  ->  a(1-a) < 0.0196 (peak 0.25)
@@ -159,5 +159,5 @@ def get(name) -> Activation:
 def check_alpha(alpha) -> float:
     ok = isinstance(alpha, (int, float, np.floating)) and not isinstance(alpha, bool)
     if not ok or not 0 <= alpha < 1:
-        raise ConfigError(f"leaky_relu alpha must be a number in [0, 1), got {alpha!r}.")
+        raise ConfigError(f"leaky_relu alpha must be a number in [0, 1), got {brief(alpha)}.")
     return float(alpha)

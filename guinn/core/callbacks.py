@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import ConfigError, ModelFileError, TrainingWarning, checked_arguments, closest, unknown_name
+from guinn.core.validation import as_float, is_finite_number
+from guinn.errors import ConfigError, ModelFileError, TrainingWarning, brief, checked_arguments, closest, unknown_name
 
 
 class Callback:
@@ -161,11 +162,11 @@ class _Monitoring(Callback):
     def _set_monitor(self, monitor, mode, min_delta, verbose):
         kind = type(self).__name__
         if not isinstance(monitor, str):
-            raise ConfigError(f"{kind} monitor must be a metric name such as 'val_loss', got {monitor!r}.")
+            raise ConfigError(f"{kind} monitor must be a metric name such as 'val_loss', got {brief(monitor)}.")
         if mode not in ("auto", "min", "max"):
-            raise ConfigError(f"{kind} mode must be 'auto', 'min' or 'max', got {mode!r}.")
-        if not _is_number(min_delta) or not math.isfinite(min_delta):
-            raise ConfigError(f"{kind} min_delta must be a finite number, got {min_delta!r}.")
+            raise ConfigError(f"{kind} mode must be 'auto', 'min' or 'max', got {brief(mode)}.")
+        if not is_finite_number(min_delta):
+            raise ConfigError(f"{kind} min_delta must be a finite number, got {brief(min_delta)}.")
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
         self.verbose = verbose
@@ -228,7 +229,7 @@ class EarlyStopping(_Monitoring):
         self._set_monitor(monitor, mode, min_delta, verbose)
         self.patience = _whole("EarlyStopping patience", patience)
         if baseline is not None and (not _is_number(baseline) or math.isnan(baseline)):
-            raise ConfigError(f"EarlyStopping baseline must be a number or None, got {baseline!r}.")
+            raise ConfigError(f"EarlyStopping baseline must be a number or None, got {brief(baseline)}.")
         self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
         self.start_from_epoch = _whole("EarlyStopping start_from_epoch", start_from_epoch)
@@ -285,9 +286,9 @@ class ReduceLROnPlateau(_Monitoring):
         super().__init__()
         self._set_monitor(monitor, mode, min_delta, verbose)
         if not _is_number(factor) or not 0 < factor < 1:
-            raise ConfigError(f"ReduceLROnPlateau factor must be a number between 0 and 1, got {factor!r}.")
+            raise ConfigError(f"ReduceLROnPlateau factor must be a number between 0 and 1, got {brief(factor)}.")
         if not _is_number(min_lr) or not 0 <= min_lr < math.inf:
-            raise ConfigError(f"ReduceLROnPlateau min_lr must be a number >= 0, got {min_lr!r}.")
+            raise ConfigError(f"ReduceLROnPlateau min_lr must be a number >= 0, got {brief(min_lr)}.")
         self.factor, self.min_lr = float(factor), float(min_lr)
         self.patience = _whole("ReduceLROnPlateau patience", patience)
         self.cooldown = _whole("ReduceLROnPlateau cooldown", cooldown)
@@ -330,7 +331,7 @@ class ModelCheckpoint(_Monitoring):
         super().__init__()
         self._set_monitor(monitor, mode, 0.0, verbose)
         if not isinstance(filepath, (str, os.PathLike)):
-            raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {filepath!r}.")
+            raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {brief(filepath)}.")
         from guinn.io import model_file  # the name is checked now, not after the first epoch's training
 
         self.save_weights_only = bool(save_weights_only)
@@ -348,7 +349,7 @@ class ModelCheckpoint(_Monitoring):
         if initial_value_threshold is not None and (not _is_number(initial_value_threshold)
                                                     or math.isnan(initial_value_threshold)):
             raise ConfigError(f"ModelCheckpoint initial_value_threshold must be a number, "
-                              f"got {initial_value_threshold!r}.")
+                              f"got {brief(initial_value_threshold)}.")
         self.filepath = os.fspath(filepath)
         self.save_best_only = bool(save_best_only)
         # Set once, as in Keras: a later fit with the same callback never overwrites the best
@@ -391,7 +392,7 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule, verbose=0):
         super().__init__()
         if not callable(schedule):
-            raise ConfigError(f"LearningRateScheduler needs a function schedule(epoch, lr), got {schedule!r}.")
+            raise ConfigError(f"LearningRateScheduler needs a function schedule(epoch, lr), got {brief(schedule)}.")
         self.schedule, self.verbose = schedule, verbose
         self._takes_rate = _takes_two_arguments(schedule)  # decided here: a TypeError inside it is its own
 
@@ -430,9 +431,9 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)):
-            raise ConfigError(f"CSVLogger filename must be a file path, got {filename!r}.")
+            raise ConfigError(f"CSVLogger filename must be a file path, got {brief(filename)}.")
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(f"CSVLogger separator must be one character, got {separator!r}.")
+            raise ConfigError(f"CSVLogger separator must be one character, got {brief(separator)}.")
         self.filename, self.separator, self.append = os.fspath(filename), separator, bool(append)
         self._file = self._writer = self._keys = None
 
@@ -547,12 +548,13 @@ def _takes_two_arguments(fn) -> bool:
 
 def _whole(what: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(f"{what} must be an integer >= 0, got {value!r}.")
+        raise ConfigError(f"{what} must be an integer >= 0, got {brief(value)}.")
     return int(value)
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    """A number, inf allowed, that a float holds (10**400 is not: float() of it overflows)."""
+    return as_float(value) is not None
 
 
 def _metrics(logs) -> str:

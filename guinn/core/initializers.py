@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from guinn.errors import ConfigError, unknown_name
+from guinn.core.validation import is_finite_number
+from guinn.errors import ConfigError, brief, unknown_name
 
 
 def _fans(shape):
@@ -97,7 +98,7 @@ class RandomUniform(Initializer):
         self.minval = _number("minval", minval)
         self.maxval = _number("maxval", maxval)
         if self.maxval <= self.minval:
-            raise ConfigError(f"random_uniform needs minval < maxval, got {minval!r} and {maxval!r}.")
+            raise ConfigError(f"random_uniform needs minval < maxval, got {brief(minval)} and {brief(maxval)}.")
 
     def __call__(self, shape, rng, dtype):
         return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
@@ -145,10 +146,9 @@ def _truncated_normal(rng, shape, std, dtype):
 
 
 def _number(name, value, positive=False):
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or (positive and value <= 0):
+    if not is_finite_number(value) or (positive and value <= 0):
         need = "a positive number" if positive else "a finite number"
-        raise ConfigError(f"Initializer argument {name} must be {need}, got {value!r}.")
+        raise ConfigError(f"Initializer argument {name} must be {need}, got {brief(value)}.")
     return float(value)
 
 
@@ -169,7 +169,7 @@ def get(identifier) -> Initializer:
         try:
             return cls(**config)
         except TypeError as exc:
-            raise ConfigError(f"Bad arguments for initializer {name!r}: {exc}.") from None
+            raise ConfigError(f"Bad arguments for initializer {brief(name)}: {exc}.") from None
     key = identifier.lower() if isinstance(identifier, str) else identifier
     if not isinstance(key, str) or key not in INITIALIZERS:
         raise unknown_name("initializer", identifier, INITIALIZERS)

@@ -848,7 +848,8 @@ def check_weight_count(total: int, dtype) -> None:
     """Refuse more weights than MAX_WEIGHT_BYTES holds in ``dtype``, before anything is allocated."""
     most = MAX_WEIGHT_BYTES // np.dtype(dtype).itemsize
     if total > most:
-        shown = f"{total:,}" if total < 10**15 else f"{total:.3g}"
+        digits = int(math.log10(total))  # (an int too large for a float: Dense(10**400))
+        shown = f"{total:,}" if total < 10**15 else f"{total / 10**digits:.3g}e+{digits}"
         raise ConfigError(f"The layers hold {shown} weights, more than guinn trains or saves ({most:,} at "
                           f"{np.dtype(dtype)}); is a layer size mistyped?")
 

@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from guinn.core import fused, memory
-from guinn.errors import ConfigError, checked_arguments, unknown_name
+from guinn.core.validation import check_bool, is_finite_number
+from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
 class Optimizer:
@@ -98,7 +99,7 @@ class Optimizer:
     def set_state(self, state: dict) -> None:
         iterations = state.get("iterations")
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-            raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {iterations!r}.")
+            raise ConfigError(f"Optimizer state 'iterations' must be a non-negative integer, got {brief(iterations)}.")
         slots = self._upgrade_slots(state.get("slots", {}))
         if set(slots) != set(self.slot_names):
             raise ConfigError(f"{self.name} state needs slots {sorted(self.slot_names)}, got {sorted(slots)}.")
@@ -133,7 +134,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
         self.momentum = _fraction("momentum", momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool("nesterov", nesterov)
         self.slot_names = ("momentum",) if self.momentum else ()
 
     def _update(self, g, update, tmp):
@@ -324,26 +325,22 @@ def get(identifier) -> Optimizer:
     try:
         return cls(**{**defaults, **config})
     except TypeError as exc:
-        raise ConfigError(f"Bad arguments for optimizer {name!r}: {exc}.") from None
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+        raise ConfigError(f"Bad arguments for optimizer {brief(name)}: {exc}.") from None
 
 
 def _positive(name, value) -> float:
-    if not _is_number(value) or value <= 0:
-        raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+    if not is_finite_number(value) or value <= 0:
+        raise ConfigError(f"{name} must be a positive number, got {brief(value)}.")
     return float(value)
 
 
 def _non_negative(name, value) -> float:
-    if not _is_number(value) or value < 0:
-        raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
+    if not is_finite_number(value) or value < 0:
+        raise ConfigError(f"{name} must be a number >= 0, got {brief(value)}.")
     return float(value)
 
 
 def _fraction(name, value) -> float:
-    if not _is_number(value) or not 0 <= value < 1:
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}.")
+    if not is_finite_number(value) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from guinn.errors import ConfigError, checked_arguments, unknown_name
+from guinn.core.validation import is_finite_number
+from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
 class L1L2:
@@ -73,7 +74,7 @@ def get(identifier) -> L1L2 | None:
     if isinstance(identifier, dict):
         unknown = set(identifier) - {"l1", "l2"}
         if unknown:
-            raise ConfigError(f"A regularizer config has keys l1 and l2 only, got {sorted(unknown)}.")
+            raise ConfigError(f"A regularizer config has keys l1 and l2 only, got {brief(sorted(unknown), 100)}.")
         return L1L2(**identifier)
     if not isinstance(identifier, str) or identifier not in _FACTORIES:
         raise unknown_name("regularizer", identifier, _FACTORIES)
@@ -81,7 +82,6 @@ def get(identifier) -> L1L2 | None:
 
 
 def _factor(name, value) -> float:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
-        raise ConfigError(f"Regularization factor {name} must be a finite number >= 0, got {value!r}.")
+    if not is_finite_number(value) or value < 0:
+        raise ConfigError(f"Regularization factor {name} must be a finite number >= 0, got {brief(value)}.")
     return float(value)

@@ -15,7 +15,7 @@ from guinn.core import activations, initializers
 from guinn.core.layers import Dense, Dropout, Maxout, PReLU
 from guinn.core.layers.base import Layer
 from guinn.core.model import Sequential
-from guinn.core.validation import check_int_in, check_number_in, dataclass_from_dict
+from guinn.core.validation import MAX_INPUT_SIZE, check_int_in, check_number_in, dataclass_from_dict
 from guinn.errors import ConfigError, unknown_name
 
 CARD_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "maxout", "linear")
@@ -99,7 +99,7 @@ class LayerSpec:
 def build_model(input_dim: int, hidden: list[LayerSpec], n_classes: int, *, seed: int | None = None,
                 initializer: str = "glorot_uniform", dtype=None) -> Sequential:
     """Cards -> a Sequential ending in the protected softmax output layer."""
-    check_int_in("input size", input_dim, 1, 10_000_000)
+    check_int_in("input size", input_dim, 1, MAX_INPUT_SIZE)
     check_int_in("number of classes", n_classes, 2, 10_000)
     model = Sequential(seed=seed, dtype=dtype)
     first = True

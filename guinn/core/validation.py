@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import ConfigError, DataError
+from guinn.errors import ConfigError, DataError, brief
+
+# The most values one sample may hold for a network built from cards (an image's pixels, a
+# CSV's columns): its first layer's weights grow with it.
+MAX_INPUT_SIZE = 10_000_000
 
 
 def file_path(value, what: str) -> Path:
@@ -44,21 +49,21 @@ def check_x(x, dtype, input_shape=None) -> np.ndarray:
 
 def check_batch_size(value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise DataError(f"batch_size must be a positive integer, got {value!r}.")
+        raise DataError(f"batch_size must be a positive integer, got {brief(value)}.")
     return int(value)
 
 
 def check_epochs(value) -> int:
     """Keras's ``epochs``: the index to train up to, so 0 (or one at or below ``initial_epoch``) trains nothing."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(f"epochs must be a whole number >= 0, got {value!r}.")
+        raise ConfigError(f"epochs must be a whole number >= 0, got {brief(value)}.")
     return int(value)
 
 
 def check_fraction(name, value) -> float:
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     if not ok or not 0 <= value < 1:
-        raise DataError(f"{name} must be a number in [0, 1), got {value!r}.")
+        raise DataError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)
 
 
@@ -79,17 +84,43 @@ def all_finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
+def as_float(value) -> float | None:
+    """``value`` as a float if it is an int or float (not a bool) that a float can hold, else
+    None: a check that compares this refuses 10**400 like any value out of range, where
+    ``math.isfinite`` or ``float`` of it would raise OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def is_finite_number(value) -> bool:
+    """An int or float (not a bool) that is finite as a float: not NaN, inf or 10**400."""
+    number = as_float(value)
+    return number is not None and math.isfinite(number)
+
+
+def check_bool(name, value) -> bool:
+    """true or false for a switch (cards, experiment files, layer arguments): bool("false") is
+    True, so text, numbers and null are refused rather than read as a truth value."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be true or false, got {brief(value)}.")
+    return bool(value)
+
+
 def check_int_in(name, value, low, high) -> int:
     """A whole number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {brief(value)}.")
     return int(value)
 
 
 def check_number_in(name, value, low, high) -> float:
     """A number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}.")
+        raise ConfigError(f"{name} must be a number from {low} to {high}, got {brief(value)}.")
     return float(value)
 
 
@@ -98,9 +129,9 @@ def dataclass_from_dict(cls, data, *, noun: str, kind: str):
     from dataclasses import fields
 
     if not isinstance(data, dict):
-        raise ConfigError(f"{noun} must be an object, got {data!r:.100}.")
+        raise ConfigError(f"{noun} must be an object, got {brief(data, 100)}.")
     allowed = {f.name for f in fields(cls)}
     unknown = set(data) - allowed
     if unknown:
-        raise ConfigError(f"Unknown {kind} setting(s) {sorted(unknown)}; allowed: {sorted(allowed)}.")
+        raise ConfigError(f"Unknown {kind} setting(s) {brief(sorted(unknown), 100)}; allowed: {sorted(allowed)}.")
     return cls(**data)

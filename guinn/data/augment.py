@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from guinn.errors import ConfigError, DataError
+from guinn.errors import ConfigError, DataError, brief
 
 Augmenter = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -34,11 +34,11 @@ def _check(image_shape, max_shift, max_scale) -> tuple[int, int]:
         ok = False
     if not ok:
         raise ConfigError(f"image_shape must be (height, width) with positive sizes, "
-                          f"got {image_shape!r}.")
+                          f"got {brief(image_shape)}.")
     limits = (("max_shift", max_shift, max(height, width)), ("max_scale", max_scale, 0.9))
     for name, value, high in limits:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-            raise ConfigError(f"{name} must be a number from 0 to {high}, got {value!r}.")
+            raise ConfigError(f"{name} must be a number from 0 to {high}, got {brief(value)}.")
     return height, width
 
 

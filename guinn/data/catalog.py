@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from guinn.core.validation import is_finite_number
 from guinn.data import toy
 from guinn.data.csv_data import Standardizer, load_csv, train_test_split_indices
-from guinn.errors import DataError, unknown_name
+from guinn.errors import DataError, ModelFileError, brief, unknown_name
 
 KINDS = ("mnist", "toy", "csv", "idx")
 
@@ -41,30 +42,48 @@ class Dataset:
 
 def load_dataset(spec: dict) -> Dataset:
     """``{"kind": "mnist" | "toy" | "csv" | "idx", ...options}`` -> Dataset."""
-    if not isinstance(spec, dict):
-        raise DataError(f"A dataset description must be an object, got {spec!r:.100}.")
-    kind = spec.get("kind", "mnist")
+    spec = check_spec(spec)
     loaders = {"mnist": _mnist, "toy": _toy, "csv": _csv, "idx": _idx}
-    if not isinstance(kind, str) or kind not in loaders:
+    return loaders[spec["kind"]](**{k: v for k, v in spec.items() if k != "kind"})
+
+
+def check_spec(spec) -> dict:
+    """``spec`` with its kind spelt out, once the kind is known and every option has the type
+    its loader takes: an experiment checks its dataset when it is loaded, so a wrong value is
+    refused then, not when the data is read (nor shown by the app as it is)."""
+    if not isinstance(spec, dict):
+        raise DataError(f"A dataset description must be an object, got {brief(spec, 100)}.")
+    kind = spec.get("kind", "mnist")
+    if not isinstance(kind, str) or kind not in _OPTIONS:
         raise unknown_name("dataset kind", kind, KINDS)
-    options = _checked_options(kind, {k: v for k, v in spec.items() if k != "kind"})
-    return loaders[kind](**options)
+    return {"kind": kind, **_checked_options(kind, {k: v for k, v in spec.items() if k != "kind"})}
 
 
-# Options that are text (names, file paths) and whole-number seeds: a description comes from a
-# file or a command line, so a list where a name belongs must be an error, not a TypeError.
+# What each option must be: a description comes from a file or a command line, so a list where
+# a name belongs must be an error, not a TypeError, and "1e400" no OverflowError. Whole numbers
+# are bounded so that the app's (32-bit) boxes can show them; None means the loader's default.
 _TEXT = {"name", "path", "label_column", "delimiter", "train_images", "train_labels", "test_images", "test_labels"}
+_WHOLE = {"seed": (0, 2**63 - 1), "limit": (1, 2**31 - 1), "test_limit": (1, 2**31 - 1),
+          "n_samples": (1, toy.MAX_SAMPLES)}
+_NUMBERS = {"noise", "test_fraction"}
+_MAY_BE_NULL = _TEXT | {"seed", "noise"}
 
 
 def _checked_options(kind: str, options: dict) -> dict:
     _only(kind, options, _OPTIONS[kind])
     for key, value in options.items():
-        if key in _TEXT and value is not None and (not isinstance(value, str) or "\0" in value):
-            what = "contains a NUL character" if isinstance(value, str) else f"is {value!r:.80}"
+        if value is None and key in _MAY_BE_NULL:
+            continue
+        if key in _TEXT and (not isinstance(value, str) or "\0" in value):
+            what = "contains a NUL character" if isinstance(value, str) else f"is {brief(value, 80)}"
             raise DataError(f"Dataset option {key!r} must be text (a name or a file path); it {what}.")
-        if key == "seed" and value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63):
-            raise DataError(f"Dataset option 'seed' must be a whole number >= 0, got {value!r:.80}.")
+        if key in _WHOLE:
+            low, high = _WHOLE[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise DataError(f"Dataset option {key!r} must be a whole number from {low:,} to {high:,}, "
+                                f"got {brief(value)}.")
+        if key in _NUMBERS and not is_finite_number(value):
+            raise DataError(f"Dataset option {key!r} must be a number, got {brief(value)}.")
     return options
 
 
@@ -79,7 +98,8 @@ _OPTIONS = {
 def _only(kind, options, allowed):
     unknown = set(options) - allowed
     if unknown:
-        raise DataError(f"Unknown option(s) {sorted(unknown)} for a {kind} dataset; allowed: {sorted(allowed)}.")
+        raise DataError(f"Unknown option(s) {brief(sorted(unknown), 100)} for a {kind} dataset; "
+                        f"allowed: {sorted(allowed)}.")
     return options
 
 
@@ -89,19 +109,11 @@ def _images(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _limit(name, value, n):
-    if value is None:
-        return n
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DataError(f"{name} must be a positive whole number, got {value!r}.")
-    return min(value, n)
-
-
 def _mnist(limit=None, test_limit=None) -> Dataset:
     from guinn.datasets import mnist
 
     (x, y), (xt, yt) = mnist.load_data()
-    n, nt = _limit("limit", limit, len(x)), _limit("test_limit", test_limit, len(xt))
+    n, nt = min(limit or len(x), len(x)), min(test_limit or len(xt), len(xt))
     return Dataset("MNIST", _images(x[:n]), y[:n].astype(np.int64), _images(xt[:nt]), yt[:nt].astype(np.int64),
                    tuple(str(i) for i in range(10)), image_shape=(28, 28),
                    description=f"Handwritten digits, 28x28 grey pixels: {n:,} training and {nt:,} test images.")
@@ -146,23 +158,42 @@ def csv_for_model(spec: dict, preprocessing: dict, class_names, split: tuple[flo
     wanted = preprocessing["feature_names"]
     if not isinstance(wanted, list) or not wanted or not all(isinstance(name, str) for name in wanted):
         raise DataError(f"The model's stored feature names must be a list of column names, got {wanted!r:.100}.")
+    try:
+        scaler = Standardizer.from_dict(preprocessing["standardizer"])
+    except DataError as exc:  # the model file's fault, not the data's
+        raise ModelFileError(f"The model's stored feature scaling cannot be used: {exc}") from None
     data = load_csv(path, label_column, delimiter=options.get("delimiter", ","), min_classes=1, features=wanted)
     classes = [str(c) for c in class_names]
     found = [_class_of(label, classes) for label in data.class_names]
     unknown = [label for label, k in zip(data.class_names, found, strict=True) if k is None]
     if unknown:
-        raise DataError(f"CSV file {path!r} has label(s) {', '.join(map(repr, unknown[:5]))} in column "
-                        f"{label_column!r} that the model does not know; its classes are {', '.join(classes)}.")
+        raise DataError(f"CSV file {brief(path, 80)} has label(s) {', '.join(map(brief, unknown[:5]))} in column "
+                        f"{brief(label_column)} that the model does not know; its classes are "
+                        f"{brief(', '.join(classes), 200, quote=False)}.")
     y = np.array(found, dtype=np.int64)[data.y]
-    x, scaler = data.x, Standardizer.from_dict(preprocessing["standardizer"])
+    x = data.x
     rows = _held_out_rows(x, scaler, split)
     if rows is not None:
         x, y, which = x[rows], y[rows], "the rows held out in training"
     else:
         which = "every row: not the file the model was trained on"
-    x = scaler.transform(x).astype(np.float32)
+    x = _scaled(scaler, x, wanted, path)
     return Dataset(f"CSV {path}", x[:0], y[:0], x, y, tuple(classes), description=which,
                    preprocessing=dict(preprocessing))
+
+
+def _scaled(scaler: Standardizer, x: np.ndarray, names: list[str], path) -> np.ndarray:
+    """``x`` scaled by a model's stored statistics, as float32: a row far from what the model
+    was trained on can leave float32's range, which NumPy only warned of before the model
+    blamed the data for holding infinite values."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scaler.transform(x).astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
+    if len(bad):
+        raise DataError(f"CSV file {brief(path, 80)}: column {brief(names[bad[0]])}, scaled by the model's stored mean "
+                        f"{scaler.mean[bad[0]]:g} and std {scaler.std[bad[0]]:g}, leaves float32's range "
+                        "(about ±3.4e38): the data is far outside what the model was trained on.")
+    return out
 
 
 def _class_of(label: str, classes: list[str]) -> int | None:
@@ -210,7 +241,7 @@ def _idx(train_images=None, train_labels=None, test_images=None, test_labels=Non
         (x, y), (xt, yt) = (x[tr], y[tr]), (x[te], y[te])
     else:
         xt, yt = test
-    n = _limit("limit", limit, len(x))
+    n = min(limit or len(x), len(x))
     classes = tuple(str(i) for i in range(int(max(y.max(), yt.max())) + 1))
     return Dataset(f"IDX {train_images}", _images(x[:n]), y[:n].astype(np.int64), _images(xt), yt.astype(np.int64),
                    classes, image_shape=tuple(x.shape[1:3]),

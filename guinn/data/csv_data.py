@@ -16,13 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import DataError, closest
+from guinn.core.validation import is_finite_number
+from guinn.errors import DataError, brief, closest
 from guinn.io.untrusted import refuse_special_or_huge
 
 # Kaggle's mnist_train.csv is 110 MB; /dev/zero is endless. Parsing streams, so the peak is
 # the float64 features: ~3 bytes of memory per byte of CSV.
 MAX_FILE_BYTES = 256 * 1024**2
 MAX_COLUMNS = 100_000
+# The largest |mean| or spread a Standardizer holds: fit refuses features beyond it, and a
+# stored one beyond it is no scaling guinn made (1e308 overflowed every scaled value).
+MAX_SCALE = 1e300
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value for ==
@@ -40,17 +44,17 @@ def _read(path: Path, delimiter: str, rows: _Rows | None = None) -> list[str]:
     non-blank row while the file streams past: rows are never all held as text, which took
     ~25 bytes of Python objects per byte of CSV. Returns the header."""
     if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise DataError(f"CSV delimiter must be a single character; got {delimiter!r}.")
+        raise DataError(f"CSV delimiter must be a single character; got {brief(delimiter)}.")
     line = 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
-                raise DataError(f"CSV file {str(path)!r} is empty; expected a header row and data rows.")
+                raise DataError(f"CSV file {brief(str(path), 80)} is empty; expected a header row and data rows.")
             if not any(cell.strip() for cell in header):
                 raise DataError(
-                    f"CSV file {str(path)!r}: line 1 is blank; expected a header row naming the columns."
+                    f"CSV file {brief(str(path), 80)}: line 1 is blank; expected a header row naming the columns."
                 )
             header = [cell.strip() for cell in header]
             if rows is None:
@@ -62,22 +66,22 @@ def _read(path: Path, delimiter: str, rows: _Rows | None = None) -> list[str]:
                     rows.add(line, row)
     except FileNotFoundError:
         raise DataError(
-            f"CSV file {str(path)!r} does not exist; expected an existing file."
+            f"CSV file {brief(str(path), 80)} does not exist; expected an existing file."
         ) from None
     except IsADirectoryError:
-        raise DataError(f"{str(path)!r} is a directory; expected a CSV file.") from None
+        raise DataError(f"{brief(str(path), 80)} is a directory; expected a CSV file.") from None
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"CSV file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            f"CSV file {brief(str(path), 80)} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
             "expected a UTF-8 CSV file."
         ) from None
     except csv.Error as exc:
         raise DataError(
-            f"CSV file {str(path)!r} cannot be parsed after line {line}: {exc}; "
+            f"CSV file {brief(str(path), 80)} cannot be parsed after line {line}: {exc}; "
             "expected well-formed CSV."
         ) from None
     except OSError as exc:
-        raise DataError(f"Cannot read CSV file {str(path)!r}: {exc}.") from None
+        raise DataError(f"Cannot read CSV file {brief(str(path), 80)}: {exc.strerror or exc}.") from None
     return header
 
 
@@ -100,23 +104,23 @@ class _Rows:
         if self.wanted is not None:
             missing = [name for name in self.wanted if name not in header]
             if missing:
-                raise DataError(f"CSV file {str(self.path)!r} lacks the feature column(s) "
-                                f"{', '.join(map(repr, missing))}; expected the columns "
-                                f"{', '.join(map(repr, self.wanted))} (the model's).")
+                raise DataError(f"CSV file {brief(str(self.path), 80)} lacks the feature column(s) "
+                                f"{brief(', '.join(map(repr, missing)), 200, quote=False)}; expected the columns "
+                                f"{brief(', '.join(map(repr, self.wanted)), 200, quote=False)} (the model's).")
             self.feature_idx = [header.index(name) for name in self.wanted]
 
     def add(self, line: int, row: list[str]) -> None:
         header, path = self.header, self.path
         if len(row) != len(header):
             raise DataError(
-                f"CSV file {str(path)!r}, line {line} has {len(row)} cells; expected "
+                f"CSV file {brief(str(path), 80)}, line {line} has {len(row)} cells; expected "
                 f"{len(header)}, one per header column."
             )
         label = row[self.label_idx].strip()
         if not label:
             raise DataError(
-                f"CSV file {str(path)!r}, line {line} has an empty label in column "
-                f"{self.label_column!r}; expected a class label in every row."
+                f"CSV file {brief(str(path), 80)}, line {line} has an empty label in column "
+                f"{brief(self.label_column)}; expected a class label in every row."
             )
         if self.filled == self.BLOCK:
             self.blocks.append(np.empty((self.BLOCK, len(self.feature_idx)), dtype=np.float64))
@@ -147,36 +151,38 @@ def _check_header(path: Path, header: list[str], label_column: str) -> int:
     # all numbers, or mostly numbers and no label column (a data row ending in a class name)
     if all(numbers) or (label_column not in header and sum(numbers) * 2 > len(header)):
         raise DataError(
-            f"CSV file {str(path)!r} has no header: line 1 ({','.join(header)}) looks like data; "
+            f"CSV file {brief(str(path), 80)} has no header: line 1 ({brief(','.join(header), 80, quote=False)}) "
+            "looks like data; "
             "expected a first row naming the columns."
         )
     if len(header) > MAX_COLUMNS:
-        raise DataError(f"CSV file {str(path)!r} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read.")
+        raise DataError(f"CSV file {brief(str(path), 80)} has {len(header):,} columns; "
+                        f"at most {MAX_COLUMNS:,} are read.")
     seen = set()
     for i, name in enumerate(header):
         if not name:
             raise DataError(
-                f"CSV file {str(path)!r}: column {i + 1} of the header has no name; "
+                f"CSV file {brief(str(path), 80)}: column {i + 1} of the header has no name; "
                 "expected every column to be named."
             )
         if name in seen:
             raise DataError(
-                f"CSV file {str(path)!r}: column name {name!r} appears more than once in the "
+                f"CSV file {brief(str(path), 80)}: column name {brief(name)} appears more than once in the "
                 "header; expected unique column names."
             )
         seen.add(name)
     if label_column not in header:
         msg = (
-            f"CSV file {str(path)!r} has no column {label_column!r}; "
-            f"columns are: {', '.join(header)}."
+            f"CSV file {brief(str(path), 80)} has no column {brief(label_column)}; "
+            f"columns are: {brief(', '.join(header), 200, quote=False)}."
         )
         hint = closest(label_column, header)
         if hint:
-            msg += f" Did you mean {hint!r}?"
+            msg += f" Did you mean {brief(hint)}?"
         raise DataError(msg)
     if len(header) < 2:
         raise DataError(
-            f"CSV file {str(path)!r} has only the label column {label_column!r}; "
+            f"CSV file {brief(str(path), 80)} has only the label column {brief(label_column)}; "
             "expected at least one feature column as well."
         )
     return header.index(label_column)
@@ -187,7 +193,7 @@ DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
 
 def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma: bool = False) -> float:
-    where = f"CSV file {str(path)!r}, line {line}, column {column!r}"
+    where = f"CSV file {brief(str(path), 80)}, line {line}, column {brief(column)}"
     if not cell:
         raise DataError(f"{where} is empty; expected a number in every feature cell.")
     try:
@@ -199,10 +205,10 @@ def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma:
             hint = (" (decimal commas are read in files separated by ';' or tabs; a thousands separator is "
                     "not)" if "," in cell else "")
             if any(c.isalpha() for c in cell) and not hint:
-                hint = f"; if {column!r} holds the class labels, choose it as the label column"
-            raise DataError(f"{where} holds {cell!r}; expected a number{hint}.") from None
+                hint = f"; if {brief(column)} holds the class labels, choose it as the label column"
+            raise DataError(f"{where} holds {brief(cell)}; expected a number{hint}.") from None
     if not math.isfinite(value):
-        raise DataError(f"{where} holds {cell!r}; expected a finite number (no NaN or inf).")
+        raise DataError(f"{where} holds {brief(cell)}; expected a finite number (no NaN or inf).")
     return value
 
 
@@ -248,17 +254,17 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
     _read(path, delimiter, data)
     x, labels, header, feature_idx = data.features(), data.labels, data.header, data.feature_idx
     if not labels:
-        raise DataError(f"CSV file {str(path)!r} has a header but no data rows; expected data.")
+        raise DataError(f"CSV file {brief(str(path), 80)} has a header but no data rows; expected data.")
     class_names = _sorted_classes(set(labels))
     if len(class_names) < min_classes:
         raise DataError(
-            f"CSV file {str(path)!r}: every row has label {class_names[0]!r}; "
+            f"CSV file {brief(str(path), 80)}: every row has label {brief(class_names[0])}; "
             "expected at least two classes to learn to tell apart."
         )
     if min_classes > 1 and len(class_names) > max(10, len(labels) / 2):  # fewer than 2 rows a class
         others = [c for c in header if c != label_column]
         raise DataError(
-            f"CSV file {str(path)!r}: column {label_column!r} has {len(class_names)} different values in "
+            f"CSV file {brief(str(path), 80)}: column {brief(label_column)} has {len(class_names)} different values in "
             f"{len(labels)} rows, too many to be classes (an ID or a measurement?); expected the column "
             f"that holds each row's class, e.g. one of {', '.join(map(repr, others[-3:]))}."
         )
@@ -285,7 +291,8 @@ class Standardizer:
         with np.errstate(over="ignore", invalid="ignore"):
             mean = x.mean(axis=0)
             std = x.std(axis=0)
-        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std) & (np.abs(mean) <= MAX_SCALE)
+                               & (std <= MAX_SCALE)))
         if len(bad):
             raise DataError(f"Feature column {bad[0] + 1} holds numbers too large to scale (its mean or spread "
                             "overflows, e.g. values near ±1e308); expected values well inside ±1e300.")
@@ -318,7 +325,7 @@ class Standardizer:
         """Rebuild from :meth:`to_dict` output, checking it since it comes from a file."""
         if not isinstance(data, Mapping) or set(data) != {"mean", "std"}:
             raise DataError(
-                f"Standardizer data must be a mapping with keys 'mean' and 'std'; got {data!r}."
+                f"Standardizer data must be a mapping with keys 'mean' and 'std'; got {brief(data)}."
             )
         arrays = {}
         for key in ("mean", "std"):
@@ -326,10 +333,10 @@ class Standardizer:
             if (
                 not isinstance(value, list | tuple)
                 or not value
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+                or not all(isinstance(v, int | float) and is_finite_number(v) for v in value)
             ):
                 raise DataError(
-                    f"Standardizer {key!r} must be a non-empty list of numbers; got {value!r}."
+                    f"Standardizer {key!r} must be a non-empty list of finite numbers; got {brief(value)}."
                 )
             arrays[key] = np.array(value, dtype=np.float64)
         mean, std = arrays["mean"], arrays["std"]
@@ -338,8 +345,12 @@ class Standardizer:
                 f"Standardizer has {mean.size} means but {std.size} stds; expected one of each "
                 "per feature."
             )
-        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-            raise DataError("Standardizer means must be finite and stds finite and > 0.")
+        bad = np.flatnonzero(~((np.abs(mean) <= MAX_SCALE) & (std > 0) & (std <= MAX_SCALE)))
+        if len(bad):
+            raise DataError(
+                f"Standardizer feature {bad[0] + 1} has mean {mean[bad[0]]:g} and std {std[bad[0]]:g}; "
+                f"means must be within ±{MAX_SCALE:g} and stds above 0 and at most {MAX_SCALE:g}, as fit makes them."
+            )
         obj = cls()
         obj.mean, obj.std = mean, std
         return obj
@@ -369,7 +380,7 @@ def train_test_split_indices(
         or not 0 < test_fraction < 1
     ):
         raise DataError(
-            f"test_fraction must be between 0 and 1 (exclusive); got {test_fraction!r}."
+            f"test_fraction must be between 0 and 1 (exclusive); got {brief(test_fraction)}."
         )
     n_test = min(max(round(n * test_fraction), 1), n - 1)
     order = np.random.default_rng(seed).permutation(n)

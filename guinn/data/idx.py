@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from guinn.errors import DataError
+from guinn.core.validation import MAX_INPUT_SIZE
+from guinn.errors import DataError, brief
 from guinn.io.untrusted import refuse_special_or_huge
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -43,7 +44,7 @@ def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     data = f.read(n)
     if len(data) != n:
         raise DataError(
-            f"IDX file {str(path)!r} is truncated: expected {n} bytes of {what}, found {len(data)}."
+            f"IDX file {brief(str(path), 80)} is truncated: expected {n} bytes of {what}, found {len(data)}."
         )
     return data
 
@@ -52,57 +53,60 @@ def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     magic = _read_exact(f, 4, path, "header")
     if magic[:2] != b"\x00\x00":
         raise DataError(
-            f"{str(path)!r} is not an IDX file: its first two bytes are {magic[:2].hex()}, "
+            f"{brief(str(path), 80)} is not an IDX file: its first two bytes are {magic[:2].hex()}, "
             "expected 0000 (optionally inside a gzip stream)."
         )
     code, ndim = magic[2], magic[3]
     if code not in IDX_DTYPES:
         allowed = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise DataError(
-            f"IDX file {str(path)!r} has unsupported dtype code 0x{code:02X}; "
+            f"IDX file {brief(str(path), 80)} has unsupported dtype code 0x{code:02X}; "
             f"expected one of {allowed}."
         )
     if not 1 <= ndim <= 4:
-        raise DataError(f"IDX file {str(path)!r} declares {ndim} dimensions; expected 1 to 4.")
+        raise DataError(f"IDX file {brief(str(path), 80)} declares {ndim} dimensions; expected 1 to 4.")
     raw_dims = _read_exact(f, 4 * ndim, path, "dimension sizes")
     dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
     for i, d in enumerate(dims):
         if not 1 <= d <= MAX_DIM:
             raise DataError(
-                f"IDX file {str(path)!r} has size {d} for dimension {i}; expected 1 to {MAX_DIM}."
+                f"IDX file {brief(str(path), 80)} has size {d} for dimension {i}; expected 1 to {MAX_DIM}."
             )
     return IDX_DTYPES[code], dims
 
 
-def _read(f, path: Path, max_bytes: int) -> tuple[np.dtype, tuple[int, ...], bytes]:
+def _read(f, path: Path, max_bytes: int, check) -> tuple[np.dtype, tuple[int, ...], bytes]:
     dtype, dims = _parse_header(f, path)
+    if check is not None:
+        check(dtype, dims)
     n_bytes = math.prod(dims) * dtype.itemsize
     if n_bytes > max_bytes:
         raise DataError(
-            f"IDX file {str(path)!r} declares shape {dims} ({n_bytes} bytes of data); "
+            f"IDX file {brief(str(path), 80)} declares shape {dims} ({n_bytes} bytes of data); "
             f"expected at most {max_bytes} bytes."
         )
     payload = f.read(n_bytes + 1)  # one extra byte proves there is nothing after the data
     if len(payload) < n_bytes:
         raise DataError(
-            f"IDX file {str(path)!r} is truncated: shape {dims} needs {n_bytes} bytes of data, "
+            f"IDX file {brief(str(path), 80)} is truncated: shape {dims} needs {n_bytes} bytes of data, "
             f"found {len(payload)}."
         )
     if len(payload) > n_bytes:
         raise DataError(
-            f"IDX file {str(path)!r} has trailing bytes after the {n_bytes} bytes of data "
+            f"IDX file {brief(str(path), 80)} has trailing bytes after the {n_bytes} bytes of data "
             f"that shape {dims} needs; expected the file to end there."
         )
     return dtype, dims, payload
 
 
 def read_idx(
-    path: str | os.PathLike, *, readonly: bool = False, max_bytes: int = MAX_PAYLOAD_BYTES
+    path: str | os.PathLike, *, readonly: bool = False, max_bytes: int = MAX_PAYLOAD_BYTES, check=None
 ) -> np.ndarray:
     """Read an IDX file (gzip detected by its magic bytes) into a native-endian array.
 
     ``readonly=True`` returns an array over the decompressed bytes whose write flag cannot be
-    turned back on, so a cached copy can be shared safely without copying it.
+    turned back on, so a cached copy can be shared safely without copying it. ``check(dtype,
+    dims)`` may refuse the header's dtype and shape before a byte of data is inflated.
     """
     path = Path(path)
     # A pipe or device never ends. (The file's own size needs no tighter bound: only the
@@ -111,23 +115,23 @@ def read_idx(
     try:
         if _is_gzip(path):
             with gzip.open(path, "rb") as f:
-                dtype, dims, payload = _read(f, path, max_bytes)
+                dtype, dims, payload = _read(f, path, max_bytes, check)
         else:
             with path.open("rb") as f:
-                dtype, dims, payload = _read(f, path, max_bytes)
+                dtype, dims, payload = _read(f, path, max_bytes, check)
     except FileNotFoundError:
         raise DataError(
-            f"IDX file {str(path)!r} does not exist; expected an existing file."
+            f"IDX file {brief(str(path), 80)} does not exist; expected an existing file."
         ) from None
     except IsADirectoryError:
-        raise DataError(f"{str(path)!r} is a directory; expected an IDX file.") from None
+        raise DataError(f"{brief(str(path), 80)} is a directory; expected an IDX file.") from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise DataError(
-            f"{str(path)!r} starts like a gzip file but is damaged or truncated ({exc}); "
+            f"{brief(str(path), 80)} starts like a gzip file but is damaged or truncated ({exc}); "
             "expected a valid gzipped or raw IDX file."
         ) from None
     except OSError as exc:
-        raise DataError(f"Cannot read IDX file {str(path)!r}: {exc}.") from None
+        raise DataError(f"Cannot read IDX file {brief(str(path), 80)}: {exc.strerror or exc}.") from None
     arr = np.frombuffer(payload, dtype=dtype).reshape(dims)
     native = dtype.newbyteorder("=")
     if not readonly:
@@ -140,23 +144,36 @@ def read_idx(
 def load_idx_pair(
     images_path: str | os.PathLike, labels_path: str | os.PathLike, *, readonly: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read matching image and label IDX files, checking they describe the same samples."""
-    x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES)
-    if x.ndim != 3 or x.dtype != np.uint8:  # (before the labels: a swapped pair fails there less clearly)
-        swapped = " It looks like a label file: are the image and label files swapped?" if x.ndim == 1 else ""
-        raise DataError(
-            f"Image file {str(images_path)!r} holds {x.dtype} data of shape {x.shape}; "
-            f"expected uint8 images of shape (N, height, width).{swapped}"
-        )
-    y = read_idx(labels_path, readonly=readonly, max_bytes=8 * len(x))  # one label per image, at most 8 bytes
-    if y.ndim != 1 or y.dtype != np.uint8:
-        raise DataError(
-            f"Label file {str(labels_path)!r} holds {y.dtype} data of shape {y.shape}; "
-            "expected uint8 labels of shape (N,)."
-        )
-    if x.shape[0] != y.shape[0]:
-        raise DataError(
-            f"{str(images_path)!r} has {x.shape[0]} images but {str(labels_path)!r} has "
-            f"{y.shape[0]} labels; expected one label per image."
-        )
-    return x, y
+    """Read matching image and label IDX files, checking they describe the same samples. Each
+    header is checked before its data is read: a small gzip file claiming images of 16384x8192
+    pixels, or ten labels for one image, is refused without inflating it."""
+
+    def images(dtype, dims):
+        if len(dims) != 3 or dtype != np.uint8:  # (before the labels: a swapped pair fails there less clearly)
+            swapped = " It looks like a label file: are the image and label files swapped?" if len(dims) == 1 else ""
+            raise DataError(
+                f"Image file {brief(str(images_path), 80)} holds {dtype.newbyteorder('=')} data of shape {dims}; "
+                f"expected uint8 images of shape (N, height, width).{swapped}"
+            )
+        if dims[1] * dims[2] > MAX_INPUT_SIZE:
+            raise DataError(
+                f"Image file {brief(str(images_path), 80)} holds images of {dims[1]:,}x{dims[2]:,} pixels; a network "
+                f"takes at most {MAX_INPUT_SIZE:,} inputs a sample."
+            )
+
+    x = read_idx(images_path, readonly=readonly, max_bytes=MAX_IMAGE_BYTES, check=images)
+
+    def labels(dtype, dims):
+        if len(dims) != 1 or dtype != np.uint8:
+            raise DataError(
+                f"Label file {brief(str(labels_path), 80)} holds {dtype.newbyteorder('=')} data of shape {dims}; "
+                "expected uint8 labels of shape (N,)."
+            )
+        if dims[0] != len(x):
+            raise DataError(
+                f"{brief(str(images_path), 80)} has {len(x):,} image{'s' * (len(x) != 1)} but "
+                f"{brief(str(labels_path), 80)} has {dims[0]:,} label{'s' * (dims[0] != 1)}; "
+                "expected one label per image."
+            )
+
+    return x, read_idx(labels_path, readonly=readonly, check=labels)

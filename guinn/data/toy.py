@@ -7,12 +7,12 @@ or mini-batch sees every class; the same seed always gives the same data.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from guinn.errors import DataError, unknown_name
+from guinn.core.validation import is_finite_number
+from guinn.errors import DataError, brief, unknown_name
 
 MAX_NOISE = 100.0  # far beyond any useful jitter; 1e308 would overflow the coordinates
 MAX_SAMPLES = 1_000_000
@@ -23,7 +23,7 @@ ToyData = tuple[np.ndarray, np.ndarray]
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise DataError(f"{name} must be an integer from {low} to {high}; got {value!r}.")
+        raise DataError(f"{name} must be an integer from {low} to {high}; got {brief(value)}.")
     if not low <= value <= high:
         raise DataError(f"{name} must be from {low} to {high}; got {value}.")
     return int(value)
@@ -39,11 +39,9 @@ def _check_args(
             f"n_samples ({n_samples}) must be at least n_classes ({n_classes}), "
             "so that every class gets a sample."
         )
-    if isinstance(noise, bool) or not isinstance(noise, int | float | np.floating | np.integer):
-        raise DataError(f"noise must be a number >= 0; got {noise!r}.")
-    if not (math.isfinite(noise) and 0 <= noise <= MAX_NOISE):
+    if not (is_finite_number(noise) and 0 <= noise <= MAX_NOISE):
         raise DataError(f"noise must be a number from 0 to {MAX_NOISE:g} (the points lie within about ±2); "
-                        f"got {noise}.")
+                        f"got {brief(noise)}.")
     if seed is not None:
         _check_int("seed", seed, 0, 2**63 - 1)
     return np.random.default_rng(seed)
@@ -80,7 +78,7 @@ def circles(
     """A ring (class 0, radius 1) around a smaller ring (class 1, radius ``factor``)."""
     rng = _check_args(n_samples, noise, seed, 2)
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < 1:
-        raise DataError(f"factor (inner radius / outer radius) must be in (0, 1); got {factor!r}.")
+        raise DataError(f"factor (inner radius / outer radius) must be in (0, 1); got {brief(factor)}.")
     parts = []
     for radius, m in zip((1.0, factor), _class_sizes(n_samples, 2), strict=True):
         theta = rng.uniform(0, 2 * np.pi, m)

@@ -25,7 +25,7 @@ def read_image(path) -> np.ndarray:
     """(height, width, 4) uint8 RGBA pixels of an image file; DataError if it cannot be read."""
     path = Path(path)
     checked_size(path, "image", MAX_FILE_BYTES, DataError)
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QSize, Qt
     from PySide6.QtGui import QImage, QImageReader
 
     reader = QImageReader(str(path))
@@ -38,7 +38,7 @@ def read_image(path) -> np.ndarray:
             f"Image {path} is {dims.width()}x{dims.height()} px; at most {MAX_SIDE} px a side."
         )
     if dims.isValid() and max(dims.width(), dims.height()) > WORKING_SIDE:
-        reader.setScaledSize(dims.scaled(WORKING_SIDE, WORKING_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
+        reader.setScaledSize(QSize(*_working_size(dims.width(), dims.height())))
     image = reader.read()
     if image.isNull():
         raise DataError(
@@ -51,11 +51,20 @@ def read_image(path) -> np.ndarray:
     if max(image.width(), image.height()) > WORKING_SIDE:  # plenty for a 28x28 digit; NumPy's
         # float copies of a full 8192x8192 photo would take gigabytes
         image = image.convertToFormat(QImage.Format.Format_RGBA8888_Premultiplied).scaled(
-            WORKING_SIDE, WORKING_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            QSize(*_working_size(image.width(), image.height())), Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation)
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
     height, width, stride = image.height(), image.width(), image.bytesPerLine()
     bits = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
     return bits.reshape(height, stride)[:, : width * 4].reshape(height, width, 4).copy()
+
+
+def _working_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) scaled down to fit WORKING_SIDE, keeping the aspect ratio but at least one
+    pixel a side: Qt's own scaling made a 4096x1 picture 1024x0, which it then failed to read
+    ("Unknown error")."""
+    scale = WORKING_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def digit_from_image(path) -> np.ndarray | None:

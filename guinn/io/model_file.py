@@ -42,8 +42,8 @@ from guinn.core import losses, optimizers
 from guinn.core.callbacks import History
 from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
-from guinn.core.validation import file_path
-from guinn.errors import ConfigError, GuinnError, ModelFileError
+from guinn.core.validation import file_path, is_finite_number
+from guinn.errors import ConfigError, GuinnError, ModelFileError, brief
 from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-model"
@@ -347,7 +347,7 @@ def _load(data: bytes) -> Sequential:
     unknown = set(meta) - METADATA_KEYS
     if unknown:
         raise ModelFileError(
-            f"unknown metadata field(s) {sorted(unknown)}; allowed: {sorted(METADATA_KEYS)}."
+            f"unknown metadata field(s) {brief(sorted(unknown), 100)}; allowed: {sorted(METADATA_KEYS)}."
         )
     missing = REQUIRED_KEYS - set(meta)
     if missing:
@@ -418,18 +418,18 @@ def _read_header(data: bytes, kind: str = "model file") -> tuple[dict, dict, int
         raise ModelFileError(f"the header has no metadata; not a guinn {kind}.")
     for key, value in meta.items():
         if not isinstance(value, str):
-            raise ModelFileError(f"metadata {key!r} must be a string, got {type(value).__name__}.")
+            raise ModelFileError(f"metadata {brief(key)} must be a string, got {type(value).__name__}.")
     body = len(data) - 8 - n
     spans = []
     for name, entry in header.items():
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
             raise ModelFileError(
-                f"tensor {name!r} must have exactly dtype, shape and data_offsets."
+                f"tensor {brief(name)} must have exactly dtype, shape and data_offsets."
             )
         dtype = entry["dtype"]
         if not isinstance(dtype, str) or dtype not in DTYPES:
             raise ModelFileError(
-                f"tensor {name!r} has dtype {dtype!r}; only F32 (float32) and F64 "
+                f"tensor {brief(name)} has dtype {brief(dtype)}; only F32 (float32) and F64 "
                 "(float64) are allowed."
             )
         shape = entry["shape"]
@@ -438,21 +438,21 @@ def _read_header(data: bytes, kind: str = "model file") -> tuple[dict, dict, int
             or len(shape) > 4
             or not all(_is_int(d) and d >= 0 for d in shape)
         ):
-            raise ModelFileError(f"tensor {name!r} has an invalid shape {shape!r:.100}.")
+            raise ModelFileError(f"tensor {brief(name)} has an invalid shape {brief(shape, 100)}.")
         offsets = entry["data_offsets"]
         well_formed = (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)
                        and 0 <= offsets[0] <= offsets[1])
         if not well_formed or offsets[1] > body:
             cut = well_formed and offsets[1] > body  # the header names more data than the file holds
             raise ModelFileError(
-                f"tensor {name!r} has data offsets {offsets!r:.100} outside the "
+                f"tensor {brief(name)} has data offsets {brief(offsets, 100)} outside the "
                 f"{body:,} data bytes" + (": the file looks truncated (cut short while copying or saving?)."
                                           if cut else ".")
             )
         need = math.prod(shape) * DTYPES[dtype].itemsize
         if offsets[1] - offsets[0] != need:
             raise ModelFileError(
-                f"tensor {name!r} of shape {shape} needs {need:,} bytes but its offsets "
+                f"tensor {brief(name)} of shape {shape} needs {need:,} bytes but its offsets "
                 f"span {offsets[1] - offsets[0]:,}."
             )
         spans.append((offsets[0], offsets[1], name))
@@ -460,7 +460,7 @@ def _read_header(data: bytes, kind: str = "model file") -> tuple[dict, dict, int
     for start, stop, name in sorted(spans):
         if start != end:
             raise ModelFileError(
-                f"tensor {name!r} does not start where the previous one ends "
+                f"tensor {brief(name)} does not start where the previous one ends "
                 "(overlapping or gapped data)."
             )
         end = stop
@@ -522,10 +522,10 @@ def _read_tensors(data: bytes, header: dict) -> dict[str, np.ndarray]:
     for name, value in tensors.items():
         if value.dtype not in DTYPES.values():
             raise ModelFileError(
-                f"tensor {name!r} has dtype {value.dtype}; only float32/float64 are allowed."
+                f"tensor {brief(name)} has dtype {value.dtype}; only float32/float64 are allowed."
             )
         if not np.isfinite(value).all():
-            raise ModelFileError(f"tensor {name!r} holds NaN or infinite values.")
+            raise ModelFileError(f"tensor {brief(name)} holds NaN or infinite values.")
     return tensors
 
 
@@ -638,12 +638,12 @@ def _check_layer_tensors(model: Sequential, tensors: dict) -> None:
     extra = names - set(expected)
     if extra:
         raise ModelFileError(
-            f"unexpected tensor(s) {sorted(extra)[:5]}; this model has {sorted(expected)[:20]}."
+            f"unexpected tensor(s) {_listed(sorted(extra))}; this model has {sorted(expected)[:20]}."
         )
     for name in expected:
         if tensors[name].dtype != model.dtype:
             raise ModelFileError(
-                f"tensor {name!r} is {tensors[name].dtype}, but the model is {model.dtype}."
+                f"tensor {brief(name)} is {tensors[name].dtype}, but the model is {model.dtype}."
             )
 
 
@@ -872,10 +872,10 @@ def _check_weights_match(model: Sequential, found: dict[str, tuple]) -> None:
     for name, (where, want) in expected.items():
         shape, dtype = found[name]
         if tuple(shape) != want:
-            raise ModelFileError(f"tensor {name!r} ({where}): the model expects shape {want}, "
+            raise ModelFileError(f"tensor {brief(name)} ({where}): the model expects shape {want}, "
                                  f"the file has {tuple(shape)}.")
         if dtype != model.dtype:
-            raise ModelFileError(f"tensor {name!r} ({where}) is {dtype} in the file, but the model is "
+            raise ModelFileError(f"tensor {brief(name)} ({where}) is {dtype} in the file, but the model is "
                                  f"{model.dtype} (Sequential(dtype=...) must match the saved model's).")
 
 
@@ -902,4 +902,4 @@ def _is_int(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and is_finite_number(value)

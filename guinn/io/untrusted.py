@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 from pathlib import Path
+
+from guinn.errors import brief
 
 
 def checked_size(path: Path, kind: str, limit: int, error: type[Exception]) -> int:
@@ -38,31 +41,73 @@ def json_problem(exc: Exception) -> str:
     return str(exc).split(";")[0][:200] or type(exc).__name__
 
 
+# A whole number in a file is a count, a size, a seed or a generator state (PCG64's are
+# 128-bit); beyond that it is no setting, and a float of it overflows (10**400).
+MAX_WHOLE = 2**128
+# A lone surrogate: escaped in JSON text ("\ud800") or left by a surrogateescape decode.
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+class _Refused(ValueError):
+    """JSON that parses but that guinn does not take (NaN, a duplicate key, ...)."""
+
+
 def strict_json(text, what: str, error: type[Exception]):
-    """``json.loads`` for text from outside: NaN, Infinity, out-of-range numbers and duplicate
-    keys (which one would win?) are refused, and every problem is ``error`` naming ``what``."""
+    """``json.loads`` for text from outside: NaN, Infinity, out-of-range numbers, duplicate
+    keys (which one would win?) and text that is no Unicode (a lone surrogate, which crashes
+    whatever prints or encodes it) are refused, and every problem is ``error`` naming ``what``."""
 
     def no_constants(name):
-        raise ValueError(f"{name} is not allowed")
+        raise _Refused(f"{name} is not allowed")
 
     def finite_float(s):
         value = float(s)
         if not math.isfinite(value):
-            raise ValueError(f"number {s[:30]} is out of range")
+            raise _Refused(f"number {s[:30]} is out of range")
+        return value
+
+    def bounded_int(s):
+        if len(s) > 40 or abs(value := int(s)) >= MAX_WHOLE:
+            shown = s if len(s) <= 30 else f"{s[:20]}... ({len(s.lstrip('-')):,} digits)"
+            raise _Refused(f"whole number {shown} is too large: whole numbers must be below 2**128 in size")
         return value
 
     def unique(pairs):
         result = {}
         for key, value in pairs:
             if key in result:
-                raise ValueError(f"duplicate key {key!r:.60}")
+                raise _Refused(f"duplicate key {key!r:.60}")
             result[key] = value
         return result
 
     try:
-        return json.loads(text, parse_constant=no_constants, parse_float=finite_float, object_pairs_hook=unique)
-    except (ValueError, RecursionError) as exc:
+        data = json.loads(text, parse_constant=no_constants, parse_float=finite_float, parse_int=bounded_int,
+                          object_pairs_hook=unique)
+        if _MAYBE_SURROGATE.search(text):
+            _refuse_surrogates(data)
+        return data
+    except RecursionError:
+        raise error(f"{what} is not usable JSON (nested too deeply).") from None
+    except ValueError as exc:
         raise error(f"{what} is not valid JSON ({json_problem(exc)}).") from None
+
+
+def _refuse_surrogates(data) -> None:
+    """Raise _Refused for the first text (key or value, at any depth) that is not valid Unicode."""
+    todo = [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _Refused(f"text {brief(item)} holds \\u{ord(item[exc.start]):04x}, half of a UTF-16 "
+                               "surrogate pair, which is no character: text must be valid Unicode") from None
 
 
 def refuse_special_or_huge(path: Path, kind: str, limit: int, error: type[Exception]) -> None:

@@ -111,7 +111,7 @@ def test_moved_idx_files_fall_back_to_mnist(folder):
 
 def test_a_data_file_that_is_gone_falls_back_to_mnist(folder):
     folder.mkdir()
-    exp = TOY.with_changes(dataset={"kind": "csv", "path": str(folder / "gone.csv"), "label": "y"})
+    exp = TOY.with_changes(dataset={"kind": "csv", "path": str(folder / "gone.csv"), "label_column": "y"})
     exp.save(folder / session.SETUP_FILE)
     setup, note = session.read_setup()
     assert setup.dataset == {"kind": "mnist"} and setup.layers == TOY.layers

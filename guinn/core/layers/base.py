@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from guinn.core import fused
-from guinn.errors import ConfigError, DataError, checked_arguments
+from guinn.errors import ConfigError, DataError, brief, checked_arguments
 
 
 class AlwaysTrainable:
@@ -37,7 +37,7 @@ class Layer(AlwaysTrainable):
     @checked_arguments
     def __init__(self, name: str | None = None, input_shape=None, input_dim=None):
         if name is not None and (not isinstance(name, str) or not name):
-            raise ConfigError(f"A layer name must be a non-empty string, got {name!r}.")
+            raise ConfigError(f"A layer name must be a non-empty string, got {brief(name)}.")
         self.name = name
         if input_dim is not None:
             input_shape = (check_positive_int("input_dim", input_dim),)
@@ -159,14 +159,14 @@ def checked_weight(layer: Layer, key: str, shape: tuple, w) -> np.ndarray:
 
 def check_positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+        raise ConfigError(f"{name} must be a positive integer, got {brief(value)}.")
     return int(value)
 
 
 def check_rate(name: str, value, upper_open=True) -> float:
     ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     if not ok or not (0 <= value < 1 if upper_open else 0 <= value <= 1):
-        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}.")
+        raise ConfigError(f"{name} must be a number in [0, 1), got {brief(value)}.")
     return float(value)
 
 
@@ -174,7 +174,7 @@ def check_shape(shape) -> tuple:
     try:
         shape = tuple(shape)
     except TypeError:
-        raise ConfigError(f"input_shape must be a tuple of positive integers, got {shape!r}.") from None
+        raise ConfigError(f"input_shape must be a tuple of positive integers, got {brief(shape)}.") from None
     if not shape:
         raise ConfigError("input_shape must have at least one dimension.")
     return tuple(check_positive_int("each input_shape dimension", d) for d in shape)

@@ -6,6 +6,7 @@ import numpy as np
 
 from guinn.core import activations, initializers, regularizers
 from guinn.core.layers.base import Layer, check_positive_int, require_flat, rms
+from guinn.core.validation import check_bool
 from guinn.errors import checked_arguments
 
 
@@ -25,7 +26,7 @@ class Dense(Layer):
         self.activation = activations.get("linear" if self.layer_activation else activation)
         self.alpha = activations.check_alpha(alpha)
         self.pieces = check_positive_int("pieces", pieces)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool("use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
