@@ -122,6 +122,10 @@ class Experiment:
                                  f"(this guinn reads versions 1..{VERSION}); update guinn.")
         allowed = {f.name for f in fields(cls)}
         unknown = set(data) - allowed
+        if unknown and not set(data) & allowed:  # some other program's JSON: the field list would puzzle
+            raise ModelFileError(f"Not a guinn experiment file: it has none of an experiment's fields, only "
+                                 f"{brief(sorted(unknown), 100)} (an experiment's are {sorted(allowed)}; "
+                                 "File ▸ Save experiment writes one).")
         if unknown:
             raise ModelFileError(f"Unknown experiment field(s) {brief(sorted(unknown), 100)}; "
                                  f"allowed: {sorted(allowed)}.")

@@ -71,7 +71,9 @@ def test_with_changes_validates():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"learning_rate": 0.1}, r"Unknown experiment field\(s\) \['learning_rate'\]"),
+        ({"learning_rate": 0.1}, r"Not a guinn experiment file: it has none of an experiment's fields, only "
+                                 r"\['learning_rate'\] \(an experiment's are \['augment', 'batch_size'"),
+        ({"epochs": 3, "learning_rate": 0.1}, r"Unknown experiment field\(s\) \['learning_rate'\]"),
         (
             {"layers": [{"units": 4, "activaton": "relu"}]},
             r"Unknown layer setting\(s\) \['activaton'\]",
