@@ -52,8 +52,8 @@ MAX_COLUMN_PX = 220  # a dataset table column's widest: a long column name is cu
 
 
 def _short_name(name: str) -> str:
-    """'CSV iris.csv' for 'CSV /home/me/data/iris.csv': the description names the whole path."""
-    return f"CSV {Path(name[4:]).name}" if name.startswith("CSV ") else name
+    """'CSV' for 'CSV /home/me/data/iris.csv': the description after it names the file."""
+    return "CSV" if name.startswith("CSV ") else name
 
 
 def guess_shape(spec: dict) -> tuple[int, int] | None:
@@ -270,6 +270,7 @@ class DatasetPanel(QGroupBox):
             f"{dataset.input_dim} inputs, {dataset.n_classes} classes; "
             f"train {len(dataset.x_train):,} · test {len(dataset.x_test):,}"
         )
+        self.info.setToolTip(dataset.name)  # the whole path (the text names the file: a path widened the pane)
 
 
 def _image_pixmap(pixels: np.ndarray, shape, scale: int = 2) -> QPixmap:

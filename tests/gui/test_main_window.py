@@ -1353,7 +1353,9 @@ def test_a_csv_table_shows_whole_column_names_and_the_path_once(qtbot, make_wind
     for c in range(1, table.columnCount()):
         text = table.horizontalHeaderItem(c).text()
         assert text.startswith("sepal_") and header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c)
-    assert window.dataset_view.title.text().count(str(path)) == 1
+    assert window.dataset_view.title.text().count("iris.csv") == 1
+    assert "iris.csv" in window.dataset_panel.info.text() and str(path) not in window.dataset_panel.info.text()
+    assert window.dataset_panel.info.toolTip() == f"CSV {path}"  # the whole path, where it widens nothing
 
 
 def test_notes_on_discarded_weights_go_with_them(qtbot, window):
