@@ -244,3 +244,22 @@ def test_no_warnings_from_telemetry_on_tiny_weights():
         tel = one_step_telemetry(model, np.eye(2), np.eye(2))["telemetry"]
     # zero weights and zero gradient: a ratio of 0/0 is reported as 0, never NaN
     assert tel.layers[0].grad_rms == 0.0 and tel.layers[0].update_ratio == 0.0
+
+
+def test_a_diverging_run_leaves_numpy_quiet():
+    """guinn stops a diverging run and says why; NumPy's overflow warnings would only repeat it
+    on the terminal (the app's users saw five of them per diverged run)."""
+    from guinn.optimizers import SGD
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 8)).astype(np.float32) * 10
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 200)]
+    model = Sequential([Dense(64, input_dim=8), Dense(64), Dense(3, activation="softmax")], seed=0)
+    model.compile(optimizer=SGD(learning_rate=10.0), loss="categorical_crossentropy", metrics=["accuracy"])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=5, batch_size=20, validation_split=0.2, verbose=0)
+        model.predict(x)
+        model.evaluate(x, y, verbose=0)
+    assert model.stop_training
+    assert not [w for w in seen if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in seen]

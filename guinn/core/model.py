@@ -334,7 +334,9 @@ class Sequential(AlwaysTrainable):
     def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                   batch_transform):
         engine = split.SplitStep.plan(self, batch_size)
-        with engine or contextlib.nullcontext():
+        # A diverging run overflows on purpose of nobody: guinn stops it and says why (the loss or
+        # update check), so NumPy's RuntimeWarnings would only repeat that on the terminal.
+        with engine or contextlib.nullcontext(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
                                     initial_epoch, batch_transform, engine)
 
@@ -618,8 +620,9 @@ class Sequential(AlwaysTrainable):
         return self.predict(x)
 
     def _forward_pure(self, x):
-        for layer in self.layers:
-            x = layer.call(x)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged model's outputs are NaN
+            for layer in self.layers:
+                x = layer.call(x)
         return x
 
     @checked_arguments
@@ -645,6 +648,10 @@ class Sequential(AlwaysTrainable):
         return {renamed_metric(key, self._metric_names): value for key, value in logs.items()}
 
     def _evaluate_arrays(self, x, y, batch_size) -> dict:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged model's inf is its result
+            return self._evaluate_sums(x, y, batch_size)
+
+    def _evaluate_sums(self, x, y, batch_size) -> dict:
         total_loss = 0.0
         sums = dict.fromkeys(self.metrics, 0.0)
         fused = self._fused

@@ -140,7 +140,7 @@ def _csv(path=None, label_column=None, delimiter=",", test_fraction=0.2, seed=0)
     return Dataset(f"CSV {path}", scaler.transform(data.x[train]).astype(np.float32), data.y[train],
                    scaler.transform(data.x[test]).astype(np.float32), data.y[test], tuple(data.class_names),
                    description=f"{len(data.x)} rows, {len(data.feature_names)} features, "
-                               f"{len(data.class_names)} classes from {Path(path).name}.",  # (the whole path is the name)
+                               f"{len(data.class_names)} classes from {Path(path).name}.",  # (name: the path)
                    preprocessing={"standardizer": scaler.to_dict(), "feature_names": list(data.feature_names)})
 
 
