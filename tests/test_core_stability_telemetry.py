@@ -256,6 +256,7 @@ def test_a_diverging_run_leaves_numpy_quiet():
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 200)]
     model = Sequential([Dense(64, input_dim=8), Dense(64), Dense(3, activation="softmax")], seed=0)
     model.compile(optimizer=SGD(learning_rate=10.0), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.set_weights([w * np.float32(1e18) for w in model.get_weights()])  # blown up: products overflow float32
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         model.fit(x, y, epochs=5, batch_size=20, validation_split=0.2, verbose=0)
