@@ -251,7 +251,7 @@ class FileActions:
         self.layer_panel.select(0)
         self.model = model
         self._init_key = (self.settings.initializer.currentData(), self.settings.seed.value())
-        self._trained, self._dirty = True, False
+        self._trained, self._dirty, self._diverged = True, False, False
         self._keep_for_comparison()
         self.history.reset(())
         self.plots.clear()

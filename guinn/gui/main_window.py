@@ -176,9 +176,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._logs_by_epoch: dict = {}  # this run's epoch logs, by epoch number
         self._run_callbacks: list = []  # this run's callbacks (early stopping)
         self._run_batches = 0
-        self._chance_said = False  # this run's "not learning" notice was given
+        self._chance_said = ""  # this run's "not learning" notice, once given
         self._run_keeper = None  # the running fit's RecoveryWriter (guinn.gui.session)
         self._run_notice = ""  # the banner's text about the last run, which goes with its weights
+        self._diverged = False  # the last run's loss or update stopped being finite: its weights are blown up
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
         self.last_outcome: Outcome | None = None
@@ -699,6 +700,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _discard_model(self) -> None:
         self._keep_for_comparison()
+        self._diverged = False
         run_notice = self.banner.text() == self._run_notice  # (a diverged run's error too)
         if self.banner.kind in ("warning", "info") or run_notice:  # notes on the discarded weights' runs
             self.banner.hide()
@@ -798,7 +800,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.show_error(str(exc))
             return
         self.clear_error()  # e.g. Start's complaint that the network did not fit the dataset
-        self._trained = self._dirty = False
+        self._trained = self._dirty = self._diverged = False
         self._earlier_owner = None  # the earlier runs' record went with their weights
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train the fresh weights.")
@@ -840,6 +842,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                 "new network shaped for this dataset."
             )
             return False
+        if self._diverged and self.model is not None:  # continuing blew up again at once, whatever the rate
+            self._discard_model()
+            self.statusBar().showMessage("The last run diverged, so this one starts from fresh weights.", 10_000)
         try:
             self._ensure_model(exp)
             fit_args = exp.fit_arguments(self.dataset)
@@ -890,7 +895,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._thread, self._worker, self._control = thread, worker, control
         self._update_pace()  # (the run's own control: 2-D runs watched on the Dataset tab go slower)
         self._run_batches = 0
-        self._chance_said = False
+        self._chance_said = ""
         self._last_progress = None
         self._epoch_logs = {}
         self._set_training_ui(True)
@@ -1025,16 +1030,23 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _warn_if_not_learning(self) -> None:
         """Say so, once a run, when the training accuracy has sat at chance for CHANCE_EPOCHS
-        epochs: SGD at learning rate 10 left a ReLU network at 10% for 20 epochs with nothing
-        but a flat line to show for it."""
+        epochs and CHANCE_UPDATES weight updates (SGD at learning rate 10 left a ReLU network at
+        10% for 20 epochs with nothing but a flat line to show for it), and take it back when
+        the accuracy rises after all (a slow start is not a failure). A preset's lesson says
+        what its run shows: no notice over it."""
         ds, logs = self.dataset, self._logs_by_epoch
-        if self._chance_said or ds is None or len(logs) < CHANCE_EPOCHS or not len(ds.y_train):
+        if ds is None or not logs or not len(ds.y_train):
             return
         chance = float(np.bincount(ds.y_train).max()) / len(ds.y_train)  # always guessing the commonest class
         recent = [logs[k].get("accuracy", math.nan) for k in sorted(logs)[-CHANCE_EPOCHS:]]
-        if not all(a <= chance + CHANCE_MARGIN for a in recent):  # (NaN: no accuracy to judge)
+        if self._chance_said:
+            if recent[-1] > chance + CHANCE_MARGIN and self.banner.text() == self._chance_said:
+                self.banner.hide()  # it learns after all
             return
-        self._chance_said = True
+        updates = self._run_batches or (self._last_progress.done if self._last_progress else 0)
+        stuck = len(recent) == CHANCE_EPOCHS and all(a <= chance + CHANCE_MARGIN for a in recent)  # (NaN: no)
+        if not stuck or updates < CHANCE_UPDATES or (self.banner.kind == "preset" and not self.banner.isHidden()):
+            return
         text = (f"After {count(len(logs), 'epoch')} the training accuracy is still at chance ({chance:.0%}, what "
                 "always guessing the commonest class scores): the network is not learning. ")
         squashing = [spec for spec in self.layers.specs() if spec.activation in ("sigmoid", "tanh")]
@@ -1045,10 +1057,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         else:
             text += ("A learning rate that is too high can silence ReLU units for good (the Saturation tab shows "
                      "them inactive) or saturate sigmoid ones: try one ten times smaller.")
-        if self.banner.kind == "preset" and not self.banner.isHidden():  # the lesson's text stays up
-            self.statusBar().showMessage(text, 30_000)
-        else:
-            self.show_info(text, "warning")
+        self.show_info(text, "warning")
+        self._chance_said = self.banner.text()
 
     def _update_pace(self, *_) -> None:
         """While the Dataset tab shows a 2-D dataset's decision boundary, a run goes at most
@@ -1103,7 +1113,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if outcome.error:
             self.progress.setFormat("Stopped by an error")
         elif outcome.stop_reason:  # which names the likely cause: the notes need not repeat it
-            self.show_error("\n".join([outcome.stop_reason, *(n.split(LIKELY_CAUSE)[0] for n in notes)]))
+            self._diverged = True
+            self.show_error("\n".join([outcome.stop_reason, *(n.split(LIKELY_CAUSE)[0] for n in notes),
+                                       "Start begins again from fresh weights: these are blown up."]))
             self.progress.setFormat("Stopped: the loss diverged")
             notes = []  # already in the error banner
         elif outcome.stopped_by_user:
@@ -1199,6 +1211,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
 CHANCE_EPOCHS = 3  # epochs at chance accuracy before the window says the network is not learning
 CHANCE_MARGIN = 0.02
+CHANCE_UPDATES = 200  # ... and this many weight updates (3 epochs of a 150-row CSV are 60)
 DEEP_SQUASHING = 4  # sigmoid/tanh layers from which "not learning" points to vanishing gradients first
 FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 

@@ -1331,16 +1331,28 @@ def test_an_error_put_right_leaves_the_status_bar_too(qtbot, window):
 
 def test_a_run_stuck_at_chance_is_told_it_is_not_learning(qtbot, window):
     chance = np.bincount(window.dataset.y_train).max() / len(window.dataset.y_train)
+    window._run_batches = 500
     window._logs_by_epoch = {0: {"accuracy": chance + 0.3}, 1: {"accuracy": chance}, 2: {"accuracy": chance}}
     window._warn_if_not_learning()
     assert window.banner.isHidden()  # two epochs at chance only
     window._logs_by_epoch[3] = {"accuracy": chance - 0.01}
+    window._run_batches = 100
+    window._warn_if_not_learning()
+    assert window.banner.isHidden()  # too few weight updates to tell (a small dataset's first epochs)
+    window._run_batches = 500
     window._warn_if_not_learning()
     assert window.banner.kind == "warning" and "still at chance" in window.banner.text()
     assert f"({chance:.0%}," in window.banner.text()
-    window.banner.hide()
     window._warn_if_not_learning()
-    assert window.banner.isHidden()  # once a run
+    assert window.banner.kind == "warning"  # once a run
+    window._logs_by_epoch[4] = {"accuracy": chance + 0.2}
+    window._warn_if_not_learning()
+    assert window.banner.isHidden()  # it learns after all: taken back
+    window._chance_said = ""
+    window.show_info("<b>Preset</b><br>watch the gradients fade", "preset", rich=True)
+    window._logs_by_epoch = {k: {"accuracy": chance} for k in range(5)}
+    window._warn_if_not_learning()
+    assert window.banner.kind == "preset"  # the lesson says what its run shows
 
 
 def test_a_csv_table_shows_whole_column_names_and_the_path_once(qtbot, make_window, tmp_path):
@@ -1375,6 +1387,20 @@ def test_a_diverged_runs_error_goes_with_its_weights(qtbot, make_window):
     window.ask.queue = [Yes]
     window.layers.set_specs((LayerSpec(8, "tanh"),))
     assert window.banner.isHidden()
+
+
+def test_after_a_diverged_run_start_begins_from_fresh_weights(qtbot, make_window):
+    window = make_window(TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0},
+                                          layers=(LayerSpec(64, "linear"), LayerSpec(64, "linear")), epochs=20))
+    _train(qtbot, window)
+    if window.banner.kind != "error":
+        pytest.skip("this run did not diverge here")
+    assert "Start begins again from fresh weights" in window.banner.text()
+    blown = window.model
+    window.settings.learning_rate.setValue(0.01)  # as the message says
+    outcome = _train(qtbot, window)
+    assert window.model is not blown and not outcome.stop_reason
+    assert window.history.epochs_done == 20  # a fresh run, numbered from its own first epoch
 
 
 def test_stop_does_not_wait_for_the_test_set(qtbot, make_window):
