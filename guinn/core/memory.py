@@ -51,9 +51,10 @@ def check_fits(needed: int, what: str) -> None:
     free = available_bytes()
     if free is None or needed <= SHARE * free:
         return
-    raise ConfigError(f"Training {what} needs about {_size(needed)} of memory, but only {_size(free)} is free on "
-                      "this machine; use fewer units or layers (or close other programs).")
+    raise ConfigError(f"Training {what} needs about {_size(needed)} of memory, more than the {_size(SHARE * free)} "
+                      f"it may take ({SHARE:.0%} of the {_size(free)} free on this machine); use fewer units or "
+                      "layers (or close other programs).")
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"

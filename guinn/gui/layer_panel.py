@@ -3,6 +3,8 @@ card, parameter counts, and an editor with ranged spin boxes for the selected ca
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QValidator
 from PySide6.QtWidgets import (
@@ -146,10 +148,22 @@ class _KeepsOutOfRange:
 
 
 class IntBox(_KeepsOutOfRange, QSpinBox):
-    def _plain(self, text: str) -> str:  # "60,000" or "60.000": a thousands separator
-        for mark in {",", ".", "_", self.locale().groupSeparator()} - {self.prefix(), self.suffix(), ""}:
-            text = text.replace(mark, "")
+    def _plain(self, text: str) -> str:  # "60,000", "60.000" or "60_000": thousands, not "12.5" (refused, said)
+        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if THOUSANDS.fullmatch(bare):
+            return text.replace(bare, re.sub(r"[,._\s]", "", bare))
         return text
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        if state == QValidator.State.Invalid and FRACTION.fullmatch(bare):  # "12.5": kept, to be reported
+            return QValidator.State.Intermediate, text, pos
+        return state, text, pos
+
+
+THOUSANDS = re.compile(r"-?\d{1,3}(?:[,._\s]\d{3})+")  # digits grouped by threes
+FRACTION = re.compile(r"-?\d*[.,]\d*")  # a decimal number, in a box of whole numbers
 
 
 class DecimalBox(_KeepsOutOfRange, QDoubleSpinBox):

@@ -206,7 +206,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._progress_time = 0.0  # when the status bar last showed progress
         self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
-        range_notice.watch_all(self, lambda text: self.statusBar().showMessage(text, 10_000))
+        range_notice.watch_all(self, lambda text: self.statusBar().showMessage(text, 10_000), self._unsay)
         self._load_dataset(exp.dataset)
         self.setMinimumSize(MIN_SIZE)  # fits every pane's minimum; fixed before show so the layout never resizes it
         self.resize(FULL_SIZE)
@@ -313,7 +313,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.progress = QProgressBar()
         self.progress.setObjectName("progressBar")
         self.progress.setToolTip(TIPS["progress"])
-        self.progress.setMinimumWidth(380)
+        self.progress.setFixedWidth(380)  # (it stretched and shrank as status messages came and went)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Idle")
         self.progress.setValue(0)
@@ -456,6 +456,11 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def show_info(self, text: str, kind: str = "info", rich: bool = False, short: str | None = None) -> None:
         self.banner.show_message(text, kind, rich, short)
+
+    def _unsay(self, text: str) -> None:
+        """Take a status bar message back, if it is still the one showing."""
+        if self.statusBar().currentMessage() == text:
+            self.statusBar().clearMessage()
 
     def clear_error(self) -> None:
         """Hide an error the user has since put right (a later load or save succeeded), in the
@@ -1141,8 +1146,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if "accuracy" not in logs or self.dataset is None:
             return
         samples = len(self.dataset.x_test)
-        self.metrics_label.setText(f"{self.metrics_label.text()} · test accuracy {logs['accuracy']:.1%} "
-                                   f"({samples:,} test samples, never trained on)")
+        self.metrics_label.setText(f"{self.metrics_label.text()} · test accuracy {logs['accuracy']:.1%}")
         self.metrics_label.setToolTip(f"Test set: loss {_metric(logs.get('loss', math.nan))}, accuracy "
                                       f"{logs['accuracy']:.2%} on {samples:,} samples kept apart from training "
                                       "and validation.")

@@ -14,24 +14,32 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QWidget
 
 
-def watch_all(root: QWidget, say: Callable[[str], None]) -> None:
+def watch_all(root: QWidget, say: Callable[[str], None], unsay: Callable[[str], None] = lambda text: None) -> None:
     """Watch every number box under ``root``."""
     for box in root.findChildren(QAbstractSpinBox):
-        watch(box, say)
+        watch(box, say, unsay)
 
 
-def watch(box: QAbstractSpinBox, say: Callable[[str], None]) -> None:
-    """Report to ``say`` when ``box`` puts back an entry it did not accept."""
-    typed = {"text": None}
+def watch(box: QAbstractSpinBox, say: Callable[[str], None], unsay: Callable[[str], None] = lambda text: None) -> None:
+    """Report to ``say`` when ``box`` puts back an entry it did not accept, and take the report
+    back (``unsay``) once an entry is accepted: "it stays 0.001" next to a box showing 0.01
+    was untrue."""
+    typed = {"text": None, "said": None}
     box.lineEdit().textEdited.connect(lambda text: typed.update(text=text))
 
     def finished() -> None:
         text, typed["text"] = typed["text"], None
-        if text is None or _accepted(box, text):
+        if text is None:
+            return
+        if _accepted(box, text):
+            if typed["said"]:
+                unsay(typed["said"])
+                typed["said"] = None
             return
         low, high = box.textFromValue(box.minimum()), box.textFromValue(box.maximum())
-        say(f"{_name_of(box)}: {text.strip() or 'an empty entry'} is not allowed (allowed: {low} to {high}); "
-            f"it stays {box.text().strip()}.")
+        typed["said"] = (f"{_name_of(box)}: {text.strip() or 'an empty entry'} is not allowed (allowed: {low} to "
+                         f"{high}); it stays {box.text().strip()}.")
+        say(typed["said"])
 
     box.editingFinished.connect(finished)
 

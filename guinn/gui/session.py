@@ -29,6 +29,7 @@ from PySide6.QtCore import QByteArray, QLockFile, QStandardPaths
 from guinn.core.callbacks import Callback, _with_epoch
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
+from guinn.gui.file_actions import DEFAULT_TITLE
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ SETUP_FILE = "last-setup.json"
 WINDOW_FILE = "window.json"
 RECOVERY_GLOB = "recovery-*.safetensors"
 EDITED_TITLE = "Last session's setup"
+RECOVERED_TITLE = "guinn — recovered model (not saved)"
 RECOVERY_INTERVAL_S = 60.0  # least seconds between two recovery writes within a run
 MAX_WINDOW_FILE_BYTES = 64 * 1024
 
@@ -224,6 +226,7 @@ class SessionKeeping:
 
     _recovery: RecoverySlot | None = None
     _session_kept = False
+    _recovered_notice = ""
 
     def keep_session(self, setup: Experiment | None = None) -> None:
         """Put back the window state (and the explanation of ``setup``, the restored setup, when
@@ -272,12 +275,13 @@ class SessionKeeping:
                            "can open them later.", "warning")  # (a warning: loading the data clears errors)
             return
         self._dirty = True
-        self.setWindowTitle("guinn — recovered model (not saved)")
+        self.setWindowTitle(RECOVERED_TITLE)
         self.show_info(
             "guinn did not close normally last time. The weights it had trained are back, with their "
-            "curves and settings: File ▸ Save model keeps them.",
+            "settings and each epoch's figures: File ▸ Save model keeps them.",
             "warning",
         )
+        self._recovered_notice = self.banner.text()
         self.metrics_label.setText("Recovered the unsaved trained model: press Start to train it further, "
                                    "or File ▸ Save model to keep it.")
 
@@ -294,6 +298,15 @@ class SessionKeeping:
                 self._recovery_failed(problem)
         else:
             slot.remove()
+            self._recovery_settled()
+
+    def _recovery_settled(self) -> None:
+        """The recovered weights were saved or discarded: what said they were unsaved goes."""
+        if self._recovered_notice and self.banner.text() == self._recovered_notice:
+            self.banner.hide()
+        self._recovered_notice = ""
+        if self.windowTitle() == RECOVERED_TITLE:
+            self.setWindowTitle(DEFAULT_TITLE)
 
     def _recovery_failed(self, problem: str) -> None:
         self.statusBar().showMessage(f"The unsaved weights could not be kept in case guinn crashes ({problem}); "

@@ -18,8 +18,7 @@ def test_an_entry_put_back_is_reported_with_the_allowed_range(window):
     _type(epochs, "0")
     assert epochs.value() == before
     assert window.statusBar().currentMessage() == f"Epochs: 0 is not allowed (allowed: 1 to 100000); it stays {before}."
-    window.statusBar().clearMessage()
-    _type(epochs, "7")  # accepted: nothing to say
+    _type(epochs, "7")  # accepted: the report that it stayed is taken back
     assert epochs.value() == 7 and window.statusBar().currentMessage() == ""
     _type(window.settings.learning_rate, "0")
     assert window.statusBar().currentMessage().startswith("Learning rate: 0 is not allowed (allowed: 1e-06 to 10)")
@@ -67,3 +66,12 @@ def test_the_other_separator_is_read_not_dropped(window):
     assert samples.value() == before and "not allowed" in window.statusBar().currentMessage()
     _type(samples, "2,000")
     assert samples.value() == 2000
+
+
+def test_a_fraction_in_a_whole_number_box_is_reported_not_read_as_thousands(window):
+    units = window.layer_panel.units
+    before = units.value()
+    _type(units, "12.5")  # became 125 without a word
+    assert units.value() == before and "12.5 is not allowed" in window.statusBar().currentMessage()
+    _type(units, "1.000")  # digits grouped by threes: a thousand
+    assert units.value() == 1000

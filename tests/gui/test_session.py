@@ -287,3 +287,15 @@ def test_a_long_run_keeps_its_weights_at_epoch_ends(tmp_path):
     slow.skip_final = False
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[slow])
     assert slow.wrote_final and load_model(tmp_path / "end.safetensors").history.epoch == [0, 1]
+
+
+def test_once_saved_the_recovered_weights_are_no_longer_called_unsaved(qtbot, folder, kept_window, tmp_path):
+    first, _ = kept_window()
+    _train(qtbot, first)
+    (written,) = _recovery_files(folder)
+    written.rename(folder / "recovery-8-8.safetensors")  # as a window that is gone would leave it
+    second, _ = kept_window()
+    assert second.windowTitle() == session.RECOVERED_TITLE and "did not close normally" in second.banner.text()
+    assert second.save_model(str(tmp_path / "kept.safetensors"))
+    assert second.windowTitle() != session.RECOVERED_TITLE and second.banner.isHidden()
+    assert not (folder / "recovery-8-8.safetensors").exists()
