@@ -149,6 +149,7 @@ class DrawingPadPanel(QWidget):
         undo = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self)
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.canvas.undo)
+        undo.setProperty("helpText", "Undo the last stroke on the drawing pad")  # for Help ▸ Keyboard shortcuts
 
         self.prediction = self._label("padPrediction", HINT)
         self.prediction.setAlignment(Qt.AlignmentFlag.AlignCenter)

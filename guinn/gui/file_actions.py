@@ -282,6 +282,8 @@ class FileActions:
             f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Start to train it further."
         )
         self.metrics_label.setToolTip("")  # an earlier model's test figures
+        self.progress.setValue(0)
+        self.progress.setFormat("Idle")  # not the earlier run's "Done: 3 epochs"
         self._sync_recovery()  # the weights shown now are in a file
         return True
 

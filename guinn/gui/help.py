@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 GETTING_STARTED = """
@@ -48,6 +48,11 @@ def shortcuts(window) -> list[tuple[str, str]]:
         keys = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         if keys and button.text():
             found.setdefault(keys, button.text().replace("&", ""))
+    for shortcut in window.findChildren(QShortcut):  # e.g. the drawing pad's Undo
+        keys = shortcut.key().toString(QKeySequence.SequenceFormat.NativeText)
+        what = shortcut.property("helpText")
+        if keys and what:
+            found.setdefault(keys, what)
     return sorted(found.items(), key=lambda item: item[1].lower())
 
 

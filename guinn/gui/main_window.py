@@ -180,6 +180,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._run_keeper = None  # the running fit's RecoveryWriter (guinn.gui.session)
         self._run_notice = ""  # the banner's text about the last run, which goes with its weights
         self._diverged = False  # the last run's loss or update stopped being finite: its weights are blown up
+        self._problems_said: set[str] = set()  # the settings' problems the status bar has told of
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
         self.last_outcome: Outcome | None = None
@@ -514,6 +515,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return
         if _source(spec) != _source(self._base.dataset):  # other data than the preset explains
             self.leave_preset()
+        if _source(spec) != _source(self._dataset_spec or spec):  # other data's runs do not compare with these
+            self.plots.forget_runs()  # (17,000 MNIST batches squeezed a CSV run into 2% of the axis)
         self._load_dataset(spec)
 
     def _load_dataset(self, spec: dict) -> None:
@@ -569,6 +572,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         s = self.settings
         flagged = ((s.validation_split, "validation_split", "QAbstractSpinBox"),
                    (s.batch_size, "batch_size", "QAbstractSpinBox"), (s.monitor, "monitor", "QComboBox"))
+        for message in set(problems.values()) - self._problems_said:  # said once where it is seen, not only on hover
+            self.statusBar().showMessage(message, 10_000)
+        self._problems_said = set(problems.values())
         for widget, tip, kind in flagged:
             message = problems.get(widget)
             widget.setStyleSheet(f"{kind} {{ border: 2px solid #d03030; }}" if message else "")
@@ -1111,6 +1117,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._redraw_boundary()
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
+        self._show_final_epoch()
         self._show_restored_epoch()
         self._show_test(outcome.test)
         self._run_callbacks = []  # (early stopping holds the model and a copy of its best weights)
@@ -1150,6 +1157,17 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.metrics_label.setToolTip(f"Test set: loss {_metric(logs.get('loss', math.nan))}, accuracy "
                                       f"{logs['accuracy']:.2%} on {samples:,} samples kept apart from training "
                                       "and validation.")
+
+    def _show_final_epoch(self) -> None:
+        """After a run: the last whole epoch's figures, not its last batch's (a remainder batch of
+        a few samples showed 'accuracy 0.0%' beside 11% on validation)."""
+        if not self._logs_by_epoch:
+            return
+        last = max(self._logs_by_epoch)
+        logs = self._logs_by_epoch[last]
+        parts = [_figure(key, logs[key]) for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
+        if parts:
+            self.metrics_label.setText(f"Epoch {last + 1}: {' · '.join(parts)}")
 
     def _show_restored_epoch(self) -> None:
         """Early stopping put back an earlier epoch's weights: the figures shown are that

@@ -7,6 +7,7 @@ def test_the_shortcut_list_is_the_windows_own(window):
     keys = dict(help_pages.shortcuts(window))
     assert keys["Ctrl+R"] == "Start" and keys["Ctrl+M"].startswith("Slow motion") and keys["F1"] == "Getting started"
     assert keys["Ctrl+Shift+S"] == "Save model (trained weights)"
+    assert keys["Ctrl+Z"] == "Undo the last stroke on the drawing pad"
     table = help_pages.shortcuts_html(window)
     assert table.count("<tr>") == len(keys) and "Ctrl+T" in table
 

@@ -1410,3 +1410,30 @@ def test_stop_does_not_wait_for_the_test_set(qtbot, make_window):
     with qtbot.waitSignal(window.trainingFinished, timeout=30_000) as blocker:
         window.stop_training()
     assert blocker.args[0].test == ()
+
+
+def test_a_finished_run_shows_its_last_epochs_figures(qtbot, make_window):
+    window = make_window(TOY.with_changes(batch_size=50))  # 192 samples: a remainder batch of 42 each epoch
+    _train(qtbot, window)
+    logs = window._logs_by_epoch[max(window._logs_by_epoch)]
+    assert window.metrics_label.text().startswith(f"Epoch {TOY.epochs}: loss {logs['loss']:.4f} · accuracy "
+                                                  f"{logs['accuracy']:.1%}")
+
+
+def test_a_new_setting_problem_is_said_in_the_status_bar_too(qtbot, window):
+    window.settings.batch_size.setValue(100)
+    assert window.statusBar().currentMessage().startswith("Only 2 batches an epoch")
+    window.statusBar().clearMessage()
+    window.settings.epochs.setValue(7)  # the same problem: said once
+    assert window.statusBar().currentMessage() == ""
+
+
+def test_runs_on_other_data_are_not_kept_beside_these(qtbot, window):
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert len(window.plots.kept_runs) == 1
+    window.ask.queue = [Yes]
+    window.dataset_panel.use({"kind": "toy", "name": "moons", "n_samples": 300})
+    qtbot.waitUntil(lambda: window.dataset is not None and "moons" in window.dataset.name, timeout=30_000)
+    assert window.plots.kept_runs == []
