@@ -377,12 +377,8 @@ def test_messages_quote_a_huge_name_or_value_briefly(originals):
 ])
 def test_text_that_is_not_unicode_is_refused(originals, key, edit):
     """A lone surrogate ("\\ud800") in any text of the metadata: every later print or encode failed."""
-    header, body = _split(originals[0])
-    meta = header["__metadata__"]
-    meta[key] = json.dumps(edit(json.loads(meta[key])))
-    with pytest.raises(ModelFileError, match=r"is not valid JSON \(text .* holds \\u[dD][89a-fA-F]\w\w, half of a "
-                                             r"UTF-16 surrogate pair.*must be valid Unicode"):
-        load_model_bytes(_join(header, body), "m")
+    _refused_with_metadata_edit(originals, key, edit, r"is not valid JSON \(text .* holds \\u[dD][89a-fA-F]\w\w, "
+                                                      r"half of a UTF-16 surrogate pair.*must be valid Unicode")
 
 
 @pytest.mark.parametrize(("key", "edit"), [
@@ -394,11 +390,16 @@ def test_text_that_is_not_unicode_is_refused(originals, key, edit):
 def test_whole_numbers_beyond_2_to_the_128_are_refused(originals, key, edit):
     """10**400 fits no setting, and float() of it overflows: it was an OverflowError, reported as
     the catch-all 'unexpected problem'."""
+    _refused_with_metadata_edit(originals, key, edit, r"not valid JSON \(whole number .* is too large: whole "
+                                                      r"numbers must be below 2\*\*128")
+
+
+def _refused_with_metadata_edit(originals, key, edit, match):
+    """A model file whose metadata entry ``key`` went through ``edit`` is refused with ``match``."""
     header, body = _split(originals[0])
     meta = header["__metadata__"]
     meta[key] = json.dumps(edit(json.loads(meta[key])))
-    with pytest.raises(ModelFileError, match=r"not valid JSON \(whole number .* is too large: whole numbers must be "
-                                             r"below 2\*\*128"):
+    with pytest.raises(ModelFileError, match=match):
         load_model_bytes(_join(header, body), "m")
 
 

@@ -1378,23 +1378,25 @@ def test_notes_on_discarded_weights_go_with_them(qtbot, window):
     assert window.model is None and window.banner.isHidden()
 
 
-def test_a_diverged_runs_error_goes_with_its_weights(qtbot, make_window):
+def _diverged_window(qtbot, make_window):
+    """A window whose run has just diverged (SGD at rate 10 on linear layers)."""
     window = make_window(TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0},
                                           layers=(LayerSpec(64, "linear"), LayerSpec(64, "linear")), epochs=20))
     _train(qtbot, window)
     if window.banner.kind != "error":
         pytest.skip("this run did not diverge here")
+    return window
+
+
+def test_a_diverged_runs_error_goes_with_its_weights(qtbot, make_window):
+    window = _diverged_window(qtbot, make_window)
     window.ask.queue = [Yes]
     window.layers.set_specs((LayerSpec(8, "tanh"),))
     assert window.banner.isHidden()
 
 
 def test_after_a_diverged_run_start_begins_from_fresh_weights(qtbot, make_window):
-    window = make_window(TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0},
-                                          layers=(LayerSpec(64, "linear"), LayerSpec(64, "linear")), epochs=20))
-    _train(qtbot, window)
-    if window.banner.kind != "error":
-        pytest.skip("this run did not diverge here")
+    window = _diverged_window(qtbot, make_window)
     assert "Start begins again from fresh weights" in window.banner.text()
     blown = window.model
     window.settings.learning_rate.setValue(0.01)  # as the message says
