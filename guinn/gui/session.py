@@ -289,7 +289,7 @@ class SessionKeeping:
         """The recovery model holds the trained weights exactly when they are not saved
         (``written``: the run's RecoveryWriter has just written them)."""
         slot = self._recovery
-        if slot is None or slot.path is None:
+        if slot is None or slot.path is None or self._diverged:  # (it keeps what the run wrote before it blew up)
             return
         if self.model is not None and self._trained and self._dirty and not self.is_training():
             problem = None if written else write_recovery(self.model, slot.path, self.whole_history(),

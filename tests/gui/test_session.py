@@ -299,3 +299,15 @@ def test_once_saved_the_recovered_weights_are_no_longer_called_unsaved(qtbot, fo
     assert second.save_model(str(tmp_path / "kept.safetensors"))
     assert second.windowTitle() != session.RECOVERED_TITLE and second.banner.isHidden()
     assert not (folder / "recovery-8-8.safetensors").exists()
+
+
+def test_blown_up_weights_are_not_kept_for_a_crash(qtbot, folder, kept_window):
+    from guinn.core.specs import LayerSpec as Spec
+
+    window, _ = kept_window()
+    window.apply_experiment(TOY.with_changes(optimizer={"name": "sgd", "learning_rate": 10.0},
+                                             layers=(Spec(64, "linear"), Spec(64, "linear")), epochs=20))
+    _train(qtbot, window)
+    if not window._diverged:
+        pytest.skip("this run did not diverge here")
+    assert window.model is not None and _recovery_files(folder) == []  # nothing worth keeping was written
