@@ -345,7 +345,7 @@ class DatasetView(QWidget):
         self.boundary.setImage(image.astype(np.uint8), autoLevels=False)
         self.boundary.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def show_dataset(self, ds: Dataset | None, error: str = "") -> None:
+    def show_dataset(self, ds: Dataset | None, error: str = "", label: str = "label") -> None:
         """``ds``'s samples; None: loading it, or (with ``error``) its load failed."""
         self._dataset, self._area, self.predicted = ds, None, None
         if ds is None:
@@ -410,7 +410,7 @@ class DatasetView(QWidget):
             self.table.setColumnCount(cols + 1)
             scaled = bool((ds.preprocessing or {}).get("standardizer"))
             suffix = " (std.)" if scaled else ""  # the network sees standardised features, shown as such
-            self.table.setHorizontalHeaderLabels(["label", *[f"{c}{suffix}" for c in names[:cols]]])
+            self.table.setHorizontalHeaderLabels([label, *[f"{c}{suffix}" for c in names[:cols]]])
             self.table.setToolTip("Features as the network sees them: standardised with the training part's "
                                   "mean and standard deviation." if scaled else "")
             for r in range(rows):

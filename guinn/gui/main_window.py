@@ -546,7 +546,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             f"{shape[0]}×{shape[1]} image" if shape else "features"
         )
         self.dataset_panel.show_dataset(dataset)
-        self.dataset_view.show_dataset(dataset)
+        # the label column under its own name ("flower"), where the file has one
+        self.dataset_view.show_dataset(dataset, label=str((self._dataset_spec or {}).get("label_column") or "label"))
         self.clear_error()
         self._show_model()
         self._check_settings()

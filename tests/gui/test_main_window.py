@@ -1357,14 +1357,16 @@ def test_a_run_stuck_at_chance_is_told_it_is_not_learning(qtbot, window):
 
 def test_a_csv_table_shows_whole_column_names_and_the_path_once(qtbot, make_window, tmp_path):
     path = tmp_path / "iris.csv"
-    rows = "".join(f"{5 + i % 3}.{i % 10},{3 + i % 2}.5,{i % 3}\n" for i in range(30))
-    path.write_text("sepal_length_in_cm,sepal_width_in_cm,flower\n" + rows)
+    rows = "".join(f"{5 + i % 3}.{i % 10},{3 + i % 2}.5,{i % 4}.1,{i % 3}\n" for i in range(30))
+    path.write_text("sepal_length_in_cm,sepal_width_in_cm,petal_length_in_cm,flower\n" + rows)  # 3-D: a table
     window = make_window(TOY.with_changes(dataset={"kind": "csv", "path": str(path), "label_column": "flower"}))
     table = window.dataset_view.table
+    assert table.horizontalHeaderItem(0).text() == "flower"  # the label column under its own name
     header = table.horizontalHeader()
+    assert table.columnCount() == 4
     for c in range(1, table.columnCount()):
         text = table.horizontalHeaderItem(c).text()
-        assert text.startswith("sepal_") and header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c)
+        assert text.endswith("_in_cm (std.)") and header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c)
     assert window.dataset_view.title.text().count("iris.csv") == 1
     assert "iris.csv" in window.dataset_panel.info.text() and str(path) not in window.dataset_panel.info.text()
     assert window.dataset_panel.info.toolTip() == f"CSV {path}"  # the whole path, where it widens nothing
