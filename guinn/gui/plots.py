@@ -59,6 +59,16 @@ def layer_labels(names) -> list[str]:
     return [f"{i + 1}. {name}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)]
 
 
+def _unused(label: str, taken: set[str]) -> str:
+    """``label``, or ``label (2)``, ``label (3)``, ... if that is taken."""
+    n = 1
+    named = label
+    while named in taken:
+        n += 1
+        named = f"{label} ({n})"
+    return named
+
+
 def nice_ceiling(x: float) -> float:
     """The next of 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, ... at or above ``x``: the x
     axis grows in steps, so its ticks (costly to lay out) are rebuilt a few times a decade
@@ -527,6 +537,7 @@ class PlotsPanel(QTabWidget):
             self._drop_kept(self.kept_runs[0])
         color = KEPT_COLORS[self._colors_used % len(KEPT_COLORS)]
         self._colors_used += 1
+        label = _unused(label, {run["label"] for run in self.kept_runs})  # two "SGD 1" lines could not be told apart
         run = {"label": label}
         for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             x, y = curves[key]

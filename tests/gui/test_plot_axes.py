@@ -18,3 +18,14 @@ def test_run_labels_started_close_together_do_not_overlap(qtbot, window):
     plots.mark_run(104, "SGD 0.1")
     first, second = (line.label.orthoPos for widget, line in plots.run_marks if widget is plots.loss_plot)
     assert abs(first - second) > 0.09
+
+
+def test_kept_runs_of_the_same_name_are_told_apart(qtbot, window):
+    from tests.gui.test_main_window import Yes, _train
+
+    for _ in range(3):
+        _train(qtbot, window)
+        window.ask.queue = [Yes]
+        window.reset_weights()
+    labels = [run["label"] for run in window.plots.kept_runs]
+    assert labels == ["toy", "toy (2)", "toy (3)"]
