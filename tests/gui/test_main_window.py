@@ -971,12 +971,12 @@ def test_earlier_runs_stay_on_the_plots_for_comparison(qtbot, window, monkeypatc
     _train(qtbot, window)
     window.ask.queue = [Yes]
     window.reset_weights()
-    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05"]  # the oldest went
+    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05 (2)"]  # oldest gone; told apart
     window.settings.seed.setValue(window.settings.seed.value() + 1)  # a new seed: Reset builds a new network
     _train(qtbot, window)
     window.ask.queue = [Yes]
     window.reset_weights()
-    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05", "Adam 0.05, seed 1"]  # kept once
+    assert [run["label"] for run in window.plots.kept_runs] == ["Adam 0.05 (2)", "Adam 0.05, seed 1"]  # kept once
     window.plots.forget_runs()
     assert window.plots.kept_runs == [] and kept["loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
     window.keep_runs_action.setChecked(False)  # View menu: keep nothing
