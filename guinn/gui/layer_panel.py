@@ -128,6 +128,10 @@ class _KeepsOutOfRange:
     def _plain(self, text: str) -> str:
         return text
 
+    def _bare(self, text: str) -> str:
+        """The number typed, without the box's prefix and suffix (" px")."""
+        return text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+
     def validate(self, text: str, pos: int):
         plain = self._plain(text)
         pos, text = max(0, pos - (len(text) - len(plain))), plain
@@ -135,7 +139,7 @@ class _KeepsOutOfRange:
         state = result[0] if isinstance(result, (tuple, list)) else result
         if state != QValidator.State.Invalid:
             return state, text, pos
-        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        bare = self._bare(text)
         if bare in ("-", "+"):  # the start of a number
             return QValidator.State.Intermediate, text, pos
         try:
@@ -149,14 +153,14 @@ class _KeepsOutOfRange:
 
 class IntBox(_KeepsOutOfRange, QSpinBox):
     def _plain(self, text: str) -> str:  # "60,000", "60.000" or "60_000": thousands, not "12.5" (refused, said)
-        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        bare = self._bare(text)
         if THOUSANDS.fullmatch(bare):
             return text.replace(bare, re.sub(r"[,._\s]", "", bare))
         return text
 
     def validate(self, text: str, pos: int):
         state, text, pos = super().validate(text, pos)
-        bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        bare = self._bare(text)
         if state == QValidator.State.Invalid and FRACTION.fullmatch(bare):  # "12.5": kept, to be reported
             return QValidator.State.Intermediate, text, pos
         return state, text, pos

@@ -67,6 +67,12 @@ LOSS_NAMES = {"categorical_crossentropy": "cross-entropy", "mean_squared_error":
 FULL_SIZE = QSize(1480, 900)  # the window's size where the screen has room
 MIN_SIZE = QSize(1180, 700)  # every pane's minimum, on a screen that has room for it
 SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
+RATE_WINDOW_S = 2.0  # seconds of training the shown speed (and time left) is measured over
+CHANCE_EPOCHS = 3  # epochs at chance accuracy before the window says the network is not learning
+CHANCE_MARGIN = 0.02
+CHANCE_UPDATES = 200  # ... and this many weight updates (3 epochs of a 150-row CSV are 60)
+DEEP_SQUASHING = 4  # sigmoid/tanh layers from which "not learning" points to vanishing gradients first
+FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 STATUS_INTERVAL_S = 0.2  # progress bar and metrics text: 5 updates/s is plenty to read
 MAX_INTERVAL_MS = 1000
 GUI_DUTY = 0.02  # target share of one core the GUI thread may spend redrawing while training
@@ -1071,7 +1077,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             if recent[-1] > chance + CHANCE_MARGIN and self.banner.text() == self._chance_said:
                 self.banner.hide()  # it learns after all
             return
-        updates = self._run_batches or (self._last_progress.done if self._last_progress else 0)
+        updates = self._run_batches  # (this run's batches so far, from its progress records)
         stuck = len(recent) == CHANCE_EPOCHS and all(a <= chance + CHANCE_MARGIN for a in recent)  # (NaN: no)
         if not stuck or updates < CHANCE_UPDATES or (self.banner.kind == "preset" and not self.banner.isHidden()):
             return
@@ -1182,9 +1188,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return
         last = max(self._logs_by_epoch)
         logs = self._logs_by_epoch[last]
-        parts = [_figure(key, logs[key]) for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
+        parts = _epoch_figures(logs)
         if parts:
-            self.metrics_label.setText(f"Epoch {last + 1}: {' · '.join(parts)}")
+            self.metrics_label.setText(f"Epoch {last + 1}: {parts}")
 
     def _show_restored_epoch(self) -> None:
         """Early stopping put back an earlier epoch's weights: the figures shown are that
@@ -1195,8 +1201,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if logs is None:
             return
         self._epoch_logs = logs
-        parts = [_figure(key, logs[key]) for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
-        self.metrics_label.setText(f"Epoch {restored + 1}'s weights, restored by early stopping: {' · '.join(parts)}")
+        self.metrics_label.setText(f"Epoch {restored + 1}'s weights, restored by early stopping: "
+                                   f"{_epoch_figures(logs)}")
 
     def _set_training_ui(self, training: bool) -> None:
         self.start_button.setEnabled(not training)
@@ -1246,14 +1252,6 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
-
-
-RATE_WINDOW_S = 2.0  # seconds of training the shown speed (and time left) is measured over
-CHANCE_EPOCHS = 3  # epochs at chance accuracy before the window says the network is not learning
-CHANCE_MARGIN = 0.02
-CHANCE_UPDATES = 200  # ... and this many weight updates (3 epochs of a 150-row CSV are 60)
-DEEP_SQUASHING = 4  # sigmoid/tanh layers from which "not learning" points to vanishing gradients first
-FEW_BATCHES = 10  # fewer batches an epoch than this: the batch size box suggests a smaller one
 
 
 def _source(spec: dict) -> dict:
@@ -1308,6 +1306,12 @@ def _run_label(optimizer) -> str:
 def _figure(key: str, value: float) -> str:
     """'val_accuracy 97.9%' or 'val_loss 0.0710': a logged figure for the status bar."""
     return f"{key} {value:.1%}" if "accuracy" in key else f"{key} {_metric(value)}"
+
+
+def _epoch_figures(logs: dict) -> str:
+    """'loss 0.0710 · accuracy 97.9% · val_loss …': an epoch's figures for the status line."""
+    return " · ".join(_figure(key, logs[key]) for key in ("loss", "accuracy", "val_loss", "val_accuracy")
+                      if key in logs)
 
 
 def _metric(value: float) -> str:
