@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -145,6 +145,25 @@ class MessageBanner(QFrame):
 
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
+
+
+PROBLEM_TINT = QColor("#f8c8c4")  # a setting this dataset or the other settings do not allow
+
+
+def mark_problem(widget: QWidget, bad: bool) -> None:
+    """Tint a setting's box red, or take the tint off. A palette, not a style sheet: a
+    bordered style sheet made Qt draw spin boxes without their arrows."""
+    if bool(widget.property("problem")) == bad:
+        return
+    widget.setProperty("problem", bad)
+    palette = QPalette(widget.palette())
+    if bad:
+        widget.setProperty("cleanPalette", QPalette(widget.palette()))
+        for role in (QPalette.ColorRole.Base, QPalette.ColorRole.Button):
+            palette.setColor(role, PROBLEM_TINT)
+        widget.setPalette(palette)
+    else:
+        widget.setPalette(widget.property("cleanPalette"))
 
 
 class MainWindow(QMainWindow, FileActions, SessionKeeping):
@@ -578,14 +597,13 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         settings do not; returns the problems."""
         problems = self._setting_problems()
         s = self.settings
-        flagged = ((s.validation_split, "validation_split", "QAbstractSpinBox"),
-                   (s.batch_size, "batch_size", "QAbstractSpinBox"), (s.monitor, "monitor", "QComboBox"))
+        flagged = ((s.validation_split, "validation_split"), (s.batch_size, "batch_size"), (s.monitor, "monitor"))
         for message in set(problems.values()) - self._problems_said:  # said once where it is seen, not only on hover
             self.statusBar().showMessage(message, 10_000)
         self._problems_said = set(problems.values())
-        for widget, tip, kind in flagged:
+        for widget, tip in flagged:
             message = problems.get(widget)
-            widget.setStyleSheet(f"{kind} {{ border: 2px solid #d03030; }}" if message else "")
+            mark_problem(widget, bool(message))
             base = widget.property("baseTip") or TIPS[tip]
             widget.setToolTip(f"{base}\n\n⚠ {message}" if message else base)
         return list(problems.values())

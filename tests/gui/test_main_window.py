@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
 from guinn.experiment import Experiment
+from guinn.gui.main_window import PROBLEM_TINT
 from tests.gui.conftest import SMALL_MNIST, TOY
 
 Yes = QMessageBox.StandardButton.Yes
@@ -558,22 +560,26 @@ def test_hours_of_training_keep_memory_bounded(window):
 
 def test_settings_the_dataset_cannot_support_are_flagged_in_place(qtbot, make_window):
     window = make_window(TOY.with_changes(dataset={"kind": "toy", "name": "xor", "n_samples": 10}))
-    window.settings.validation_split.setValue(0.9)
+    split = window.settings.validation_split
+    clean = split.palette().color(QPalette.ColorRole.Base)
+    split.setValue(0.9)
     assert any("leaves no samples" in p for p in window._check_settings())
-    assert "d03030" in window.settings.validation_split.styleSheet()
-    window.settings.validation_split.setValue(0.2)
+    assert split.property("problem") and split.palette().color(QPalette.ColorRole.Base) == PROBLEM_TINT
+    assert split.buttonSymbols() == QAbstractSpinBox.ButtonSymbols.UpDownArrows and not split.styleSheet()
+    split.setValue(0.2)
+    assert split.palette().color(QPalette.ColorRole.Base) == clean
     window.settings.batch_size.setValue(500)
-    assert "d03030" in window.settings.batch_size.styleSheet()
+    assert window.settings.batch_size.property("problem")
     assert "larger than" in window.settings.batch_size.toolTip()
     window.settings.batch_size.setValue(2)
-    assert window.settings.batch_size.styleSheet() == ""
+    assert not window.settings.batch_size.property("problem")
 
 
 def test_early_stopping_without_validation_data_is_flagged_before_the_run(qtbot, make_window):
     window = make_window(TOY.with_changes(validation_split=0.0, epochs=2))
     settings = window.settings
     settings.early.setChecked(True)  # watches val_loss by default
-    assert "d03030" in settings.monitor.styleSheet() and "validation split above 0" in settings.monitor.toolTip()
+    assert settings.monitor.property("problem") and "validation split above 0" in settings.monitor.toolTip()
     with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
         window.start_training()
         assert window.banner.kind == "warning" and "It will not stop this run" in window.banner.text()
@@ -584,7 +590,7 @@ def test_early_stopping_without_validation_data_is_flagged_before_the_run(qtbot,
         assert "what to watch" in window.banner.text()  # a preset's explanation stays; the warning goes below
         assert "It will not stop this run" in window.statusBar().currentMessage()
     settings.monitor.setCurrentIndex(settings.monitor.findData("loss"))
-    assert settings.monitor.styleSheet() == ""
+    assert not settings.monitor.property("problem")
     window.banner.hide()
     _train(qtbot, window)
     assert window.banner.isHidden()  # the earlier run's note went when this one started
@@ -1302,9 +1308,9 @@ def test_a_batch_size_that_leaves_few_batches_an_epoch_suggests_a_smaller_one(qt
     batch = window.settings.batch_size
     batch.setValue(100)
     assert "Only 2 batches an epoch (192 training samples): the weights change 2 times" in batch.toolTip()
-    assert "e.g. 16" in batch.toolTip() and "d03030" in batch.styleSheet()
+    assert "e.g. 16" in batch.toolTip() and batch.property("problem")
     batch.setValue(16)  # 12 batches: nothing to say
-    assert "⚠" not in batch.toolTip() and batch.styleSheet() == ""
+    assert "⚠" not in batch.toolTip() and not batch.property("problem")
     batch.setValue(500)
     assert "larger than the 192 training samples" in batch.toolTip()
 
