@@ -378,6 +378,7 @@ class PlotsPanel(QTabWidget):
         ]
         self.run_marks: list = []  # (plot, line) where a later run continued the curves
         self.kept_runs: list[dict] = []  # earlier runs for comparison: label, and per metric (x, y, curve)
+        self._kept_legends: dict[str, pg.LegendItem] = {}  # per metric, while runs are kept
         self._colors_used = 0
         self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
             self.gradient_plot, self.gradient_bars, self.weight_plot, self.ratio_plot, self.saturation_plot)]
@@ -543,9 +544,9 @@ class PlotsPanel(QTabWidget):
             x, y = curves[key]
             # named in the loss plot's legend only: the same colour is the same run in both, and
             # eight entries in the accuracy plot's covered the curves near 100%
-            curve = widget.getPlotItem().plot(x, y, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
-                                              name=f"earlier: {label}" if key == "loss" else None)
+            curve = widget.getPlotItem().plot(x, y, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine))
             curve.setZValue(-5)  # under the current run's curves
+            self._kept_legend(widget).addItem(curve, label)
             run[key] = (x, y, curve)
             # its validation curve too, dotted (what the overfitting lessons compare); no legend
             # entry of its own, or six kept runs would list twelve
@@ -573,9 +574,29 @@ class PlotsPanel(QTabWidget):
             for curve in (run[key][2], run.get("val_" + key, (None, None, None))[2]):
                 if curve is not None:
                     item.removeItem(curve)
-            if item.legend is not None:
-                item.legend.removeItem(run[key][2])
+            legend = self._kept_legends.get(key)
+            if legend is not None:
+                legend.removeItem(run[key][2])
+                if len(legend.items) == 1:  # the heading alone: the plot takes its width back
+                    item.layout.removeItem(legend)
+                    legend.setParentItem(None)
+                    del self._kept_legends[key]
         self.kept_runs.remove(run)
+
+    def _kept_legend(self, widget: pg.PlotWidget) -> pg.LegendItem:
+        """The earlier runs' legend, beside the plot (as the per-layer ones): inside it, six runs'
+        names covered the ends of the curves on a small window. Both plots have one, so their
+        batch axes stay the same width."""
+        key = "loss" if widget is self.loss_plot else "accuracy"
+        if key not in self._kept_legends:
+            item = widget.getPlotItem()
+            legend = pg.LegendItem(labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
+            item.layout.addItem(legend, 2, 3)
+            legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop)
+            legend.addItem(pg.PlotDataItem(pen=None), "earlier runs:")  # its heading: a sample with no line
+            self._kept_legends[key] = legend
+        return self._kept_legends[key]
 
     def clear(self) -> None:
         for widget, line in self.run_marks:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QListView,
     QMessageBox,
@@ -1186,12 +1187,19 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
     loss_items = window.plots.loss_plot.getPlotItem().listDataItems()
     assert len(kept["val_loss"][0]) == 1 and kept["val_loss"][2] in loss_items
     assert kept["val_accuracy"][2].opts["pen"].style() == Qt.PenStyle.DotLine
-    legend = [label.text for _, label in window.plots.loss_plot.getPlotItem().legend.items]
-    assert legend.count("earlier: 16 tanh") == 1 and not any("valid" in t and "earlier" in t for t in legend)
-    accuracy_legend = [label.text for _, label in window.plots.accuracy_plot.getPlotItem().legend.items]
-    assert not any("earlier" in t for t in accuracy_legend)  # named once, in the loss plot's legend
+    for widget in (window.plots.loss_plot, window.plots.accuracy_plot):
+        item = widget.getPlotItem()
+        own = [label.text for _, label in item.legend.items]
+        assert not any("tanh" in t for t in own)  # the earlier runs are listed beside the plot, not over it
+        side = item.layout.itemAt(2, 3)  # right of the plot
+        assert [label.text for _, label in side.items] == ["earlier runs:", "16 tanh", "16 tanh, Adam 0.05"]
+        widget.resize(900, 500)
+        QApplication.processEvents()
+        assert side.sceneBoundingRect().left() >= item.vb.sceneBoundingRect().right() - 1
     window.plots.forget_runs()
     assert kept["val_loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
+    layout = window.plots.loss_plot.getPlotItem().layout
+    assert not any(isinstance(layout.itemAt(i), pg.LegendItem) for i in range(layout.count()))  # width given back
     layers = tuple([LayerSpec(64, "sigmoid")] * 8)
     assert _layers_label(layers) == "8×64 sigmoid"
     assert _layers_label((LayerSpec(500, "relu", dropout=0.5), LayerSpec(500, "relu", l2=1e-3),
