@@ -163,7 +163,7 @@ class Experiment:
                                  "guinn.models.load_model, or `guinn evaluate`/`guinn info`.")
         checked_size(path, "experiment file", MAX_FILE_BYTES, ModelFileError)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows Notepad's) is skipped
         except OSError as exc:
             raise ModelFileError(f"Cannot read experiment file {path}: {exc.strerror or exc}.") from None
         except UnicodeDecodeError:

@@ -194,6 +194,12 @@ def test_built_model_matches_the_description():
     assert [type(cb).__name__ for cb in exp.callbacks()] == ["EarlyStopping"]
 
 
+def test_an_experiment_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "notepad.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"title": "Notepad", "epochs": 2}).encode())
+    assert Experiment.load(path).epochs == 2
+
+
 def test_an_untitled_experiment_file_is_named_after_the_file(tmp_path):
     path = tmp_path / "my spiral run.json"
     path.write_text('{"dataset": {"kind": "toy", "name": "spiral"}, "epochs": 3}')
