@@ -185,7 +185,8 @@ def cmd_train(args) -> int:
     experiment = Experiment.load(resolve_experiment(args.experiment))
     if args.epochs is not None:
         experiment = Experiment.from_dict({**experiment.to_dict(), "epochs": args.epochs})
-    from guinn.io.model_file import check_suffix, check_writable
+    from guinn.io.atomic import check_writable
+    from guinn.io.model_file import check_suffix
 
     if args.out and args.out.endswith(("/", os.sep)):
         raise GuinnError(f"Cannot save to {args.out}: that names a folder; give a file name (e.g. model.safetensors).")

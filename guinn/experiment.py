@@ -9,7 +9,6 @@ result. Files are untrusted: every field is checked and unknown fields are refus
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from guinn.core.specs import LayerSpec, build_model
 from guinn.core.validation import check_bool, check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, check_spec, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
+from guinn.io.atomic import write_atomically
 from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-experiment"
@@ -149,11 +149,8 @@ class Experiment:
             raise ModelFileError(f"Invalid experiment: {exc}") from None
 
     def save(self, path) -> None:
-        """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        """Write atomically, so a crash never leaves half a file (ModelFileError if it cannot)."""
+        write_atomically(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
 
     @classmethod
     def load(cls, path) -> Experiment:

@@ -194,6 +194,23 @@ def test_built_model_matches_the_description():
     assert [type(cb).__name__ for cb in exp.callbacks()] == ["EarlyStopping"]
 
 
+def test_a_failed_save_says_why_and_leaves_the_old_file(tmp_path, monkeypatch):
+    from guinn.io import atomic
+
+    with pytest.raises(ModelFileError, match="does not exist"):
+        Experiment().save(tmp_path / "no such folder" / "run.json")
+    path = tmp_path / "run.json"
+    Experiment(epochs=3).save(path)
+
+    def full_disk(handle, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic, "_write_bytes", full_disk)
+    with pytest.raises(ModelFileError, match="No space left on device.*unchanged"):
+        Experiment(epochs=5).save(path)
+    assert Experiment.load(path).epochs == 3 and [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
 def test_an_experiment_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "notepad.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"title": "Notepad", "epochs": 2}).encode())

@@ -16,7 +16,7 @@ import safetensors.numpy as stn
 from safetensors import safe_open
 
 from guinn.errors import ConfigError, ModelFileError
-from guinn.io import model_file
+from guinn.io import atomic, model_file
 from guinn.io.model_file import UNEXPECTED
 from guinn.layers import Activation, Dense, Dropout, Flatten, Input, Maxout
 from guinn.models import Sequential, load_model, model_from_json
@@ -116,7 +116,7 @@ def test_failed_weights_save_keeps_the_previous_file(weights, monkeypatch):
         handle.write(payload[: len(payload) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(model_file, "_write_bytes", full_disk)
+    monkeypatch.setattr(atomic, "_write_bytes", full_disk)
     with pytest.raises(ModelFileError, match="No space left on device.*previous file at that path is unchanged"):
         net(seed=2).save_weights(path)
     assert path.read_bytes() == before

@@ -11,7 +11,7 @@ from safetensors import safe_open
 
 from guinn.core.specs import LayerSpec, build_model
 from guinn.errors import ModelFileError
-from guinn.io import model_file
+from guinn.io import atomic, model_file
 from guinn.io.model_file import load_model, save_model
 from guinn.layers import Dense, Dropout
 from guinn.models import Sequential
@@ -248,7 +248,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         handle.write(payload[: len(payload) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(model_file, "_write_bytes", full_disk)
+    monkeypatch.setattr(atomic, "_write_bytes", full_disk)
     with pytest.raises(ModelFileError, match="No space left on device.*previous file at that path is unchanged"):
         save_model(model, path)
     assert path.read_bytes() == before
@@ -265,7 +265,7 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
     def crash(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model_file.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         save_model(model, path)
     assert path.read_bytes() == before

@@ -120,8 +120,8 @@ class FileActions:
             exp = exp.with_changes(title=Path(path).stem, description="")
         try:
             exp.save(path)
-        except OSError as exc:
-            self.show_error(f"Could not save {path}: {exc.strerror or exc}.")
+        except GuinnError as exc:
+            self.show_error(str(exc))
             return False
         self._base = exp
         self.setWindowTitle(f"guinn — {exp.title}")

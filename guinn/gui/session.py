@@ -30,6 +30,7 @@ from guinn.core.callbacks import Callback, _with_epoch
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
 from guinn.gui.file_actions import DEFAULT_TITLE
+from guinn.io.atomic import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,7 @@ def write_session(exp: Experiment | None, window_state: dict) -> None:
         where.mkdir(parents=True, exist_ok=True)
         if exp is not None:
             exp.save(where / SETUP_FILE)
-        tmp = where / f".{WINDOW_FILE}.tmp"
-        tmp.write_text(json.dumps(window_state), encoding="utf-8")
-        os.replace(tmp, where / WINDOW_FILE)
+        write_atomically(where / WINDOW_FILE, json.dumps(window_state).encode("utf-8"))
     except (OSError, GuinnError) as exc:
         log.warning("Could not keep the session for the next launch: %s", exc)
 

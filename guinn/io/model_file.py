@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -44,6 +42,7 @@ from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.core.validation import file_path, is_finite_number
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief
+from guinn.io.atomic import write_atomically
 from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-model"
@@ -152,7 +151,7 @@ def save_model(
         load_model_bytes(data, "the model")
     except ModelFileError as exc:
         raise ModelFileError(f"This model cannot be saved in a loadable form: {exc}") from None
-    _atomic_write(path, data)
+    write_atomically(path, data)
 
 
 def _layer_tensors(model: Sequential) -> dict[str, np.ndarray]:
@@ -173,80 +172,6 @@ def _finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
-def _write_bytes(handle, data: bytes) -> None:
-    """The one place bytes hit the disk (tests replace it to simulate a full disk)."""
-    handle.write(data)
-
-
-def check_writable(path) -> Path:
-    """Fail early, with a clear message, when ``path`` cannot be written (before hours of training)."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ModelFileError(f"Cannot save to {path}: the folder {directory} does not exist.")
-    if path.is_dir():
-        raise ModelFileError(f"Cannot save to {path}: it is a folder; give a file name.")
-    if not os.access(directory, os.W_OK):
-        raise ModelFileError(f"Cannot save to {path}: the folder {directory} is not writable.")
-    return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    check_writable(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ModelFileError(f"Cannot save to {path}: {exc.strerror or exc}.") from None
-    try:
-        _set_mode(fd, path)
-        with os.fdopen(fd, "wb") as handle:
-            _write_bytes(handle, data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):  # disk full, permissions...: the previous file is untouched
-            raise ModelFileError(f"Could not save {path}: {exc.strerror or exc}. "
-                                 "Any previous file at that path is unchanged.") from None
-        raise
-    try:  # make the rename itself durable where the platform allows it
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def _set_mode(fd: int, path: Path) -> None:
-    """Give the new file the old file's permissions (or the usual ones), not mkstemp's 0600."""
-    if not hasattr(os, "fchmod"):
-        return
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o666 & ~_UMASK
-    try:
-        os.fchmod(fd, mode)
-    except OSError:
-        pass
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -799,7 +724,7 @@ def save_weights(model: Sequential, path) -> None:
         _guarded("the weights", "weights", _read_weights, model, data)
     except ModelFileError as exc:
         raise ModelFileError(f"These weights cannot be saved in a loadable form: {exc}") from None
-    _atomic_write(path, data)
+    write_atomically(path, data)
 
 
 def load_weights(model: Sequential, path) -> None:

@@ -184,7 +184,7 @@ def export_onnx(model: Sequential, path, preprocessing=None) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path. The name
     must end in .onnx: exporting onto the model's own .safetensors file used to replace it."""
     from guinn.core.validation import file_path
-    from guinn.io.model_file import _atomic_write
+    from guinn.io.atomic import write_atomically
 
     path = file_path(path, "export_onnx")
     if path.suffix.lower() != ".onnx":
@@ -192,5 +192,5 @@ def export_onnx(model: Sequential, path, preprocessing=None) -> Path:
         raise ModelFileError(f"{path.name}: an ONNX file's name ends in .onnx (a {path.suffix or 'bare'} name "
                              f"would hide what it is, or replace a model file); use e.g. {stem}.onnx.")
     proto = to_onnx(model, preprocessing)
-    _atomic_write(path, proto.SerializeToString())
+    write_atomically(path, proto.SerializeToString())
     return path
