@@ -11,7 +11,7 @@ from safetensors import safe_open
 
 from guinn.core.specs import LayerSpec, build_model
 from guinn.errors import ModelFileError
-from guinn.io import atomic, model_file
+from guinn.io import atomic
 from guinn.io.model_file import load_model, save_model
 from guinn.layers import Dense, Dropout
 from guinn.models import Sequential

@@ -164,3 +164,25 @@ def test_a_csv_models_feature_scaling_is_inside_the_graph(tmp_path):
     model.preprocessing = {"standardizer": {"mean": [0.0], "std": [1.0]}}
     with pytest.raises(GuinnError, match="scales 1 features, but the model takes input of shape"):
         export_onnx(model, tmp_path / "bad.onnx")
+
+
+@pytest.mark.parametrize("mean, std", [([1e39, 0.0], [1.0, 1.0]), ([0.0, 0.0], [1.0, 1e-50])])
+def test_feature_scaling_beyond_float32_is_refused(tmp_path, mean, std):
+    model = build_model(2, [LayerSpec(3, "relu")], 2, seed=0)
+    with pytest.raises(GuinnError, match="does not fit ONNX's float32"):
+        export_onnx(model, tmp_path / "x.onnx", preprocessing={"standardizer": {"mean": mean, "std": std}})
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_names_that_are_not_valid_unicode_are_refused_when_given():
+    """A lone surrogate in a name saved a model file that could not be read back and stopped
+    ONNX export with a UnicodeEncodeError."""
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    with pytest.raises(GuinnError, match="A layer name must be valid Unicode text"):
+        Dense(3, name="d\udcff")
+    with pytest.raises(GuinnError, match="A model name must be a non-empty string"):
+        Sequential(name=5)
+    with pytest.raises(GuinnError, match="A model name must be valid Unicode text"):
+        Sequential(name="m\ud800")

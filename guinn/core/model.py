@@ -21,7 +21,7 @@ from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger,
 from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable, checked_weight
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
-from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_x, file_path
+from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_name, check_x, file_path
 from guinn.errors import (
     ConfigError,
     DataError,
@@ -50,7 +50,7 @@ METRIC_ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
 class Sequential(AlwaysTrainable):
     @checked_arguments
     def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
-        self.name = name
+        self.name = check_name("A model name", name)
         self.layers: list[Layer] = []
         self.seed = backend.check_seed(seed) if seed is not None else backend.default_seed()
         self.dtype = backend.check_dtype(dtype or backend.floatx())

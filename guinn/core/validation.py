@@ -110,6 +110,20 @@ def check_bool(name, value) -> bool:
     return bool(value)
 
 
+def check_name(what: str, value) -> str:
+    """A model's or layer's name: non-empty text that can be written out. A lone surrogate
+    ("\\ud800", from a mis-decoded file name) saved into a model file that could not be read
+    back, and stopped ONNX export with a UnicodeEncodeError."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a non-empty string, got {brief(value)}.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what} must be valid Unicode text, got {ascii(value)[:80]} (it holds a lone "
+                          "surrogate).") from None
+    return value
+
+
 def check_int_in(name, value, low, high) -> int:
     """A whole number in [low, high] for a setting (cards, experiment files)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:

@@ -108,6 +108,12 @@ def _standardizer(model: Sequential, preprocessing=None):
     if len(model.input_shape) != 1 or scaler.mean.shape != (model.input_shape[0],):
         raise ConfigError(f"The model's stored standardizer scales {scaler.mean.shape[0]} features, but the model "
                           f"takes input of shape {model.input_shape}.")
+    f32 = np.finfo(np.float32)  # what the graph holds and computes in: out of its range, inf or a division by 0
+    bad = np.flatnonzero((np.abs(scaler.mean) > f32.max) | (scaler.std > f32.max) | (scaler.std < f32.tiny))
+    if len(bad):
+        raise ConfigError(f"Feature {bad[0] + 1}'s scaling (mean {scaler.mean[bad[0]]:g}, std {scaler.std[bad[0]]:g}) "
+                          f"does not fit ONNX's float32 (magnitudes from {f32.tiny:.3g} to {f32.max:.3g}), so the "
+                          "model cannot be exported; rescale that column in the CSV and train again.")
     return scaler
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from guinn.core import fused
+from guinn.core.validation import check_name
 from guinn.errors import ConfigError, DataError, brief, checked_arguments
 
 
@@ -36,9 +37,7 @@ class Layer(AlwaysTrainable):
 
     @checked_arguments
     def __init__(self, name: str | None = None, input_shape=None, input_dim=None):
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ConfigError(f"A layer name must be a non-empty string, got {brief(name)}.")
-        self.name = name
+        self.name = None if name is None else check_name("A layer name", name)
         if input_dim is not None:
             input_shape = (check_positive_int("input_dim", input_dim),)
         self.declared_input_shape = None if input_shape is None else check_shape(input_shape)
