@@ -150,7 +150,9 @@ class Experiment:
 
     def save(self, path) -> None:
         """Write atomically, so a crash never leaves half a file (ModelFileError if it cannot)."""
-        write_atomically(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
+        data, folder = self.to_dict(), Path(path).absolute().parent
+        data["dataset"] = _data_files(data["dataset"], lambda file: _relative_within(file, folder))
+        write_atomically(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
     @classmethod
     def load(cls, path) -> Experiment:
@@ -167,6 +169,8 @@ class Experiment:
             raise ModelFileError(f"{path} is not a UTF-8 text file, so not an experiment.") from None
         data = strict_json(text, str(path), ModelFileError)
         exp = cls.from_dict(data)
+        folder = path.absolute().parent
+        exp = exp.with_changes(dataset=_data_files(exp.dataset, lambda file: _found_beside(file, folder)))
         if "title" not in data:  # the default title names the MNIST example, not this file's run
             exp = exp.with_changes(title=path.stem)
         return exp
@@ -211,5 +215,26 @@ class Experiment:
         return model, history, dataset
 
 
+# Data file paths in an experiment are written relative to the experiment's folder when the
+# data lies in it (or below), and read relative to it when the file is there: a folder holding
+# an experiment and its CSV can be moved or shared, and opened from anywhere.
+DATA_FILE_OPTIONS = ("path", "train_images", "train_labels", "test_images", "test_labels")
 
 
+def _data_files(dataset: dict, change) -> dict:
+    return {key: change(value) if key in DATA_FILE_OPTIONS and isinstance(value, str) else value
+            for key, value in dataset.items()}
+
+
+def _relative_within(file: str, folder: Path) -> str:
+    try:
+        return Path(file).absolute().relative_to(folder).as_posix()
+    except ValueError:  # elsewhere: kept as given
+        return file
+
+
+def _found_beside(file: str, folder: Path) -> str:
+    if Path(file).is_absolute():
+        return file
+    beside = folder / file
+    return str(beside) if beside.exists() else file  # else as before: relative to the working folder

@@ -304,3 +304,29 @@ def test_dataset_options_are_checked_when_the_file_is_read(dataset, message):
 def test_the_initializer_is_a_name():
     with pytest.raises(ModelFileError, match="initializer must be a name such as 'glorot_uniform'"):
         Experiment.from_dict({"initializer": {"name": "constant", "value": 1}})
+
+
+def test_data_files_beside_the_experiment_travel_with_it(tmp_path, monkeypatch):
+    """An experiment and its CSV in one folder can be moved or shared and opened from anywhere:
+    the path is written relative to the experiment's folder and read relative to it."""
+    from guinn.data.catalog import load_dataset
+
+    folder = tmp_path / "lesson"
+    (folder / "data").mkdir(parents=True)
+    csv = folder / "data" / "points.csv"
+    csv.write_text("x,y,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    elsewhere = tmp_path / "other.csv"
+    elsewhere.write_text("a,label\n1,0\n")
+    exp = Experiment(dataset={"kind": "csv", "path": str(csv), "label_column": "label"})
+    exp.save(folder / "run.json")
+    assert json.loads((folder / "run.json").read_text())["dataset"]["path"] == "data/points.csv"
+    moved = tmp_path / "moved"
+    (folder).rename(moved)
+    monkeypatch.chdir(tmp_path)  # not the experiment's folder
+    loaded = Experiment.load(moved / "run.json")
+    assert loaded.dataset["path"] == str(moved / "data" / "points.csv")
+    assert len(load_dataset(loaded.dataset).x_train) > 0
+    Experiment(dataset={"kind": "csv", "path": str(elsewhere)}).save(moved / "two.json")
+    assert Experiment.load(moved / "two.json").dataset["path"] == str(elsewhere)  # outside the folder: as given
+    (moved / "three.json").write_text(json.dumps({"dataset": {"kind": "csv", "path": "other.csv"}}))
+    assert Experiment.load(moved / "three.json").dataset["path"] == "other.csv"  # not beside it: the working folder's
