@@ -4,12 +4,14 @@ A Keras user's first line is often ``from guinn.layers import Conv2D`` or ``from
 guinn.optimizers import Nadam``; Python's own answer ("cannot import name") says neither
 that guinn lacks it on purpose nor what it has. Each Keras-style module's ``__getattr__``
 (from :func:`module_getattr`) turns the Keras names listed here into a ConfigError that does.
-Only these names: any other missing attribute stays an AttributeError, so ``hasattr`` and
-tools that probe modules behave as usual.
+Looked up as an attribute, the error is an AttributeError too, so ``hasattr`` and
+``getattr(module, name, None)`` answer as usual; imported, an ImportError.
 """
 
 from __future__ import annotations
 
+import dis
+import sys
 from collections.abc import Callable, Iterable
 
 from guinn.errors import ConfigError
@@ -95,8 +97,28 @@ DATASETS = {
 
 
 class MissingKerasName(ConfigError, ImportError):
-    """A Keras name guinn lacks. An ImportError too, so ``try: from guinn.layers import
+    """A Keras name guinn lacks, imported. An ImportError too, so ``try: from guinn.layers import
     BatchNormalization / except ImportError:`` falls back as it would under an older Keras."""
+
+
+class MissingKerasAttribute(ConfigError, AttributeError):
+    """A Keras name guinn lacks, looked up as ``keras.layers.X``. An AttributeError too, so
+    ``hasattr(keras.optimizers, "AdamW")`` and ``getattr(..., None)`` answer False and None."""
+
+
+def _importing(frame) -> bool:
+    """Whether the lookup comes from ``from module import name``: importlib's fromlist check,
+    or the IMPORT_FROM instruction, which would turn an AttributeError into its own "cannot
+    import name" and lose what to use instead."""
+    if frame is None:
+        return False
+    if frame.f_code.co_name == "_handle_fromlist":
+        return True
+    code, at = frame.f_code.co_code, frame.f_lasti
+    return 0 <= at < len(code) and code[at] == _IMPORT_FROM
+
+
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
 
 
 def module_getattr(module: str, present: Iterable[str], missing: dict[str, str]) -> Callable[[str], object]:
@@ -106,7 +128,8 @@ def module_getattr(module: str, present: Iterable[str], missing: dict[str, str])
 
     def __getattr__(name: str):
         if name in missing:
-            raise MissingKerasName(f"{module} has no {name}: {missing[name]}. {module} has: {', '.join(present)}.")
+            error = MissingKerasName if _importing(sys._getframe(1)) else MissingKerasAttribute
+            raise error(f"{module} has no {name}: {missing[name]}. {module} has: {', '.join(present)}.")
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__

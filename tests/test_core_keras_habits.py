@@ -4,6 +4,8 @@ DataError that says what is allowed -- never silently does something else."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -285,6 +287,26 @@ def test_other_missing_names_stay_attribute_errors():
     from guinn.datasets import mnist  # the one dataset is still a plain import
 
     assert callable(mnist.load_data)
+
+
+def test_probing_for_a_keras_name_guinn_lacks_answers_false():
+    """hasattr and getattr with a default are how code checks for a feature; the names guinn
+    lacks answer them as missing, while an import or a use still says what to use instead."""
+    import guinn as keras
+
+    assert not hasattr(keras.models, "clone_model") and getattr(keras.optimizers, "AdamW", None) is None
+    assert not hasattr(keras.layers, "BatchNormalization") and not hasattr(keras, "metrics")
+    with pytest.raises(AttributeError, match="Flatten the images"):
+        keras.layers.Conv2D(8, 3)
+    with pytest.raises(ConfigError, match="Flatten the images"):
+        keras.layers.Conv2D(8, 3)
+
+
+def test_keras_datasets_mnist_needs_no_import_of_its_own():
+    code = "import guinn as keras; (x, y), _ = keras.datasets.mnist.load_data(); print(x.shape)"
+    root = __file__.rsplit("/tests/", 1)[0]  # this checkout, not an installed copy
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "(60000, 28, 28)"
 
 
 def test_layer_get_and_set_weights_like_keras():
