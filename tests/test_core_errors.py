@@ -342,7 +342,7 @@ def test_set_weights_wrong_shape_changes_nothing():
     (lambda: Flatten(input_shape="abc"), "input_shape"),
     (lambda: initializers.RandomNormal(stddev=0), "stddev"),
     (lambda: initializers.RandomUniform(1, 0), "minval < maxval"),
-    (lambda: initializers.get({"name": "constant", "bogus": 1}), "Bad arguments"),
+    (lambda: initializers.get({"name": "constant", "bogus": 1}), "Constant has no argument 'bogus'"),
     (lambda: EarlyStopping(patience=-1), "patience"),
     (lambda: Sequential(dtype="float16"), "float32, float64"),
     (lambda: guinn.utils.set_floatx("int8"), "float32, float64"),

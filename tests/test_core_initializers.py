@@ -8,6 +8,7 @@ import pytest
 from guinn.core import initializers
 from guinn.core.layers import Dense
 from guinn.core.model import Sequential
+from guinn.errors import ConfigError
 
 SHAPE = (400, 300)
 
@@ -66,3 +67,33 @@ def test_config_round_trip():
                  initializers.RandomNormal(0.1, 0.2), initializers.RandomUniform(-1, 2)):
         clone = initializers.get(init.to_config())
         assert type(clone) is type(init) and clone.get_config() == init.get_config()
+
+
+def test_a_seeded_initializer_draws_the_same_weights_in_any_model():
+    """Keras's HeNormal(seed=1): its own generator, so the model's seed does not change the
+    weights it draws, and its config keeps the seed."""
+    def kernel(model_seed, init):
+        model = Sequential([Dense(5, input_dim=4, kernel_initializer=init)], seed=model_seed)
+        model.build((4,))
+        return model.get_weights()[0]
+
+    for make in (lambda: initializers.HeNormal(seed=7), lambda: initializers.RandomNormal(0.0, 0.1, seed=7)):
+        assert np.array_equal(kernel(0, make()), kernel(1, make()))
+    assert not np.array_equal(kernel(0, initializers.HeNormal()), kernel(1, initializers.HeNormal()))
+    init = initializers.RandomUniform(-1, 1, seed=3)
+    assert init.get_config() == {"minval": -1.0, "maxval": 1.0, "seed": 3}
+    assert initializers.get(init.to_config()).seed == 3
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
+        initializers.GlorotUniform(seed=-1)
+    with pytest.raises(ConfigError, match="Did you mean 'seed'"):
+        initializers.HeNormal(sede=1)
+
+
+def test_keras_calls_with_arguments_guinn_has_no_use_for_run():
+    from guinn.datasets import mnist
+    from guinn.regularizers import L2
+
+    (x, _), _ = mnist.load_data(path="mnist.npz")  # Keras's download cache name: nothing to download here
+    assert x.shape == (60000, 28, 28)
+    with pytest.raises(ConfigError, match="too many positional arguments"):
+        L2(0.01, 3)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from guinn.core import backend
 from guinn.core.validation import is_finite_number
-from guinn.errors import ConfigError, brief, unknown_name
+from guinn.errors import ConfigError, brief, checked_arguments, unknown_name
 
 
 def _fans(shape):
@@ -19,13 +20,24 @@ def _fans(shape):
 
 
 class Initializer:
+    """Draws from the model's seeded generator, or, given ``seed`` as in Keras, from its own:
+    the same seed gives the same weights whatever else the model holds."""
+
     name = "initializer"
 
+    @checked_arguments
+    def __init__(self, seed=None):
+        self.seed = None if seed is None else backend.check_seed(seed)
+        self._own_rng = None if seed is None else np.random.default_rng(self.seed)
+
     def __call__(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
+        return self.draw(shape, self._own_rng or rng, dtype)
+
+    def draw(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        return {}
+        return {} if self.seed is None else {"seed": self.seed}
 
     def to_config(self) -> dict:
         return {"name": self.name, **self.get_config()}
@@ -40,7 +52,7 @@ class GlorotUniform(Initializer):
 
     name = "glorot_uniform"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         fan_in, fan_out = _fans(shape)
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, size=shape).astype(dtype)
@@ -51,7 +63,7 @@ class GlorotNormal(Initializer):
 
     name = "glorot_normal"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         fan_in, fan_out = _fans(shape)
         return _truncated_normal(rng, shape, np.sqrt(2.0 / (fan_in + fan_out)), dtype)
 
@@ -61,7 +73,7 @@ class HeNormal(Initializer):
 
     name = "he_normal"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         fan_in, _ = _fans(shape)
         return _truncated_normal(rng, shape, np.sqrt(2.0 / fan_in), dtype)
 
@@ -71,7 +83,7 @@ class HeUniform(Initializer):
 
     name = "he_uniform"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         fan_in, _ = _fans(shape)
         limit = np.sqrt(6.0 / fan_in)
         return rng.uniform(-limit, limit, size=shape).astype(dtype)
@@ -80,54 +92,60 @@ class HeUniform(Initializer):
 class RandomNormal(Initializer):
     name = "random_normal"
 
-    def __init__(self, mean=0.0, stddev=0.05):
+    @checked_arguments
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
         self.mean = _number("mean", mean)
         self.stddev = _number("stddev", stddev, positive=True)
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
 class RandomUniform(Initializer):
     name = "random_uniform"
 
-    def __init__(self, minval=-0.05, maxval=0.05):
+    @checked_arguments
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
         self.minval = _number("minval", minval)
         self.maxval = _number("maxval", maxval)
         if self.maxval <= self.minval:
             raise ConfigError(f"random_uniform needs minval < maxval, got {brief(minval)} and {brief(maxval)}.")
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval}
+        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
 class Zeros(Initializer):
     name = "zeros"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         return np.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
     name = "ones"
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         return np.ones(shape, dtype=dtype)
 
 
 class Constant(Initializer):
     name = "constant"
 
+    @checked_arguments
     def __init__(self, value=0.0):
+        super().__init__()
         self.value = _number("value", value)
 
-    def __call__(self, shape, rng, dtype):
+    def draw(self, shape, rng, dtype):
         return np.full(shape, self.value, dtype=dtype)
 
     def get_config(self):
@@ -166,10 +184,7 @@ def get(identifier) -> Initializer:
         cls = INITIALIZERS.get(name) if isinstance(name, str) else None
         if cls is None:
             raise unknown_name("initializer", name, INITIALIZERS)
-        try:
-            return cls(**config)
-        except TypeError as exc:
-            raise ConfigError(f"Bad arguments for initializer {brief(name)}: {exc}.") from None
+        return cls(**config)
     key = identifier.lower() if isinstance(identifier, str) else identifier
     if not isinstance(key, str) or key not in INITIALIZERS:
         raise unknown_name("initializer", identifier, INITIALIZERS)

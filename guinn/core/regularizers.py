@@ -49,14 +49,17 @@ class L1L2:
         return f"L1L2(l1={self.l1}, l2={self.l2})"
 
 
+@checked_arguments
 def l1(l1=0.01) -> L1L2:
     return L1L2(l1=l1)
 
 
+@checked_arguments
 def l2(l2=0.01) -> L1L2:
     return L1L2(l2=l2)
 
 
+@checked_arguments
 def l1_l2(l1=0.01, l2=0.01) -> L1L2:
     return L1L2(l1=l1, l2=l2)
 

@@ -51,8 +51,10 @@ def _load(directory: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndar
     return train, test
 
 
-def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(path: str = "mnist.npz") -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``((x_train, y_train), (x_test, y_test))`` as uint8, like ``keras.datasets.mnist``.
+    ``path`` is Keras's download cache name, taken so that its calls run; guinn's MNIST ships
+    with it and nothing is downloaded, so it is not used.
 
     The arrays are shared and read-only (copy them to modify); pixels are 0 (background) to 255.
     """
