@@ -337,7 +337,12 @@ def cmd_evaluate(args) -> int:
         )
     dataset = dataclasses.replace(dataset, x_test=dataset.x_test.reshape((-1, *model.input_shape)))
     result = _test_metrics(model, dataset)
-    loss = "n/a (model not compiled)" if math.isnan(result["loss"]) else f"{result['loss']:.4f}"
+    if not model.compiled:
+        loss = "n/a (model not compiled)"
+    elif not math.isfinite(result["loss"]):
+        loss = "not a number: the model's outputs overflow (its weights have blown up, as in a diverged run)"
+    else:
+        loss = f"{result['loss']:.4f}"
     which = f" ({dataset.description})" if by_model else ""
     print(f"{dataset.name}: {len(dataset.x_test):,} test samples{which}")
     print(f"test loss: {loss}")
@@ -365,6 +370,13 @@ def cmd_predict(args) -> int:
             f"digit pictures as {SIZE}x{SIZE} images, so it needs a model trained on "
             f"{SIZE * SIZE} pixel inputs (e.g. MNIST)."
         )
+    units, activation = model.output_shape[0], model._output_activation()
+    if not ((units > 1 and activation == "softmax") or (units == 1 and activation == "sigmoid")):
+        raise DataError(
+            f"{args.model} is not a classifier: its output layer has {units} unit(s) with "
+            f"{activation or 'no'} activation, so its outputs are not class probabilities. predict needs "
+            "a softmax output layer (or one sigmoid unit for two classes), as the app and the presets build."
+        )
     names, images, failures = [], [], []
     for name in args.images:  # one unreadable picture does not cost the others their answers
         try:
@@ -381,6 +393,9 @@ def cmd_predict(args) -> int:
     if not images:
         raise DataError(f"none of the {len(args.images)} images could be read: " + " ".join(failures))
     probs = model.predict(np.stack(images).astype(model.dtype))
+    if not np.isfinite(probs).all():
+        raise DataError(f"{args.model} gives no numbers (NaN) for these pictures: its weights have blown up "
+                        "(a diverged run); train it again with a smaller learning rate.")
     labels = list(model.class_names or (str(i) for i in range(probs.shape[1])))
     if probs.shape[1] == 1:  # one sigmoid unit: P(class 1)
         probs = np.concatenate([1 - probs, probs], axis=1)

@@ -509,3 +509,22 @@ def test_evaluate_knows_the_training_csv_by_its_content_and_matches_numeric_labe
     printed = capsys.readouterr().out
     assert "100 test samples (every row: not the file the model was trained on)" in printed
     assert float(printed.split("test accuracy: ")[1].split("%")[0]) >= 90
+
+
+def test_predict_and_evaluate_say_what_is_wrong_with_models_that_cannot_answer(tmp_path, digit_model, digits, capsys):
+    from guinn.io.model_file import load_model
+    from guinn.layers import Dense
+    from guinn.models import Sequential
+
+    picture = save_png(tmp_path / "d.png", 255 - digits[0][0])
+    regression = Sequential([Dense(8, input_dim=784, activation="relu"), Dense(1)])
+    regression.compile(loss="mse", optimizer="sgd")
+    regression.save(tmp_path / "reg.safetensors")
+    one_line_error(capsys, main(["predict", str(tmp_path / "reg.safetensors"), str(picture)]), "is not a classifier")
+    blown = load_model(digit_model)
+    blown.set_weights([np.full_like(w, 1e38) for w in blown.get_weights()])
+    blown.save(tmp_path / "blown.safetensors")
+    one_line_error(capsys, main(["predict", str(tmp_path / "blown.safetensors"), str(picture)]), "blown up")
+    assert main(["evaluate", str(tmp_path / "blown.safetensors"), "--dataset", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert "test loss: not a number" in out and "not compiled" not in out
