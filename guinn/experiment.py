@@ -80,12 +80,14 @@ class Experiment:
         loss = self.loss.lower() if isinstance(self.loss, str) else self.loss
         if isinstance(loss, str):  # sparse labels are one-hot rows by the time a run trains: one loss
             loss = {**ALIASES, "sparse_categorical_crossentropy": "categorical_crossentropy"}.get(loss, loss)
-        if loss not in CARD_LOSSES:
-            raise unknown_name("loss", self.loss, CARD_LOSSES)
+        if loss not in CARD_LOSSES:  # (the sparse loss is read too, as the categorical one)
+            raise unknown_name("loss", self.loss, (*CARD_LOSSES, "sparse_categorical_crossentropy"))
         object.__setattr__(self, "loss", loss)
+        if isinstance(self.optimizer, str):  # compile's optimizer="adam": its defaults
+            object.__setattr__(self, "optimizer", {"name": self.optimizer})
         if not isinstance(self.optimizer, dict) or "name" not in self.optimizer:
-            raise ConfigError("optimizer must be an object with a 'name' (sgd, momentum, adagrad, rmsprop, adam) "
-                              "and its hyper-parameters.")
+            raise ConfigError("optimizer must be a name (sgd, momentum, adagrad, rmsprop, adam) or an object "
+                              "with a 'name' and its hyper-parameters.")
         object.__setattr__(self, "optimizer", optimizers.get(dict(self.optimizer)).to_config())
         if not isinstance(self.initializer, str):  # (initializers.get takes configs too; a card takes a name)
             raise ConfigError(f"initializer must be a name such as 'glorot_uniform', got {brief(self.initializer)}.")

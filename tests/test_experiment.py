@@ -104,7 +104,7 @@ def test_unknown_fields_are_refused(data, message):
         ({"optimizer": {"name": "lbfgs"}}, "optimizer"),
         ({"optimizer": {"name": "adam", "learning_rate": -1}}, "learning_rate"),
         ({"optimizer": {"name": "adam", "momentum": 0.9}}, "Adam has no argument .momentum.*learning_rate, beta_1"),
-        ({"optimizer": "adam"}, "Invalid experiment"),
+        ({"optimizer": ["adam"]}, "optimizer must be a name .* or an object"),
         ({"initializer": "magic"}, "initializer"),
         ({"layers": [{"units": 0}]}, "units"),
         ({"layers": [{"activation": "gelu"}]}, "activation"),
@@ -263,6 +263,11 @@ def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
         Experiment(loss="huber")
     with pytest.raises(ConfigError, match="Unknown optimizer 'nadam'.*momentum"):
         Experiment(optimizer={"name": "nadam"})
+    assert Experiment.from_dict({"optimizer": "RMSprop"}).optimizer == Experiment(optimizer={"name": "rmsprop"}).optimizer
+    with pytest.raises(ConfigError, match="Unknown optimizer 'adma'.*Did you mean 'adam'"):
+        Experiment(optimizer="adma")
+    with pytest.raises(ConfigError, match="sparse_categorical_crossentropy"):  # it is read, so it is listed
+        Experiment(loss="sparse_crossentropy")
 
 
 @pytest.mark.parametrize("value", ["false", "true", None, 0, 1, 1.5, [], {}])
