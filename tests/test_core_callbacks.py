@@ -582,3 +582,19 @@ def test_history_joined_keeps_a_record_that_does_not_start_at_epoch_zero():
     assert a.joined(b).epoch == [2, 3, 4, 5] and a.joined(b).history["loss"] == [0.5, 0.4, 0.3, 0.2]
     b.epoch = [3]  # numbered from a count, not from the record: nothing is lost either
     assert a.joined(b).history["loss"] == [0.5, 0.4, 0.3, 0.2]
+
+
+def test_the_progress_bar_of_a_stopped_epoch_shows_the_batches_run(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3)) * 100
+    model = Sequential([Dense(8, input_dim=3, activation="relu"), Dense(1)])
+    model.compile(loss="mse", optimizer=SGD(learning_rate=10.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the stop's own TrainingWarning
+        model.fit(x, x.sum(1, keepdims=True), epochs=3, batch_size=10, verbose=1)
+    last = capsys.readouterr().out.strip().splitlines()[-1].split("\r")[-1]
+    assert model.stop_reason and last.startswith("1/10 [===......")
+    model = Sequential([Dense(2, input_dim=3)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(x / 100, x[:, :2] / 100, epochs=1, batch_size=10, verbose=1)
+    assert capsys.readouterr().out.strip().split("\r")[-1].startswith(f"10/10 [{'=' * 30}]")

@@ -263,7 +263,8 @@ def test_losses_and_optimizers_are_read_as_compile_takes_them(tmp_path):
         Experiment(loss="huber")
     with pytest.raises(ConfigError, match="Unknown optimizer 'nadam'.*momentum"):
         Experiment(optimizer={"name": "nadam"})
-    assert Experiment.from_dict({"optimizer": "RMSprop"}).optimizer == Experiment(optimizer={"name": "rmsprop"}).optimizer
+    by_name = Experiment.from_dict({"optimizer": "RMSprop"}).optimizer
+    assert by_name == Experiment(optimizer={"name": "rmsprop"}).optimizer
     with pytest.raises(ConfigError, match="Unknown optimizer 'adma'.*Did you mean 'adam'"):
         Experiment(optimizer="adma")
     with pytest.raises(ConfigError, match="sparse_categorical_crossentropy"):  # it is read, so it is listed

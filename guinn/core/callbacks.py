@@ -513,9 +513,11 @@ class ProgbarLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
-        if self.verbose == 1:
-            self.stream.write(f"\r{self.params['steps']}/{self.params['steps']} [{'=' * 30}] - "
-                              f"{seconds:.1f}s - {_metrics(logs)}\n")
+        if self.verbose == 1:  # the batches run: fewer than the epoch's when a diverging run stopped it
+            steps = self.params["steps"]
+            done = min(self._count, steps)
+            bar = "=" * int(30 * done / steps) + "." * (30 - int(30 * done / steps))
+            self.stream.write(f"\r{done}/{steps} [{bar}] - {seconds:.1f}s - {_metrics(logs)}\n")
         elif self.verbose == 2:
             self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']} - {seconds:.1f}s - {_metrics(logs)}\n")
         self.stream.flush()
