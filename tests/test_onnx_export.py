@@ -166,6 +166,12 @@ def test_a_csv_models_feature_scaling_is_inside_the_graph(tmp_path):
         export_onnx(model, tmp_path / "bad.onnx")
 
 
+def test_exporting_to_a_folder_asks_for_a_file_name(tmp_path):
+    model = build_model(2, [LayerSpec(3, "relu")], 2, seed=0)
+    with pytest.raises(GuinnError, match="it is a folder; give a file name such as .*sequential.onnx"):
+        export_onnx(model, tmp_path)
+
+
 @pytest.mark.parametrize("mean, std", [([1e39, 0.0], [1.0, 1.0]), ([0.0, 0.0], [1.0, 1e-50])])
 def test_feature_scaling_beyond_float32_is_refused(tmp_path, mean, std):
     model = build_model(2, [LayerSpec(3, "relu")], 2, seed=0)

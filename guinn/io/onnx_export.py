@@ -193,6 +193,9 @@ def export_onnx(model: Sequential, path, preprocessing=None) -> Path:
     from guinn.io.atomic import write_atomically
 
     path = file_path(path, "export_onnx")
+    if path.is_dir():
+        raise ModelFileError(f"Cannot export to {path}: it is a folder; give a file name such as "
+                             f"{path / (getattr(model, 'name', None) or 'model')}.onnx.")
     if path.suffix.lower() != ".onnx":
         stem = path.stem if path.suffix else path.name
         raise ModelFileError(f"{path.name}: an ONNX file's name ends in .onnx (a {path.suffix or 'bare'} name "
