@@ -452,3 +452,24 @@ def test_mae_and_mse_metrics_as_keras_computes_them(hidden):
     assert mae == pytest.approx(np.abs(model.predict(x) - y).mean(), rel=1e-5) and mse == pytest.approx(loss)
     with pytest.raises(ConfigError, match="class numbers"):
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["mae"])
+
+
+def test_keras_weight_attributes_are_read_only_views_of_the_live_weights():
+    import guinn as keras
+    from guinn.layers import Dense
+
+    model = keras.Sequential([Dense(4, input_dim=3), Dense(2, use_bias=False)])
+    assert [w.shape for w in model.weights] == [(3, 4), (4,), (4, 2)]
+    assert len(model.trainable_weights) == 3 and model.non_trainable_weights == []
+    first = model.layers[0]
+    assert first.kernel.shape == (3, 4) and first.bias.shape == (4,) and model.layers[1].bias is None
+    kernel = first.kernel
+    with pytest.raises(ValueError, match="read-only"):
+        kernel[0, 0] = 5.0
+    model.set_weights([np.ones((3, 4)), np.zeros(4), np.ones((4, 2))])
+    assert kernel[0, 0] == 1.0  # live: set_weights shows through
+    copy = kernel.numpy()
+    assert type(copy) is np.ndarray and copy.flags.writeable
+    assert keras.Sequential([Dense(4)]).weights == []  # input size unknown: nothing built, as in Keras
+    with pytest.raises(ConfigError, match="kernel: layer .* has no weights yet"):
+        _ = Dense(3).kernel

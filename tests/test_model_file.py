@@ -366,7 +366,7 @@ def saved(tmp_path):
         (dict(meta_changes={"input_shape": "[7]"}), "declares input shape"),
         (dict(meta_changes={"experiment": '{"epochs": -3}'}), "experiment"),
         (
-            dict(meta_changes={"experiment": '{"optimizer": "adam"}'}),
+            dict(meta_changes={"experiment": '{"optimizer": ["adam"]}'}),
             "stored experiment is invalid",
         ),
     ],

@@ -704,6 +704,21 @@ class Sequential(AlwaysTrainable):
         self._ensure_built()
         return [layer.params[key].copy() for layer in self.layers for key, _ in layer.param_shapes()]
 
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Keras's ``model.weights``: every layer's live parameters, read-only (``set_weights``
+        changes them). Built first when the input size is known, as ``get_weights`` is; ``[]``
+        while it is not, as in Keras."""
+        if not self.built and self.input_shape is not None:
+            self._ensure_built()
+        return [w for layer in self.layers for w in layer.weights]
+
+    trainable_weights = trainable_variables = weights
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return []  # guinn trains every weight
+
     def set_weights(self, weights) -> None:
         self._ensure_built()
         targets = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]

@@ -77,6 +77,27 @@ class Layer(AlwaysTrainable):
         self._require_bound("get_weights")
         return [self.params[key].copy() for key, _ in self.param_shapes()]
 
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Keras's ``layer.weights``: the live parameters, read-only (``set_weights`` changes
+        them); ``[]`` before the layer is built, as in Keras."""
+        return [read_only(self.params[key]) for key, _ in self.param_shapes()] if self._bound() else []
+
+    trainable_weights = trainable_variables = weights
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return []  # guinn trains every weight
+
+    def _bound(self) -> bool:
+        return self.built and len(self.params) == len(self.param_shapes())
+
+    def _weight(self, key: str) -> np.ndarray | None:
+        """One parameter, read-only (Keras's ``layer.kernel``); None where the layer has none
+        of that name (``bias`` with ``use_bias=False``)."""
+        self._require_bound(key)
+        return read_only(self.params[key]) if key in self.params else None
+
     def set_weights(self, weights) -> None:
         """Overwrite this layer's parameters (all checked before any is written)."""
         self._require_bound("set_weights")
@@ -92,7 +113,7 @@ class Layer(AlwaysTrainable):
             self.params[key][...] = w
 
     def _require_bound(self, what: str) -> None:
-        if not self.built or len(self.params) != len(self.param_shapes()):
+        if not self._bound():
             raise ConfigError(f"{what}: layer {self.name or type(self).__name__} has no weights yet; build the "
                               f"model first (model.build(input_shape), or fit it).")
 
@@ -194,3 +215,17 @@ def rms(a: np.ndarray) -> float:
     if flat.size == 0:
         return 0.0
     return math.sqrt(fused.sum_of_squares(flat) / flat.size)
+
+
+class WeightView(np.ndarray):
+    """A read-only view of a parameter with Keras's ``.numpy()`` (a copy), so the usual
+    ``layer.kernel.numpy()`` runs."""
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self)
+
+
+def read_only(a: np.ndarray) -> WeightView:
+    view = a.view(WeightView)
+    view.flags.writeable = False
+    return view

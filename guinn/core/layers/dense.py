@@ -54,6 +54,14 @@ class Dense(Layer):
         require_flat(self, input_shape)
         return (self.units,)
 
+    @property
+    def kernel(self) -> np.ndarray:
+        return self._weight("kernel")
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self._weight("bias")
+
     def param_shapes(self):
         shapes = [("kernel", (self.input_shape[0], self.units))]
         if self.use_bias:

@@ -32,6 +32,14 @@ class Maxout(Layer):
         require_flat(self, input_shape)
         return (self.units,)
 
+    @property
+    def kernel(self) -> np.ndarray:
+        return self._weight("kernel")
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self._weight("bias")
+
     def param_shapes(self):
         width = self.units * self.pieces
         return [("kernel", (self.input_shape[0], width)), ("bias", (width,))]
