@@ -7,10 +7,16 @@ from guinn.core.losses import (
                                Loss,
                                MeanSquaredError,
                                SparseCategoricalCrossentropy,
+                               binary_crossentropy,
+                               categorical_crossentropy,
                                get,
+                               mean_squared_error,
+                               mse,
+                               sparse_categorical_crossentropy,
 )
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "MeanSquaredError",
-           "SparseCategoricalCrossentropy", "get"]
+           "SparseCategoricalCrossentropy", "binary_crossentropy", "categorical_crossentropy", "get",
+           "mean_squared_error", "mse", "sparse_categorical_crossentropy"]
 
 __getattr__ = keras_names.module_getattr("guinn.losses", [*__all__], keras_names.LOSSES)

@@ -473,3 +473,25 @@ def test_keras_weight_attributes_are_read_only_views_of_the_live_weights():
     assert keras.Sequential([Dense(4)]).weights == []  # input size unknown: nothing built, as in Keras
     with pytest.raises(ConfigError, match="kernel: layer .* has no weights yet"):
         _ = Dense(3).kernel
+
+
+def test_keras_loss_functions_give_each_samples_loss_and_compile_takes_them():
+    import guinn as keras
+    from guinn.core import losses as core_losses
+    from guinn.layers import Dense
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(3), size=5)
+    labels = rng.integers(0, 3, 5)
+    y = np.eye(3)[labels]
+    for fn, cls in ((keras.losses.categorical_crossentropy, core_losses.CategoricalCrossentropy),
+                    (keras.losses.binary_crossentropy, core_losses.BinaryCrossentropy),
+                    (keras.losses.mse, core_losses.MeanSquaredError)):
+        per_sample = fn(y, p)
+        assert per_sample.shape == (5,) and np.isclose(per_sample.mean(), cls()(y, p))
+    np.testing.assert_allclose(keras.losses.sparse_categorical_crossentropy(labels, p),
+                               keras.losses.categorical_crossentropy(y, p))
+    model = keras.Sequential([Dense(3, input_dim=4, activation="softmax")])
+    model.compile(optimizer="sgd", loss=keras.losses.sparse_categorical_crossentropy)
+    assert model.loss.name == "sparse_categorical_crossentropy"
+    model.fit(rng.normal(size=(20, 4)), rng.integers(0, 3, 20), epochs=1, verbose=0)

@@ -145,9 +145,54 @@ LOSSES = {c.name: c for c in (CategoricalCrossentropy, SparseCategoricalCrossent
 ALIASES = {"mse": "mean_squared_error", "crossentropy": "categorical_crossentropy"}
 
 
+# Keras's loss functions (keras.losses.categorical_crossentropy): the loss of each sample, and
+# what compile(loss=...) reads as the loss of that name.
+def _per_sample(name: str):
+    def wrap(fn):
+        fn.loss_name = name
+        fn.__doc__ = f"Keras's ``losses.{fn.__name__}``: the {name.replace('_', ' ')} of each sample."
+        return fn
+    return wrap
+
+
+def _pair(y_true, y_pred):
+    return _numeric(y_true, "y_true"), _numeric(y_pred, "y_pred")
+
+
+@_per_sample("categorical_crossentropy")
+def categorical_crossentropy(y_true, y_pred) -> np.ndarray:
+    y, p = _pair(y_true, y_pred)
+    return -np.sum(y * np.log(np.clip(p, EPSILON, 1 - EPSILON)), axis=-1)
+
+
+@_per_sample("sparse_categorical_crossentropy")
+def sparse_categorical_crossentropy(y_true, y_pred) -> np.ndarray:
+    y, p = _pair(y_true, y_pred)
+    return categorical_crossentropy(one_hot(y, p.shape[-1], p.dtype), p)
+
+
+@_per_sample("binary_crossentropy")
+def binary_crossentropy(y_true, y_pred) -> np.ndarray:
+    y, p = _pair(y_true, y_pred)
+    p = np.clip(p, EPSILON, 1 - EPSILON)
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p), axis=-1)
+
+
+@_per_sample("mean_squared_error")
+def mean_squared_error(y_true, y_pred) -> np.ndarray:
+    y, p = _pair(y_true, y_pred)
+    return np.mean((p - y) ** 2, axis=-1)
+
+
+mse = mean_squared_error
+FUNCTIONS = (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error)
+
+
 def get(identifier) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
+    if callable(identifier) and getattr(identifier, "loss_name", None) in LOSSES:  # one of the functions above
+        return LOSSES[identifier.loss_name]()
     key = identifier.lower() if isinstance(identifier, str) else identifier
     if not isinstance(key, str):
         raise unknown_name("loss", identifier, LOSSES)
