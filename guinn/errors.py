@@ -10,6 +10,9 @@ import difflib
 import functools
 import inspect
 import math
+import os
+import sys
+import warnings
 from collections.abc import Iterable
 
 
@@ -36,6 +39,18 @@ class TrainingError(GuinnError):
 class TrainingWarning(UserWarning):
     """Training went on, or stopped, in a way the user should hear of even with ``verbose=0``
     (a NaN stop, a monitor that is never logged); the GUI shows these in its own way."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_user(message: str) -> None:
+    """A TrainingWarning shown at the first line outside guinn (the user's fit or compile), not
+    at whichever of guinn's lines noticed the problem."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, TrainingWarning, stacklevel=level)
 
 
 def brief(value, limit: int = 60, *, quote: bool = True) -> str:

@@ -598,3 +598,14 @@ def test_the_progress_bar_of_a_stopped_epoch_shows_the_batches_run(capsys):
     model.compile(loss="mse", optimizer="sgd")
     model.fit(x / 100, x[:, :2] / 100, epochs=1, batch_size=10, verbose=1)
     assert capsys.readouterr().out.strip().split("\r")[-1].startswith(f"10/10 [{'=' * 30}]")
+
+
+def test_training_warnings_point_at_the_users_line():
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.eye(2)[np.arange(40) % 2]
+    model = Sequential([Dense(2, input_dim=3, activation="relu")])
+    with pytest.warns(Warning) as compiled:
+        model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    with pytest.warns(Warning) as fitted:
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[EarlyStopping(monitor="val_los")])
+    assert {w.filename for w in [*compiled, *fitted]} == {__file__}

@@ -13,13 +13,20 @@ import math
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from guinn.core.validation import as_float, is_finite_number
-from guinn.errors import ConfigError, ModelFileError, TrainingWarning, brief, checked_arguments, closest, unknown_name
+from guinn.errors import (
+    ConfigError,
+    ModelFileError,
+    brief,
+    checked_arguments,
+    closest,
+    unknown_name,
+    warn_user,
+)
 
 
 class Callback:
@@ -205,7 +212,7 @@ class _Monitoring(Callback):
                        f"{', '.join(available)}); " + (f"did you mean {hint!r}?" if hint else
                                                        "set a validation split to monitor validation metrics."))
             self._say(message)
-            warnings.warn(message, TrainingWarning, stacklevel=3)  # seen even with verbose=0, as Keras logs it
+            warn_user(message)  # seen even with verbose=0, as Keras logs it
         return None
 
     def _say(self, message):

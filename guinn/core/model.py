@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -28,9 +27,9 @@ from guinn.errors import (
     GuinnError,
     ModelFileError,
     TrainingError,
-    TrainingWarning,
     checked_arguments,
     unknown_name,
+    warn_user,
 )
 
 METRICS = ("accuracy", "mae", "mse")
@@ -265,11 +264,10 @@ class Sequential(AlwaysTrainable):
         last = self.layers[-1]
         output = self._output_activation()
         if self.loss.fused_activation == "softmax" and output != "softmax":
-            warnings.warn(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
+            warn_user(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
                           f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
                           f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
-                          f"(or use binary_crossentropy for sigmoid outputs).", TrainingWarning,
-                          stacklevel=4)  # compile's caller, past the argument-checking wrapper
+                          f"(or use binary_crossentropy for sigmoid outputs).")
         self._fused = (isinstance(last, Dense) and self.loss.fused_activation is not None
                        and last.activation.name == self.loss.fused_activation)
         for layer in self.layers:
@@ -599,7 +597,7 @@ class Sequential(AlwaysTrainable):
         self.stop_training = True
         self.history.say(self.stop_reason)
         if not self.history.params.get("verbose"):
-            warnings.warn(self.stop_reason, TrainingWarning, stacklevel=2)  # seen with verbose=0 too
+            warn_user(self.stop_reason)  # seen with verbose=0 too
 
     # -- inference ---------------------------------------------------------------------------
     @checked_arguments
