@@ -344,6 +344,10 @@ def cmd_evaluate(args) -> int:
     else:
         loss = f"{result['loss']:.4f}"
     which = f" ({dataset.description})" if by_model else ""
+    if spec.get("kind") == "idx" and not spec.get("test_images"):  # a single pair is split, as training splits it
+        share = spec.get("test_fraction") or 0.2
+        which = (f" (the {share:.0%} of the pair held out for testing; to test on a whole pair, give it as the "
+                 "test files: idx:TRAIN_IMAGES:TRAIN_LABELS:TEST_IMAGES:TEST_LABELS)")
     print(f"{dataset.name}: {len(dataset.x_test):,} test samples{which}")
     print(f"test loss: {loss}")
     print(f"test accuracy: {result['accuracy']:.2%}")

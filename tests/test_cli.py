@@ -528,3 +528,16 @@ def test_predict_and_evaluate_say_what_is_wrong_with_models_that_cannot_answer(t
     assert main(["evaluate", str(tmp_path / "blown.safetensors"), "--dataset", "mnist"]) == 0
     out = capsys.readouterr().out
     assert "test loss: not a number" in out and "not compiled" not in out
+
+
+def test_evaluating_on_one_idx_pair_says_only_its_held_out_part_is_used(digit_model, capsys):
+    from guinn.datasets.mnist import mnist_dir
+
+    folder = mnist_dir()
+    images, labels = folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"
+    assert main(["evaluate", str(digit_model), "--dataset", f"idx:{images}:{labels}"]) == 0
+    out = capsys.readouterr().out
+    assert "2,000 test samples (the 20% of the pair held out for testing" in out
+    assert main(["evaluate", str(digit_model), "--dataset", f"idx:{images}:{labels}:{images}:{labels}"]) == 0
+    out = capsys.readouterr().out
+    assert "10,000 test samples" in out and "held out" not in out
