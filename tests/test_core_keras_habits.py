@@ -73,6 +73,13 @@ def test_metric_keeps_the_name_it_was_compiled_with(tmp_path):
         warnings.simplefilter("error")
         binary_model(["acc"]).fit(X, Y, batch_size=40, epochs=2, validation_split=0.25, verbose=0, callbacks=[stopper])
     assert stopper.best_epoch is not None
+    both = binary_model(["acc", "accuracy", "acc"])  # each spelling asked for is logged (once), as in Keras
+    history = both.fit(X, Y, batch_size=40, epochs=1, validation_split=0.25, verbose=0)
+    assert sorted(history.history) == ["acc", "accuracy", "loss", "val_acc", "val_accuracy", "val_loss"]
+    assert history.history["acc"] == history.history["accuracy"] and both.metrics == ["accuracy"]
+    assert both.metrics_names == ["loss", "acc", "accuracy"]
+    both.save(tmp_path / "both.safetensors")
+    assert load_model(tmp_path / "both.safetensors").metrics_names == ["loss", "acc", "accuracy"]
 
 
 def test_accuracy_of_regression_targets_compares_the_targets_themselves():

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from guinn.core import backend, fused, losses, memory, optimizers, split
-from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger, renamed_metric
+from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
 from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable, checked_weight
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
@@ -58,7 +58,7 @@ class Sequential(AlwaysTrainable):
         self.loss = None
         self.optimizer = None
         self.metrics: list[str] = []
-        self._metric_names: dict[str, str] = {}  # a metric's log key as the user spelt it (Keras's 'acc')
+        self._metric_names: dict[str, list[str]] = {}  # a metric's log keys as the user spelt it (Keras's 'acc')
         self.stop_training = False
         self.stop_reason: str | None = None
         self.history = History()
@@ -249,8 +249,10 @@ class Sequential(AlwaysTrainable):
                                   f"categorical_crossentropy with one-hot targets).")
             if key not in self.metrics:
                 self.metrics.append(key)
-                if m != key:
-                    self._metric_names[key] = m
+            spellings = self._metric_names.setdefault(key, [])
+            if m not in spellings:  # metrics=["acc", "accuracy"]: both keys, as Keras logs them
+                spellings.append(m)
+        self._metric_names = {k: names for k, names in self._metric_names.items() if names != [k]}
         self.compiled = True
         if self.built:
             self._configure_training()
@@ -637,13 +639,18 @@ class Sequential(AlwaysTrainable):
     @property
     def metrics_names(self) -> list[str]:
         """The loss and the metrics, named as in the logs and ``evaluate`` (Keras's)."""
-        return ["loss"] + [self._metric_names.get(m, m) for m in self.metrics]
+        return ["loss"] + [name for m in self.metrics for name in self._metric_names.get(m, [m])]
 
     def _as_spelt(self, logs: dict) -> dict:
-        """``logs`` with each metric under the name compile was given (``acc``, ``val_acc``)."""
+        """``logs`` with each metric under the names compile was given (``acc``, ``val_acc``)."""
         if not self._metric_names:
             return logs
-        return {renamed_metric(key, self._metric_names): value for key, value in logs.items()}
+        spelt = {}
+        for key, value in logs.items():
+            prefix = "val_" if key.startswith("val_") else ""
+            for name in self._metric_names.get(key[len(prefix):], [key[len(prefix):]]):
+                spelt[prefix + name] = value
+        return spelt
 
     def _evaluate_arrays(self, x, y, batch_size) -> dict:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverged model's inf is its result
