@@ -1223,6 +1223,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                                    f"{_epoch_figures(logs)}")
 
     def _set_training_ui(self, training: bool) -> None:
+        self.plots.live = training
         self.start_button.setEnabled(not training)
         self.pause_button.setEnabled(training)
         self.stop_button.setEnabled(training)

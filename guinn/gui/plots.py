@@ -378,6 +378,7 @@ class PlotsPanel(QTabWidget):
         ]
         self.run_marks: list = []  # (plot, line) where a later run continued the curves
         self.kept_runs: list[dict] = []  # earlier runs for comparison: label, and per metric (x, y, curve)
+        self.live = False  # a run is training (the window says so)
         self._kept_legends: dict[str, pg.LegendItem] = {}  # per metric, while runs are kept
         self._colors_used = 0
         self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
@@ -429,7 +430,10 @@ class PlotsPanel(QTabWidget):
             for note in self.empty_notes:
                 note.setVisible(empty[0])
             self._loss_note.setVisible(empty[1])
-        race = max([last_x] + [run["loss"][0][-1] for run in self.kept_runs])  # kept runs: loss and accuracy only
+        # Kept runs (on the loss and accuracy plots only) widen the batch axis to their whole curves
+        # once this run is over; while it trains the axis follows it, so its first batches are
+        # compared with theirs at a readable scale (a slow-motion run filled 20 px of 17,000 batches).
+        race = max([last_x] + ([] if self.live else [run["loss"][0][-1] for run in self.kept_runs]))
         for p in pages:
             self._shown[p] = h.revision
             for follow in self._follow[p]:

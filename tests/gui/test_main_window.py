@@ -1005,6 +1005,15 @@ def test_kept_runs_widen_only_the_plots_that_show_them(qtbot, make_window):
     gradient_right = window.plots.gradient_plot.getPlotItem().getViewBox().viewRange()[0][1]
     assert loss_right > 100  # the race: the earlier run's whole curve
     assert gradient_right < 30  # no kept curves here: this run fills the plot
+    window.plots.live = True  # while a run trains, the axis follows it (its first batches readable)
+    window.plots.refresh(force=True)
+    assert window.plots.loss_plot.getPlotItem().getViewBox().viewRange()[0][1] < 30
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        window.start_training(paused=True)
+        assert window.plots.live
+        window.stop_training()
+    assert not window.plots.live
+    assert window.plots.loss_plot.getPlotItem().getViewBox().viewRange()[0][1] > 100
 
 
 def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, window):
