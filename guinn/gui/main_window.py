@@ -184,6 +184,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         exp = experiment or Experiment()
         self._base = exp  # title and description ride along from the loaded file
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
+        self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -451,8 +452,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.slow_motion_action.setToolTip(tip)
         self.slow_motion_action.setStatusTip(tip)
         view_menu.addSeparator()
-        forget = self._action(view_menu, "Forget earlier runs", self.plots.forget_runs)
-        forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots.")
+        forget = self._action(view_menu, "Forget earlier runs", self.forget_runs)
+        forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots "
+                          "(the run on show is not kept either when it is replaced).")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Getting started", lambda: help_pages.show_getting_started(self), "F1")
         self._action(help_menu, "Keyboard shortcuts", lambda: help_pages.show_shortcuts(self))
@@ -519,6 +521,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             "An experiment starts a new run from fresh weights, so the trained weights would be discarded"
         ):
             return False
+        if not self._compares_with(exp):  # the spiral's runs on an MNIST lesson's plot compared nothing
+            self.plots.forget_runs()
         self._base = exp
         self.settings.set_experiment(exp)
         self.layers.set_specs(exp.layers, guarded=False)
@@ -527,6 +531,13 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.dataset_panel.set_spec(exp.dataset, emit=False)
             self._load_dataset(exp.dataset)
         return True
+
+    def _compares_with(self, exp: Experiment) -> bool:
+        """Whether runs of ``exp`` compare with the kept ones: the same data, batch size and
+        validation split (the optimizer race's five presets; not a 1,000-digit lesson after a
+        60,000-digit one)."""
+        return (exp.dataset == self.dataset_panel.spec() and exp.batch_size == self.settings.batch_size.value()
+                and math.isclose(exp.validation_split, self.settings.validation_split.value()))
 
     # -- dataset -------------------------------------------------------------------------------
     def _on_dataset_choice(self, spec: dict) -> None:
@@ -732,8 +743,15 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _keep_for_comparison(self) -> None:
         """Before the curves are cleared: keep the run's smoothed loss and accuracy (View menu)."""
-        if self.keep_runs_action.isChecked() and len(self.history.batches):
+        if self.keep_runs_action.isChecked() and len(self.history.batches) and not self._run_forgotten:
             self.plots.keep_run(self._run_name)
+        self._run_forgotten = False
+
+    def forget_runs(self) -> None:
+        """Forget the earlier runs, and the one on show: it would otherwise come back as an
+        earlier run as soon as a preset replaced it."""
+        self.plots.forget_runs()
+        self._run_forgotten = bool(len(self.history.batches))
 
     def _discard_model(self) -> None:
         self._keep_for_comparison()

@@ -1464,3 +1464,23 @@ def test_runs_on_other_data_are_not_kept_beside_these(qtbot, window):
     window.dataset_panel.use({"kind": "toy", "name": "moons", "n_samples": 300})
     qtbot.waitUntil(lambda: window.dataset is not None and "moons" in window.dataset.name, timeout=30_000)
     assert window.plots.kept_runs == []
+
+
+def test_runs_are_kept_across_experiments_only_where_they_compare(qtbot, make_window):
+    """The optimizer race's presets share data and batch size: their runs stay side by side.
+    Another lesson's data or batch size starts with a clean plot, and a run forgotten while on
+    show does not come back when a preset replaces it."""
+    window = make_window(TOY.with_changes(epochs=1))
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    assert window.apply_experiment(TOY.with_changes(epochs=1, optimizer={"name": "sgd", "learning_rate": 0.1}))
+    assert len(window.plots.kept_runs) == 1  # same data and batch size: the race
+    _train(qtbot, window)
+    window.ask.queue = [Yes]
+    assert window.apply_experiment(TOY.with_changes(epochs=1, batch_size=10))
+    assert window.plots.kept_runs == []  # another batch size: not comparable, nothing kept
+    _train(qtbot, window)
+    window.forget_runs()
+    window.ask.queue = [Yes]
+    assert window.apply_experiment(TOY.with_changes(epochs=1, batch_size=10, seed=3))
+    assert window.plots.kept_runs == []  # forgotten while on show
