@@ -12,7 +12,9 @@ GETTING_STARTED = """
 <h3>Getting started</h3>
 <ol>
 <li><b>Press Start</b> (Ctrl+R). The MNIST example network trains on handwritten digits;
-the plots fill in as it learns. Pause, Step (one batch) and Stop work at any moment.</li>
+the plots fill in as it learns. Pause, Step (one batch) and Stop work at any moment. After a
+run the button reads <b>Continue</b>: it trains the same weights on; <i>Reset weights</i>, a
+preset, another network or other data start afresh.</li>
 <li><b>Watch the tabs.</b> <i>Loss &amp; accuracy</i>: on the training batches (grey, and
 black smoothed; blue points: each epoch's mean) and on the validation samples held out of
 training (red). <i>Gradients</i>: how strongly each layer is being
@@ -46,8 +48,9 @@ def shortcuts(window) -> list[tuple[str, str]]:
             found.setdefault(keys, action.text().replace("&", "").rstrip("…"))
     for button in window.findChildren(QAbstractButton):
         keys = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        if keys and button.text():
-            found.setdefault(keys, button.text().replace("&", ""))
+        name = button.accessibleName() or button.text()  # (Start reads Continue after a run)
+        if keys and name:
+            found.setdefault(keys, name.replace("&", ""))
     for shortcut in window.findChildren(QShortcut):  # e.g. the drawing pad's Undo
         keys = shortcut.key().toString(QKeySequence.SequenceFormat.NativeText)
         what = shortcut.property("helpText")

@@ -296,6 +296,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             row2, "resetButton", "Reset weights", TIPS["reset"], self.reset_weights
         )
         self.start_button.setDefault(True)
+        self.start_button.setAccessibleName("Start / Continue")
         for button, keys in (
             (self.start_button, "Ctrl+R"),
             (self.pause_button, PAUSE_KEYS),
@@ -775,6 +776,15 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         """The model changed (built, opened, discarded, reset): the views that read it follow."""
         self._redraw_boundary()
         self._set_pad_model()
+        self._name_start()
+
+    def _name_start(self) -> None:
+        """'Continue' where Start would train the trained weights on (a lecturer pressing Start
+        after a finished run expected a fresh one), 'Start' where it begins from fresh weights."""
+        goes_on = self.model is not None and self._trained and not self._diverged
+        self.start_button.setText("Continue" if goes_on else "Start")
+        tip = (f"{TIPS['start_continue']} (Ctrl+R)" if goes_on else f"{TIPS['start']} (Ctrl+R)")
+        self.start_button.setToolTip(tip)
 
     def _redraw_boundary(self) -> None:
         self._boundary_time = time.perf_counter()
@@ -856,6 +866,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return
         self.clear_error()  # e.g. Start's complaint that the network did not fit the dataset
         self._trained = self._dirty = self._diverged = False
+        self._name_start()
         self._earlier_owner = None  # the earlier runs' record went with their weights
         self._epoch_logs = {}
         self.metrics_label.setText("Ready: press Start to train the fresh weights.")
@@ -1193,9 +1204,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.progress.setFormat(f"Stopped after {count(outcome.batches, 'batch', 'batches')}")
         else:
             self.progress.setValue(self.progress.maximum())
-            self.progress.setFormat(
-                f"Done: {count(outcome.epochs_done, 'epoch')} in {_format_seconds(outcome.elapsed)}"
-            )
+            total, run = self.history.epochs_done, outcome.epochs_done
+            epochs = (f"epochs {total - run + 1}–{total}" if total > run > 0  # a run that went on from earlier ones
+                      else count(run, "epoch"))
+            self.progress.setFormat(f"Done: {epochs} in {_format_seconds(outcome.elapsed)}")
         if notes and not outcome.error:
             alarming = any("diverging" in note for note in notes)
             self.show_info("\n".join(notes), "warning" if alarming else "info")
@@ -1203,6 +1215,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self._run_notice = self.banner.text()
         self._after_run(self._run_keeper)
         self._run_keeper = None
+        self._name_start()  # (a diverged run's Start begins afresh)
         self.trainingFinished.emit(outcome)
 
     def _show_test(self, test) -> None:
@@ -1242,6 +1255,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _set_training_ui(self, training: bool) -> None:
         self.plots.live = training
+        self._name_start()
         self.start_button.setEnabled(not training)
         self.pause_button.setEnabled(training)
         self.stop_button.setEnabled(training)

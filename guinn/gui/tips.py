@@ -170,9 +170,10 @@ TIPS = {
         "The random seed for initial weights, shuffling, dropout and augmentation: the same "
         "seed gives the same run."
     ),
-    "start": (
-        "Train for the set number of epochs. If a trained model exists it continues from its "
-        "current weights."
+    "start": "Train fresh weights for the set number of epochs.",
+    "start_continue": (
+        "Train these weights for the set number of epochs more: the curves go on where they stopped. "
+        "Reset weights starts afresh; a preset, another network or other data start afresh too."
     ),
     "pause": "Pause training after the current batch, to look at the plots; press again to resume.",
     "step": "Run exactly one batch (one weight update) and pause, to watch a single step.",

@@ -1484,3 +1484,16 @@ def test_runs_are_kept_across_experiments_only_where_they_compare(qtbot, make_wi
     window.ask.queue = [Yes]
     assert window.apply_experiment(TOY.with_changes(epochs=1, batch_size=10, seed=3))
     assert window.plots.kept_runs == []  # forgotten while on show
+
+
+def test_start_says_continue_when_it_would_train_the_same_weights_on(qtbot, make_window):
+    window = make_window(TOY.with_changes(epochs=2))
+    assert window.start_button.text() == "Start"
+    _train(qtbot, window)
+    assert window.start_button.text() == "Continue" and "more" in window.start_button.toolTip()
+    assert window.progress.format().startswith("Done: 2 epochs")
+    _train(qtbot, window)
+    assert window.progress.format().startswith("Done: epochs 3–4")  # this run's, where the curves count 4
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    assert window.start_button.text() == "Start"
