@@ -185,6 +185,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._base = exp  # title and description ride along from the loaded file
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
         self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
+        self._ask_before_discarding = True  # until 'Yes to All' to discarding unsaved weights
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -704,12 +705,16 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return False
         if self.model is None:
             return True
-        if self._trained:
+        if self._trained and self._dirty and self._ask_before_discarding:  # saved ones are on disk: nothing lost
             answer = self.ask(
                 "Discard the trained model?",
-                why + (" (they are not saved)." if self._dirty else ".") + " Continue?",
+                why + " (they are not saved). Continue?\n\n'Yes to All' discards without asking until guinn "
+                "is closed (for a series of presets such as the optimizer race).",
+                Button.Yes | Button.YesToAll | Button.No,
             )
-            if answer != Button.Yes:
+            if answer == Button.YesToAll:
+                self._ask_before_discarding = False
+            elif answer != Button.Yes:
                 return False
         self._discard_model()
         return True

@@ -1497,3 +1497,22 @@ def test_start_says_continue_when_it_would_train_the_same_weights_on(qtbot, make
     window.ask.queue = [Yes]
     window.reset_weights()
     assert window.start_button.text() == "Start"
+
+
+def test_discarding_asks_only_about_unsaved_weights_and_yes_to_all_stops_asking(qtbot, make_window, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(TOY.with_changes(epochs=1))
+    _train(qtbot, window)
+    assert window.save_model(str(tmp_path / "kept.safetensors"))
+    asked = len(window.ask.asked)
+    assert window.apply_experiment(TOY.with_changes(epochs=1, seed=2))  # saved: on disk, nothing to lose
+    assert len(window.ask.asked) == asked and window.model is None
+    _train(qtbot, window)
+    window.ask.queue = [QMessageBox.StandardButton.YesToAll]
+    assert window.apply_experiment(TOY.with_changes(epochs=1, seed=3))
+    assert window.ask.asked[-1] == "Discard the trained model?"
+    _train(qtbot, window)
+    asked = len(window.ask.asked)
+    assert window.apply_experiment(TOY.with_changes(epochs=1, seed=4))  # not asked again
+    assert len(window.ask.asked) == asked and window.model is None
