@@ -207,6 +207,21 @@ def show_points_when_few(curve: pg.PlotDataItem, n: int) -> None:
         curve.setSymbolPen(None)
 
 
+class LegendRows(QObject):
+    """Lays a plot's legend (under it) out in one row where the plot is wide enough, else in two:
+    a row wider than the plot widened its whole layout past the window's edge."""
+
+    WIDE = 560  # px a one-row legend of the four entries needs
+
+    def eventFilter(self, widget, event):
+        if event.type() == QEvent.Type.Resize:
+            legend = widget.getPlotItem().legend
+            columns = 4 if event.size().width() >= self.WIDE + 150 else 2  # (+ axes and a kept-runs legend)
+            if legend is not None and legend.columnCount != columns:
+                legend.setColumnCount(columns)
+        return False
+
+
 class LayerCurves:
     """One curve per trainable layer on a plot, with a legend in depth order."""
 
@@ -220,6 +235,7 @@ class LayerCurves:
         item.layout.addItem(self.legend, 2, 3)
         self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # its own size,
         item.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)  # at the top of the plot
+        self.legend.setVisible(False)  # until a curve has points
         self.names: tuple[str, ...] = ()
         self.labels: list[str] = []
 
@@ -231,6 +247,7 @@ class LayerCurves:
         for curve in self.curves:
             item.removeItem(curve)
         self.legend.clear()
+        self.legend.setVisible(False)
         self.curves = []
         self.labels = layer_labels(names)
         for color, label in zip(layer_colors(len(names)), self.labels, strict=True):
@@ -252,6 +269,7 @@ class LayerCurves:
         for other in self.curves:
             if other.listed:
                 self.legend.addItem(other, other.name())
+        self.legend.setVisible(bool(self.legend.items))  # not an empty box over an empty plot
 
     def update(self, history: TrainingHistory) -> tuple[float, float]:
         """Set the curves; returns the (min, max) of what they show, for FollowY."""
@@ -308,13 +326,18 @@ class PlotsPanel(QTabWidget):
         self.accuracy_plot = _plot("accuracyPlot", "Accuracy", "accuracy")
         self.accuracy_plot.setYRange(0, 1)
         self._metric_curves = {}
+        self._legend_rows = LegendRows(self)
         for widget, key in ((self.loss_plot, "loss"), (self.accuracy_plot, "accuracy")):
             item = widget.getPlotItem()
-            corner = (-10, 10) if key == "loss" else (-10, -30)  # away from where the curve goes
-            item.addLegend(offset=corner, labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
+            # The legend sits under the plot in one row: in any corner it covered the curve somewhere
+            # (the vanishing-gradient lesson's loss stays flat at the top, beside the legend's corner).
+            item.legend = pg.LegendItem(labelTextSize="8pt", colCount=4)  # plot(name=...) lists there
+            item.layout.addItem(item.legend, 4, 1)
+            item.layout.setAlignment(item.legend, Qt.AlignmentFlag.AlignHCenter)
+            widget.installEventFilter(self._legend_rows)
             self._metric_curves[key] = (
-                item.plot([], [], pen=TRAIN_PEN, name="training (per batch)"),
-                item.plot([], [], pen=SMOOTH_PEN, name="training (smoothed)"),
+                item.plot([], [], pen=TRAIN_PEN, name="training batches"),
+                item.plot([], [], pen=SMOOTH_PEN, name="smoothed"),
                 item.plot(
                     [],
                     [],
@@ -322,7 +345,7 @@ class PlotsPanel(QTabWidget):
                     symbol="o",
                     symbolSize=9,
                     symbolBrush=EPOCH_PEN.color(),
-                    name="training (epoch mean)",  # over the epoch: above the end of the smoothed line early on
+                    name="epoch mean",  # of training, over the epoch: above the end of the smoothed line early on
                 ),
                 item.plot(
                     [],
@@ -331,7 +354,7 @@ class PlotsPanel(QTabWidget):
                     symbol="s",
                     symbolSize=9,
                     symbolBrush=VAL_PEN.color(),
-                    name="validation (epoch)",
+                    name="validation",
                 ),
             )
         self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")

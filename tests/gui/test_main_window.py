@@ -1046,7 +1046,7 @@ def test_log_axes_label_only_1_2_and_5_per_decade(window):
 
 def test_legends_list_only_layers_with_something_to_show(qtbot, window):
     curves = window.plots.layer_curves  # gradient, weight, ratio, saturation
-    assert all(len(c.legend.items) == 0 for c in curves)  # before the first batch: no empty legend entries
+    assert all(len(c.legend.items) == 0 and not c.legend.isVisible() for c in curves)  # no empty legend box
     _train(qtbot, window)
     window.plots.refresh(force=True)
     assert len(curves[0].legend.items) == 2  # the hidden layer and the output layer have gradients
@@ -1207,8 +1207,10 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
         assert side.sceneBoundingRect().left() >= item.vb.sceneBoundingRect().right() - 1
     window.plots.forget_runs()
     assert kept["val_loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
-    layout = window.plots.loss_plot.getPlotItem().layout
-    assert not any(isinstance(layout.itemAt(i), pg.LegendItem) for i in range(layout.count()))  # width given back
+    item = window.plots.loss_plot.getPlotItem()
+    legends = [item.layout.itemAt(i) for i in range(item.layout.count())
+               if isinstance(item.layout.itemAt(i), pg.LegendItem)]
+    assert legends == [item.legend]  # the earlier runs' legend has gone: the width given back
     layers = tuple([LayerSpec(64, "sigmoid")] * 8)
     assert _layers_label(layers) == "8×64 sigmoid"
     assert _layers_label((LayerSpec(500, "relu", dropout=0.5), LayerSpec(500, "relu", l2=1e-3),
@@ -1516,3 +1518,17 @@ def test_discarding_asks_only_about_unsaved_weights_and_yes_to_all_stops_asking(
     asked = len(window.ask.asked)
     assert window.apply_experiment(TOY.with_changes(epochs=1, seed=4))  # not asked again
     assert len(window.ask.asked) == asked and window.model is None
+
+
+def test_the_metric_plots_legends_sit_under_the_plots_in_rows_that_fit(qtbot, window):
+    """In a corner the legend covered the curve somewhere (a flat loss at the top); under the
+    plot it covers nothing, and it takes two rows where one would widen the plot past the window."""
+    item = window.plots.loss_plot.getPlotItem()
+    assert [label.text for _, label in item.legend.items] == ["training batches", "smoothed", "epoch mean",
+                                                              "validation"]
+    for width, columns in ((1200, 4), (500, 2)):
+        window.plots.loss_plot.resize(width, 400)
+        QApplication.processEvents()
+        assert item.legend.columnCount == columns
+        assert item.legend.sceneBoundingRect().top() >= item.vb.sceneBoundingRect().bottom()
+        assert item.legend.sceneBoundingRect().right() <= width
