@@ -186,6 +186,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
         self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
         self._ask_before_discarding = True  # until 'Yes to All' to discarding unsaved weights
+        self._on_trial = None  # (dataset, spec) to go back to if a chosen file cannot be read
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -547,16 +548,43 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self._loading_spec is None and spec == self._dataset_spec
         ):
             return
-        if not self._keeps_model(spec) and not self._confirm_architecture_change():
-            self.dataset_panel.set_spec(
-                self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False
-            )
-            return
+        self._on_trial = None
+        if not self._keeps_model(spec):
+            if spec.get("kind") in ("csv", "idx") and self.dataset is not None and self._would_ask_to_discard():
+                # the user's file is read before the question: one that cannot be read must not cost
+                # the trained weights (they were discarded, then the file's error came)
+                self._on_trial = (self.dataset, self._dataset_spec)
+                self._load_dataset(spec)
+                return
+            if not self._confirm_architecture_change():
+                self.dataset_panel.set_spec(self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False)
+                return
+        self._follow_data(spec)
+        self._load_dataset(spec)
+
+    def _follow_data(self, spec: dict) -> None:
+        """The preset and the kept runs, for a change to the data ``spec``."""
         if _source(spec) != _source(self._base.dataset):  # other data than the preset explains
             self.leave_preset()
         if _source(spec) != _source(self._dataset_spec or spec):  # other data's runs do not compare with these
             self.plots.forget_runs()  # (17,000 MNIST batches squeezed a CSV run into 2% of the axis)
-        self._load_dataset(spec)
+
+    def _would_ask_to_discard(self) -> bool:
+        return (self.model is not None and self._trained and self._dirty and self._ask_before_discarding
+                and not self.is_training())
+
+    def _end_trial(self, loaded: bool) -> bool:
+        """After a file read on trial (see _on_dataset_choice): True if its data stay. Else the
+        data before are back, with the trained model."""
+        before, self._on_trial = self._on_trial, None
+        if loaded and self._confirm_architecture_change():
+            self._follow_data(self._loading_spec)
+            return True
+        dataset, spec = before
+        self._loading_spec = spec
+        self.dataset_panel.set_spec(spec, emit=False)
+        self._on_dataset_loaded(dataset)
+        return False
 
     def _load_dataset(self, spec: dict) -> None:
         self.dataset = None
@@ -576,6 +604,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
     @Slot(object)
     def _on_dataset_loaded(self, dataset: Dataset) -> None:
         assert self._on_gui_thread(), "worker records must arrive queued on the GUI thread"
+        if self._on_trial is not None and not self._end_trial(True):
+            return
         self.dataset = dataset
         self._dataset_spec, self._loading_spec = self._loading_spec, None
         self.layers.set_shape(dataset.input_dim, dataset.n_classes)
@@ -597,6 +627,12 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     @Slot(str)
     def _on_dataset_failed(self, error: str) -> None:
+        if self._on_trial is not None:
+            self._end_trial(False)
+            self.show_error(f"The dataset could not be loaded: {error} The data before it and the trained "
+                            "model are kept.")
+            self.datasetFailed.emit(error)
+            return
         self._loading_spec = None
         self._dataset_spec = None  # nothing is loaded now: choosing the previous data again reloads it
         self._pending_start = None

@@ -1532,3 +1532,26 @@ def test_the_metric_plots_legends_sit_under_the_plots_in_rows_that_fit(qtbot, wi
         assert item.legend.columnCount == columns
         assert item.legend.sceneBoundingRect().top() >= item.vb.sceneBoundingRect().bottom()
         assert item.legend.sceneBoundingRect().right() <= width
+
+
+def test_a_chosen_file_is_read_before_the_trained_model_is_given_up(qtbot, window, tmp_path):
+    """A lecturer's bad CSV cost the trained run: the question came first, the file's error after."""
+    _train(qtbot, window)
+    before = window.dataset
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
+    asked = len(window.ask.asked)
+    with qtbot.waitSignal(window.datasetFailed, timeout=30_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
+    assert len(window.ask.asked) == asked and window._trained and window.dataset is before
+    assert "The data before it and the trained model are kept" in window.banner.text()
+    assert window.dataset_panel.spec() == dict(TOY.dataset)
+    good = tmp_path / "good.csv"
+    good.write_text("a,b,c,label\n" + "".join(f"{i},{i % 3},{i % 5},{'xy'[i % 2]}\n" for i in range(30)))
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):  # answered No: the data before come back
+        window.dataset_panel.use({"kind": "csv", "path": str(good), "label_column": "label"})
+    assert window.ask.asked[-1] == "Discard the trained model?" and window._trained and window.dataset is before
+    window.ask.queue = [Yes]
+    with qtbot.waitSignal(window.datasetReady, timeout=30_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(good), "label_column": "label"})
+    assert window.model is None and window.dataset.input_dim == 3
