@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QPalette, QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QWidget
 
 
@@ -40,8 +41,32 @@ def watch(box: QAbstractSpinBox, say: Callable[[str], None], unsay: Callable[[st
         typed["said"] = (f"{_name_of(box)}: {text.strip() or 'an empty entry'} is not allowed (allowed: {low} to "
                          f"{high}); it stays {box.text().strip()}.")
         say(typed["said"])
+        flash(box)
 
     box.editingFinished.connect(finished)
+
+
+FLASH = QColor("#f8c8c4")
+FLASH_MS = 2500
+
+
+def flash(box: QAbstractSpinBox) -> None:
+    """Tint the box red for a moment: the message is in the status bar, far from where the eyes
+    are (a lecturer's 0 units 'not taking' went unnoticed)."""
+    if box.property("flashing"):
+        return
+    box.setProperty("flashing", True)
+    before = QPalette(box.palette())
+    tinted = QPalette(before)
+    tinted.setColor(QPalette.ColorRole.Base, FLASH)
+    box.setPalette(tinted)
+
+    def restore() -> None:
+        box.setProperty("flashing", False)
+        if box.palette().color(QPalette.ColorRole.Base) == FLASH:  # (not re-tinted meanwhile)
+            box.setPalette(before)
+
+    QTimer.singleShot(FLASH_MS, box, restore)
 
 
 def _accepted(box: QAbstractSpinBox, text: str) -> bool:

@@ -1,7 +1,10 @@
 """A number typed outside a box's range is put back by Qt without a word; the window says so."""
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
+
+from guinn.gui import range_notice
 
 
 def _type(box, text):
@@ -12,12 +15,14 @@ def _type(box, text):
     box.clearFocus()
 
 
-def test_an_entry_put_back_is_reported_with_the_allowed_range(window):
+def test_an_entry_put_back_is_reported_with_the_allowed_range(qtbot, window):
     epochs = window.settings.epochs
     before = epochs.value()
     _type(epochs, "0")
     assert epochs.value() == before
     assert window.statusBar().currentMessage() == f"Epochs: 0 is not allowed (allowed: 1 to 100000); it stays {before}."
+    assert epochs.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH  # the box itself says so a moment
+    qtbot.waitUntil(lambda: epochs.palette().color(QPalette.ColorRole.Base) != range_notice.FLASH, timeout=5000)
     _type(epochs, "7")  # accepted: the report that it stayed is taken back
     assert epochs.value() == 7 and window.statusBar().currentMessage() == ""
     _type(window.settings.learning_rate, "0")
