@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -37,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from PySide6.QtWidgets import QApplication
 
+    from guinn.gui import session
+
+    zoom = session.zoom_wanted()  # View ▸ Size: Qt scales a whole application only before it starts
+    if zoom != 100 and "QT_SCALE_FACTOR" not in os.environ and QApplication.instance() is None:
+        os.environ["QT_SCALE_FACTOR"] = f"{zoom / 100:g}"
+
     app = QApplication.instance() or QApplication(
         ["guinn", *[a for a in args if a.startswith("-")]]
     )
@@ -48,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if icon_path().is_file():
         app.setWindowIcon(QIcon(str(icon_path())))
-    from guinn.gui import session
     from guinn.gui.main_window import MainWindow
 
     setup, note = session.read_setup()  # the last session's data, layers and settings, if kept

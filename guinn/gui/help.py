@@ -23,7 +23,8 @@ corrected; a first layer far below the last is the vanishing-gradient problem.
 <li><b>Try a preset</b> (menu <i>Presets</i>): each sets up one lesson and explains what to
 watch, e.g. 8 sigmoid layers against their ReLU twin, or the optimizers racing. Earlier runs
 stay on the plots as dashed lines to compare. <i>View ▸ Slow motion</i> (Ctrl+M) slows a run
-down to watch its first batches.</li>
+down to watch its first batches; <i>View ▸ Size (for projectors)</i> makes everything larger
+from the next start.</li>
 <li><b>Change the network</b> on the left: add, remove or drag layers; set units,
 activation, dropout, L1 and L2 per layer. Settings on the right: optimizer, learning rate,
 batch size, epochs, validation split, early stopping, seed. Every box's tooltip explains it.</li>

@@ -11,12 +11,13 @@ Opening and saving experiments and models, and the offer to save before closing,
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -455,6 +456,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.slow_motion_action.setToolTip(tip)
         self.slow_motion_action.setStatusTip(tip)
         view_menu.addSeparator()
+        self._zoom_menu(view_menu)
+        view_menu.addSeparator()
         forget = self._action(view_menu, "Forget earlier runs", self.forget_runs)
         forget.setToolTip("Remove the dashed and dotted lines of earlier runs from the loss and accuracy plots "
                           "(the run on show is not kept either when it is replaced).")
@@ -788,6 +791,35 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if self.keep_runs_action.isChecked() and len(self.history.batches) and not self._run_forgotten:
             self.plots.keep_run(self._run_name)
         self._run_forgotten = False
+
+    def _zoom_menu(self, view_menu) -> None:
+        """View ▸ Size: everything (text, plots, lines) larger for a projector, from the next start
+        (Qt scales a whole application only as it starts)."""
+        from guinn.gui.session import ZOOMS
+
+        menu = view_menu.addMenu("Size (for projectors)")
+        menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.zoom_actions = {}
+        for zoom in ZOOMS:
+            action = menu.addAction(f"{zoom}%" + (" (normal)" if zoom == 100 else ""))
+            action.setCheckable(True)
+            action.setActionGroup(group)
+            action.setToolTip("Text, plots and lines at this size from guinn's next start, with this setup kept "
+                              "(GUINN_ZOOM=150 sets it for one start).")
+            action.triggered.connect(lambda _=False, z=zoom: self.choose_zoom(z))
+            self.zoom_actions[zoom] = action
+        self.zoom = self._zoom_now = zoom_now()
+        if self.zoom in self.zoom_actions:
+            self.zoom_actions[self.zoom].setChecked(True)
+
+    def choose_zoom(self, zoom: int, say: bool = True) -> None:
+        self.zoom = zoom
+        if zoom in self.zoom_actions:
+            self.zoom_actions[zoom].setChecked(True)
+        if say and zoom != self._zoom_now:
+            self.statusBar().showMessage(f"guinn opens at {zoom}% from its next start (this setup is kept); "
+                                         "close it and start it again to see it now.", 15_000)
 
     def forget_runs(self) -> None:
         """Forget the earlier runs, and the one on show: it would otherwise come back as an
@@ -1344,6 +1376,14 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             "guinn trains neural networks written in NumPy and shows, live, how each layer "
             "learns: loss, accuracy, gradient size per layer, weights and saturation.",
         )
+
+
+def zoom_now() -> int:
+    """The percent this process opened at (QT_SCALE_FACTOR, which app.main sets from the choice)."""
+    try:
+        return round(float(os.environ.get("QT_SCALE_FACTOR", "1")) * 100)
+    except ValueError:
+        return 100
 
 
 def _source(spec: dict) -> dict:

@@ -81,6 +81,18 @@ def _missing_data(spec: dict) -> str | None:
     return None
 
 
+ZOOMS = (100, 125, 150, 175, 200)  # View ▸ Size: percent of the normal size, for projectors
+
+
+def zoom_wanted() -> int:
+    """The size the app should open at: GUINN_ZOOM (percent), else the one chosen last time."""
+    text = os.environ.get("GUINN_ZOOM", "").strip().rstrip("%")
+    if text.isdigit() and 50 <= int(text) <= 400:
+        return int(text)
+    zoom = read_window_state().get("zoom")
+    return zoom if isinstance(zoom, int) and not isinstance(zoom, bool) and zoom in ZOOMS else 100
+
+
 def read_window_state() -> dict:
     """The window's saved geometry and View options ({} when none or unusable)."""
     where = folder()
@@ -243,6 +255,9 @@ class SessionKeeping:
             self.restoreGeometry(geometry)
         if isinstance(state.get("keep_runs"), bool):
             self.keep_runs_action.setChecked(state["keep_runs"])
+        zoom = state.get("zoom")
+        if isinstance(zoom, int) and not isinstance(zoom, bool) and zoom in ZOOMS:
+            self.choose_zoom(zoom, say=False)
         slot = RecoverySlot(where)
         try:
             orphan = slot.claim()
@@ -333,7 +348,7 @@ class SessionKeeping:
         if exp is not None and not self._unchanged(exp):  # the user's own: a preset's title and text would be untrue
             exp = exp.with_changes(title=EDITED_TITLE, description="")
         state = {"geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
-                 "keep_runs": self.keep_runs_action.isChecked()}
+                 "keep_runs": self.keep_runs_action.isChecked(), "zoom": self.zoom}
         if self._session_kept:
             write_session(exp, state)
         if self._recovery is not None:

@@ -311,3 +311,22 @@ def test_blown_up_weights_are_not_kept_for_a_crash(qtbot, folder, kept_window):
     if not window._diverged:
         pytest.skip("this run did not diverge here")
     assert window.model is not None and _recovery_files(folder) == []  # nothing worth keeping was written
+
+
+def test_the_size_chosen_for_a_projector_applies_from_the_next_start(qtbot, folder, kept_window, monkeypatch):
+    monkeypatch.delenv("GUINN_ZOOM", raising=False)
+    window, _ = kept_window()
+    assert window.zoom == 100 and window.zoom_actions[100].isChecked() and session.zoom_wanted() == 100
+    window.zoom_actions[150].trigger()
+    assert "opens at 150% from its next start" in window.statusBar().currentMessage()
+    window.close()
+    assert session.zoom_wanted() == 150  # app.main sets QT_SCALE_FACTOR from it before Qt starts
+    again, _ = kept_window()
+    assert again.zoom_actions[150].isChecked()
+    monkeypatch.setenv("GUINN_ZOOM", "200%")  # one start's choice
+    assert session.zoom_wanted() == 200
+    monkeypatch.setenv("GUINN_ZOOM", "huge")
+    assert session.zoom_wanted() == 150
+    (folder / session.WINDOW_FILE).write_text('{"zoom": 333}')
+    monkeypatch.delenv("GUINN_ZOOM")
+    assert session.zoom_wanted() == 100  # not one of the sizes offered: ignored
