@@ -1014,6 +1014,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
         # what a kept curve of this run will be called: the preset's own name while it is unchanged
         self._run_name = self._describe_run(exp)
+        self.plots.set_run_name(self._run_name)
         control = RunControl(paused=paused, steps=1 if paused else 0)
         self._run_callbacks, self._logs_by_epoch = callbacks, {}
         self.metrics_label.setToolTip("")  # an earlier run's test figures

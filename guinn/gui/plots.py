@@ -402,6 +402,7 @@ class PlotsPanel(QTabWidget):
         self.run_marks: list = []  # (plot, line) where a later run continued the curves
         self.kept_runs: list[dict] = []  # earlier runs for comparison: label, and per metric (x, y, curve)
         self.live = False  # a run is training (the window says so)
+        self.run_name = ""  # what the window calls the run on show
         self._kept_legends: dict[str, pg.LegendItem] = {}  # per metric, while runs are kept
         self._colors_used = 0
         self.empty_notes = [EmptyNote(plot, NO_BATCHES) for plot in (
@@ -604,11 +605,20 @@ class PlotsPanel(QTabWidget):
             legend = self._kept_legends.get(key)
             if legend is not None:
                 legend.removeItem(run[key][2])
-                if len(legend.items) == 1:  # the heading alone: the plot takes its width back
+                if len(legend.items) == 2:  # this run and the heading alone: the plot takes its width back
                     item.layout.removeItem(legend)
                     legend.setParentItem(None)
                     del self._kept_legends[key]
         self.kept_runs.remove(run)
+
+    def set_run_name(self, name: str) -> None:
+        """What the run on show is called (a preset's name, or what was changed in it)."""
+        self.run_name = name
+        for legend in self._kept_legends.values():
+            legend.items[0][1].setText(self._this_run())
+
+    def _this_run(self) -> str:
+        return f"this run: {self.run_name}" if self.run_name else "this run"
 
     def _kept_legend(self, widget: pg.PlotWidget) -> pg.LegendItem:
         """The earlier runs' legend, beside the plot (as the per-layer ones): inside it, six runs'
@@ -621,7 +631,9 @@ class PlotsPanel(QTabWidget):
             item.layout.addItem(legend, 2, 3)
             legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop)
-            legend.addItem(pg.PlotDataItem(pen=None), "earlier runs:")  # its heading: a sample with no line
+            # the run on show first, named (the race's current runner was only 'smoothed'), then a heading
+            legend.addItem(pg.PlotDataItem(pen=SMOOTH_PEN), self._this_run())
+            legend.addItem(pg.PlotDataItem(pen=None), "earlier runs:")  # a sample with no line
             self._kept_legends[key] = legend
         return self._kept_legends[key]
 
@@ -629,6 +641,7 @@ class PlotsPanel(QTabWidget):
         for widget, line in self.run_marks:
             widget.removeItem(line)
         self.run_marks = []
+        self.set_run_name("")  # named at its Start
         self.history.reset(())
         for follows in self._follow.values():
             for follow in follows:

@@ -1201,7 +1201,7 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
         own = [label.text for _, label in item.legend.items]
         assert not any("tanh" in t for t in own)  # the earlier runs are listed beside the plot, not over it
         side = item.layout.itemAt(2, 3)  # right of the plot
-        assert [label.text for _, label in side.items] == ["earlier runs:", "16 tanh", "16 tanh, Adam 0.05"]
+        assert [label.text for _, label in side.items] == ["this run", "earlier runs:", "16 tanh", "16 tanh, Adam 0.05"]
         widget.resize(900, 500)
         QApplication.processEvents()
         assert side.sceneBoundingRect().left() >= item.vb.sceneBoundingRect().right() - 1
@@ -1478,6 +1478,8 @@ def test_runs_are_kept_across_experiments_only_where_they_compare(qtbot, make_wi
     assert window.apply_experiment(TOY.with_changes(epochs=1, optimizer={"name": "sgd", "learning_rate": 0.1}))
     assert len(window.plots.kept_runs) == 1  # same data and batch size: the race
     _train(qtbot, window)
+    this_run = window.plots._kept_legends["loss"].items[0][1].text
+    assert this_run == f"this run: {window._run_name}" == "this run: toy"  # the runner on show, named
     window.ask.queue = [Yes]
     assert window.apply_experiment(TOY.with_changes(epochs=1, batch_size=10))
     assert window.plots.kept_runs == []  # another batch size: not comparable, nothing kept
