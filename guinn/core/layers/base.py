@@ -217,6 +217,19 @@ def rms(a: np.ndarray) -> float:
     return math.sqrt(fused.sum_of_squares(flat) / flat.size)
 
 
+class KernelAndBias:
+    """Keras's ``layer.kernel`` and ``layer.bias`` for layers with those parameters (read-only
+    views; ``bias`` is None without one)."""
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self._weight("kernel")
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self._weight("bias")
+
+
 class WeightView(np.ndarray):
     """A read-only view of a parameter with Keras's ``.numpy()`` (a copy), so the usual
     ``layer.kernel.numpy()`` runs."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from guinn.core import activations, initializers, regularizers
-from guinn.core.layers.base import Layer, check_positive_int, require_flat, rms
+from guinn.core.layers.base import KernelAndBias, Layer, check_positive_int, require_flat, rms
 from guinn.core.validation import check_bool
 from guinn.errors import checked_arguments
 
 
-class Dense(Layer):
+class Dense(KernelAndBias, Layer):
     type_name = "Dense"
 
     @checked_arguments
@@ -53,14 +53,6 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         require_flat(self, input_shape)
         return (self.units,)
-
-    @property
-    def kernel(self) -> np.ndarray:
-        return self._weight("kernel")
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self._weight("bias")
 
     def param_shapes(self):
         shapes = [("kernel", (self.input_shape[0], self.units))]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from guinn.core import initializers, regularizers
-from guinn.core.layers.base import Layer, check_positive_int, require_flat, rms
+from guinn.core.layers.base import KernelAndBias, Layer, check_positive_int, require_flat, rms
 from guinn.errors import checked_arguments
 
 
-class Maxout(Layer):
+class Maxout(KernelAndBias, Layer):
     type_name = "Maxout"
 
     @checked_arguments
@@ -31,14 +31,6 @@ class Maxout(Layer):
     def compute_output_shape(self, input_shape):
         require_flat(self, input_shape)
         return (self.units,)
-
-    @property
-    def kernel(self) -> np.ndarray:
-        return self._weight("kernel")
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self._weight("bias")
 
     def param_shapes(self):
         width = self.units * self.pieces
