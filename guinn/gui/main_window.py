@@ -187,7 +187,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
         self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
         self._ask_before_discarding = True  # until 'Yes to All' to discarding unsaved weights
-        self._on_trial = None  # (dataset, spec) to go back to if a chosen file cannot be read
+        self._on_trial = None  # (dataset, spec, model) to go back to if a chosen file cannot be read
         self.dataset: Dataset | None = None
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
@@ -551,13 +551,13 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self._loading_spec is None and spec == self._dataset_spec
         ):
             return
-        self._on_trial = None
         if not self._keeps_model(spec):
             if spec.get("kind") in ("csv", "idx") and self.dataset is not None and self._would_ask_to_discard():
                 # the user's file is read before the question: one that cannot be read must not cost
                 # the trained weights (they were discarded, then the file's error came)
-                self._on_trial = (self.dataset, self._dataset_spec)
+                trial = self._on_trial or (self.dataset, self._dataset_spec, self.model)
                 self._load_dataset(spec)
+                self._on_trial = trial
                 return
             if not self._confirm_architecture_change():
                 self.dataset_panel.set_spec(self._loading_spec or self._dataset_spec or {"kind": "mnist"}, emit=False)
@@ -580,16 +580,19 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         """After a file read on trial (see _on_dataset_choice): True if its data stay. Else the
         data before are back, with the trained model."""
         before, self._on_trial = self._on_trial, None
+        dataset, spec, model = before
+        if model is not self.model:  # (the model changed meanwhile: nothing of the trial's to protect)
+            return True
         if loaded and self._confirm_architecture_change():
             self._follow_data(self._loading_spec)
             return True
-        dataset, spec = before
         self._loading_spec = spec
         self.dataset_panel.set_spec(spec, emit=False)
         self._on_dataset_loaded(dataset)
         return False
 
     def _load_dataset(self, spec: dict) -> None:
+        self._on_trial = None  # a file on trial (see _on_dataset_choice) is replaced by this load
         self.dataset = None
         self._loading_spec = dict(spec)
         shape = guess_shape(spec)
@@ -631,7 +634,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
     @Slot(str)
     def _on_dataset_failed(self, error: str) -> None:
         if self._on_trial is not None:
-            self._end_trial(False)
+            self._pending_start = None  # (Continue pressed while the file loaded: not on the data before)
+        if self._on_trial is not None and not self._end_trial(False):  # the data before are back
             self.show_error(f"The dataset could not be loaded: {error} The data before it and the trained "
                             "model are kept.")
             self.datasetFailed.emit(error)

@@ -1557,3 +1557,43 @@ def test_a_chosen_file_is_read_before_the_trained_model_is_given_up(qtbot, windo
     with qtbot.waitSignal(window.datasetReady, timeout=30_000):
         window.dataset_panel.use({"kind": "csv", "path": str(good), "label_column": "label"})
     assert window.model is None and window.dataset.input_dim == 3
+
+
+def _three_column_csv(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("a,b,c,label\n" + "".join(f"{i},{i % 3},{i % 5},{'xy'[i % 2]}\n" for i in range(30)))
+    return good
+
+
+def test_a_file_on_trial_gives_way_to_what_the_user_did_meanwhile(qtbot, window, tmp_path):
+    """While a chosen file loads on trial, opening a model replaces it: the trial must not
+    discard the model just opened when the model's own data arrive."""
+    _train(qtbot, window)
+    saved = tmp_path / "m.safetensors"
+    assert window.save_model(str(saved))
+    _train(qtbot, window)  # unsaved trained weights again
+    window.dataset_panel.use({"kind": "csv", "path": str(_three_column_csv(tmp_path)), "label_column": "label"})
+    window.ask.queue = [Yes]
+    assert window.open_model(str(saved))
+    opened = window.model
+    qtbot.waitUntil(lambda: window.dataset is not None, timeout=30_000)
+    assert window.model is opened and window._on_trial is None
+
+
+def test_refusing_a_second_choice_keeps_the_first_file_on_trial(qtbot, window, tmp_path):
+    _train(qtbot, window)
+    window.dataset_panel.use({"kind": "csv", "path": str(_three_column_csv(tmp_path)), "label_column": "label"})
+    window.dataset_panel.use({"kind": "toy", "name": "moons", "n_samples": 300})  # asked: No
+    qtbot.waitUntil(lambda: window._on_trial is None and window.dataset is not None, timeout=30_000)
+    assert window.ask.asked.count("Discard the trained model?") == 2  # the CSV's question came too
+    assert window._trained and window.dataset.input_dim == 2  # answered No both times: the data before
+
+
+def test_continue_pressed_while_a_file_on_trial_fails_does_not_start(qtbot, window, tmp_path):
+    _train(qtbot, window)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
+    with qtbot.waitSignal(window.datasetFailed, timeout=30_000):
+        window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
+        window.start_training()  # Continue, while the file loads
+    assert not window.is_training() and "could not be loaded" in window.banner.text()
