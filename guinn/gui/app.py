@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from guinn.gui import session
 
+    # the names the session folder is found by (QStandardPaths), before anything reads it
+    QApplication.setApplicationName("guinn")
+    QApplication.setOrganizationName("guinn")
     zoom = session.zoom_wanted()  # View ▸ Size: Qt scales a whole application only before it starts
     if zoom != 100 and "QT_SCALE_FACTOR" not in os.environ and QApplication.instance() is None:
         os.environ["QT_SCALE_FACTOR"] = f"{zoom / 100:g}"

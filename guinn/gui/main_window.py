@@ -813,9 +813,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                               "(GUINN_ZOOM=150 sets it for one start).")
             action.triggered.connect(lambda _=False, z=zoom: self.choose_zoom(z))
             self.zoom_actions[zoom] = action
-        self.zoom = self._zoom_now = zoom_now()
-        if self.zoom in self.zoom_actions:
-            self.zoom_actions[self.zoom].setChecked(True)
+        self._zoom_now = zoom_now()  # this start's (GUINN_ZOOM's, for one start: not kept as the choice)
+        self.zoom = 100  # the choice kept for the next start; the session's, once read
+        self.zoom_actions[self.zoom].setChecked(True)
 
     def choose_zoom(self, zoom: int, say: bool = True) -> None:
         self.zoom = zoom

@@ -330,3 +330,8 @@ def test_the_size_chosen_for_a_projector_applies_from_the_next_start(qtbot, fold
     (folder / session.WINDOW_FILE).write_text('{"zoom": 333}')
     monkeypatch.delenv("GUINN_ZOOM")
     assert session.zoom_wanted() == 100  # not one of the sizes offered: ignored
+    monkeypatch.setenv("QT_SCALE_FACTOR", "1.5")  # this start at 150% (GUINN_ZOOM's): not kept as the choice
+    third, _ = kept_window()
+    assert third.zoom == 100 and third.zoom_actions[100].isChecked()
+    third.close()
+    assert session.read_window_state()["zoom"] == 100
