@@ -607,7 +607,8 @@ class PlotsPanel(QTabWidget):
                 legend.removeItem(run[key][2])
                 if len(legend.items) == 2:  # this run and the heading alone: the plot takes its width back
                     item.layout.removeItem(legend)
-                    legend.setParentItem(None)
+                    if legend.scene() is not None:  # (out of the layout it would be drawn at the scene's corner)
+                        legend.scene().removeItem(legend)
                     del self._kept_legends[key]
         self.kept_runs.remove(run)
 

@@ -1205,8 +1205,10 @@ def test_a_kept_run_of_an_edited_preset_is_named_after_what_was_changed(qtbot, m
         widget.resize(900, 500)
         QApplication.processEvents()
         assert side.sceneBoundingRect().left() >= item.vb.sceneBoundingRect().right() - 1
+    side = window.plots._kept_legends["loss"]
     window.plots.forget_runs()
     assert kept["val_loss"][2] not in window.plots.loss_plot.getPlotItem().listDataItems()
+    assert side.scene() is None  # gone, not drawn over the plot's corner
     item = window.plots.loss_plot.getPlotItem()
     legends = [item.layout.itemAt(i) for i in range(item.layout.count())
                if isinstance(item.layout.itemAt(i), pg.LegendItem)]
