@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -50,6 +50,7 @@ from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
 from guinn.gui.session import SessionKeeping
 from guinn.gui.settings_panel import SettingsPanel
+from guinn.gui.tint import TINT, set_tint
 from guinn.gui.tips import TIPS, count
 from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 from guinn.resources import icon_path, list_presets
@@ -148,23 +149,14 @@ class MessageBanner(QFrame):
         return "" if self.isHidden() else self.label.text()
 
 
-PROBLEM_TINT = QColor("#f8c8c4")  # a setting this dataset or the other settings do not allow
+PROBLEM_TINT = TINT  # a setting this dataset or the other settings do not allow
 
 
 def mark_problem(widget: QWidget, bad: bool) -> None:
     """Tint a setting's box red, or take the tint off. A palette, not a style sheet: a
     bordered style sheet made Qt draw spin boxes without their arrows."""
-    if bool(widget.property("problem")) == bad:
-        return
     widget.setProperty("problem", bad)
-    palette = QPalette(widget.palette())
-    if bad:
-        widget.setProperty("cleanPalette", QPalette(widget.palette()))
-        for role in (QPalette.ColorRole.Base, QPalette.ColorRole.Button):
-            palette.setColor(role, PROBLEM_TINT)
-        widget.setPalette(palette)
-    else:
-        widget.setPalette(widget.property("cleanPalette"))
+    set_tint(widget, "problem", bad)
 
 
 class MainWindow(QMainWindow, FileActions, SessionKeeping):

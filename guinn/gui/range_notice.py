@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QPalette, QValidator
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QWidget
+
+from guinn.gui.tint import TINT, set_tint, tinted_for
 
 
 def watch_all(root: QWidget, say: Callable[[str], None], unsay: Callable[[str], None] = lambda text: None) -> None:
@@ -46,27 +48,17 @@ def watch(box: QAbstractSpinBox, say: Callable[[str], None], unsay: Callable[[st
     box.editingFinished.connect(finished)
 
 
-FLASH = QColor("#f8c8c4")
+FLASH = TINT
 FLASH_MS = 2500
 
 
 def flash(box: QAbstractSpinBox) -> None:
     """Tint the box red for a moment: the message is in the status bar, far from where the eyes
     are (a lecturer's 0 units 'not taking' went unnoticed)."""
-    if box.property("flashing"):
+    if tinted_for(box, "flash"):
         return
-    box.setProperty("flashing", True)
-    before = QPalette(box.palette())
-    tinted = QPalette(before)
-    tinted.setColor(QPalette.ColorRole.Base, FLASH)
-    box.setPalette(tinted)
-
-    def restore() -> None:
-        box.setProperty("flashing", False)
-        if box.palette().color(QPalette.ColorRole.Base) == FLASH:  # (not re-tinted meanwhile)
-            box.setPalette(before)
-
-    QTimer.singleShot(FLASH_MS, box, restore)
+    set_tint(box, "flash", True)
+    QTimer.singleShot(FLASH_MS, box, lambda: set_tint(box, "flash", False))
 
 
 def _accepted(box: QAbstractSpinBox, text: str) -> bool:

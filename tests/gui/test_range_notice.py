@@ -80,3 +80,22 @@ def test_a_fraction_in_a_whole_number_box_is_reported_not_read_as_thousands(wind
     assert units.value() == before and "12.5 is not allowed" in window.statusBar().currentMessage()
     _type(units, "1.000")  # digits grouped by threes: a thousand
     assert units.value() == 1000
+
+
+def test_a_flash_and_a_flagged_setting_tint_the_box_together(qtbot, make_window, monkeypatch):
+    """Each restored its own saved palette: a problem flagged during a flash showed white, and
+    once put right the box stayed red for good."""
+    from tests.gui.conftest import TOY
+
+    monkeypatch.setattr(range_notice, "FLASH_MS", 200)
+    window = make_window(TOY.with_changes(dataset={"kind": "toy", "name": "xor", "n_samples": 10}))
+    split = window.settings.validation_split
+    clean = split.palette().color(QPalette.ColorRole.Base)
+    _type(split, "5")  # refused: it flashes
+    assert split.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH
+    split.setValue(0.9)  # flagged during the flash: this dataset has no samples left to train on
+    assert split.property("problem")
+    qtbot.wait(400)  # the flash is over; the problem is not
+    assert split.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH
+    split.setValue(0.2)
+    assert not split.property("problem") and split.palette().color(QPalette.ColorRole.Base) == clean
