@@ -125,7 +125,8 @@ KERAS_ONLY = {
     "run_eagerly": "run_eagerly (there is no graph mode)", "jit_compile": "jit_compile",
     "trainable": "the trainable argument (every layer trains; freezing is not offered)",
     "label_smoothing": "label smoothing",
-    "seed": "per-layer seeds (dropout masks come from the model's: Sequential(seed=...))",
+    "seed": "a seed here (initializers that draw take seed=...; dropout masks come from the model's: "
+    "Sequential(seed=...))",
     "include_optimizer": "leaving the optimizer state out of a model file (it always holds it, to resume; "
     "model.save_weights writes the weights alone)",
     "skip_mismatch": "skipping mismatched layers (the weights must fit the model exactly)",

@@ -231,8 +231,8 @@ def _data_files(dataset: dict, change) -> dict:
 def _relative_within(file: str, folder: Path) -> str:
     try:
         return Path(file).absolute().relative_to(folder).as_posix()
-    except ValueError:  # elsewhere: kept as given
-        return file
+    except ValueError:  # elsewhere: in full (a relative path would be read beside the experiment)
+        return str(Path(file).absolute())
 
 
 def _found_beside(file: str, folder: Path) -> str:

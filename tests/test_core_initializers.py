@@ -79,6 +79,12 @@ def test_a_seeded_initializer_draws_the_same_weights_in_any_model():
 
     for make in (lambda: initializers.HeNormal(seed=7), lambda: initializers.RandomNormal(0.0, 0.1, seed=7)):
         assert np.array_equal(kernel(0, make()), kernel(1, make()))
+    shared = initializers.GlorotUniform(seed=7)  # Keras 3: the same values at every call
+    model = Sequential([Dense(5, input_dim=4, kernel_initializer=shared)], seed=0)
+    model.build((4,))
+    first = model.get_weights()[0]
+    model.reset_weights()
+    assert np.array_equal(model.get_weights()[0], first) and np.array_equal(kernel(1, shared), first)
     assert not np.array_equal(kernel(0, initializers.HeNormal()), kernel(1, initializers.HeNormal()))
     init = initializers.RandomUniform(-1, 1, seed=3)
     assert init.get_config() == {"minval": -1.0, "maxval": 1.0, "seed": 3}

@@ -333,6 +333,9 @@ def test_data_files_beside_the_experiment_travel_with_it(tmp_path, monkeypatch):
     assert loaded.dataset["path"] == str(moved / "data" / "points.csv")
     assert len(load_dataset(loaded.dataset).x_train) > 0
     Experiment(dataset={"kind": "csv", "path": str(elsewhere)}).save(moved / "two.json")
-    assert Experiment.load(moved / "two.json").dataset["path"] == str(elsewhere)  # outside the folder: as given
+    assert Experiment.load(moved / "two.json").dataset["path"] == str(elsewhere)  # outside the folder: in full
     (moved / "three.json").write_text(json.dumps({"dataset": {"kind": "csv", "path": "other.csv"}}))
     assert Experiment.load(moved / "three.json").dataset["path"] == "other.csv"  # not beside it: the working folder's
+    Experiment(dataset={"kind": "csv", "path": "other.csv", "label_column": "a"}).save(moved / "four.json")
+    (moved / "other.csv").write_text("a,label\n2,1\n")  # a namesake beside it is not the file meant
+    assert Experiment.load(moved / "four.json").dataset["path"] == str(tmp_path / "other.csv")

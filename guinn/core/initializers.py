@@ -20,18 +20,18 @@ def _fans(shape):
 
 
 class Initializer:
-    """Draws from the model's seeded generator, or, given ``seed`` as in Keras, from its own:
-    the same seed gives the same weights whatever else the model holds."""
+    """Draws from the model's seeded generator, or, given ``seed`` as in Keras 3, from a fresh
+    generator of that seed at every call: the same values every time (a reset, another layer,
+    another model), whatever else the model holds."""
 
     name = "initializer"
 
     @checked_arguments
     def __init__(self, seed=None):
         self.seed = None if seed is None else backend.check_seed(seed)
-        self._own_rng = None if seed is None else np.random.default_rng(self.seed)
 
     def __call__(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
-        return self.draw(shape, self._own_rng or rng, dtype)
+        return self.draw(shape, rng if self.seed is None else np.random.default_rng(self.seed), dtype)
 
     def draw(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
         raise NotImplementedError
