@@ -229,10 +229,15 @@ def _data_files(dataset: dict, change) -> dict:
 
 
 def _relative_within(file: str, folder: Path) -> str:
+    path = Path(file)
+    if not path.is_absolute():
+        if not path.exists():  # no file from the working folder: left to be found beside the experiment
+            return file
+        path = path.absolute()
     try:
-        return Path(file).absolute().relative_to(folder).as_posix()
+        return path.relative_to(folder).as_posix()
     except ValueError:  # elsewhere: in full (a relative path would be read beside the experiment)
-        return str(Path(file).absolute())
+        return str(path)
 
 
 def _found_beside(file: str, folder: Path) -> str:
