@@ -565,6 +565,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.plots.forget_runs()  # (17,000 MNIST batches squeezed a CSV run into 2% of the axis)
 
     def _would_ask_to_discard(self) -> bool:
+        """Whether giving up the model needs the user's word: unsaved trained weights, unless
+        they answered 'Yes to All'."""
         return (self.model is not None and self._trained and self._dirty and self._ask_before_discarding
                 and not self.is_training())
 
@@ -627,11 +629,11 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
     def _on_dataset_failed(self, error: str) -> None:
         if self._on_trial is not None:
             self._pending_start = None  # (Continue pressed while the file loaded: not on the data before)
-        if self._on_trial is not None and not self._end_trial(False):  # the data before are back
-            self.show_error(f"The dataset could not be loaded: {error} The data before it and the trained "
-                            "model are kept.")
-            self.datasetFailed.emit(error)
-            return
+            if not self._end_trial(False):  # the data before are back
+                self.show_error(f"The dataset could not be loaded: {error} The data before it and the trained "
+                                "model are kept.")
+                self.datasetFailed.emit(error)
+                return
         self._loading_spec = None
         self._dataset_spec = None  # nothing is loaded now: choosing the previous data again reloads it
         self._pending_start = None
@@ -740,7 +742,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             return False
         if self.model is None:
             return True
-        if self._trained and self._dirty and self._ask_before_discarding:  # saved ones are on disk: nothing lost
+        if self._would_ask_to_discard():  # saved weights are on disk: nothing lost
             answer = self.ask(
                 "Discard the trained model?",
                 why + " (they are not saved). Continue?\n\n'Yes to All' discards without asking until guinn "
