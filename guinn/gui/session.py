@@ -89,8 +89,12 @@ def zoom_wanted() -> int:
     text = os.environ.get("GUINN_ZOOM", "").strip().rstrip("%")
     if text.isdigit() and 50 <= int(text) <= 400:
         return int(text)
-    zoom = read_window_state().get("zoom")
-    return zoom if isinstance(zoom, int) and not isinstance(zoom, bool) and zoom in ZOOMS else 100
+    return offered_zoom(read_window_state().get("zoom")) or 100
+
+
+def offered_zoom(value) -> int | None:
+    """``value`` if it is one of the sizes View ▸ Size offers (from a file: anything may be there)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in ZOOMS else None
 
 
 def read_window_state() -> dict:
@@ -255,8 +259,8 @@ class SessionKeeping:
             self.restoreGeometry(geometry)
         if isinstance(state.get("keep_runs"), bool):
             self.keep_runs_action.setChecked(state["keep_runs"])
-        zoom = state.get("zoom")
-        if isinstance(zoom, int) and not isinstance(zoom, bool) and zoom in ZOOMS:
+        zoom = offered_zoom(state.get("zoom"))
+        if zoom:
             self.choose_zoom(zoom, say=False)
         slot = RecoverySlot(where)
         try:
