@@ -185,7 +185,6 @@ def mean_squared_error(y_true, y_pred) -> np.ndarray:
 
 
 mse = mean_squared_error
-FUNCTIONS = (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error)
 
 
 def get(identifier) -> Loss:

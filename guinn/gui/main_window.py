@@ -50,7 +50,7 @@ from guinn.gui.layer_panel import LayerPanel
 from guinn.gui.plots import PlotsPanel
 from guinn.gui.session import SessionKeeping
 from guinn.gui.settings_panel import SettingsPanel
-from guinn.gui.tint import TINT, set_tint
+from guinn.gui.tint import set_tint
 from guinn.gui.tips import TIPS, count
 from guinn.gui.worker import IDLE_TIMEOUT_S, EpochEnd, Outcome, Progress, RunControl, TrainingWorker
 from guinn.resources import icon_path, list_presets
@@ -147,9 +147,6 @@ class MessageBanner(QFrame):
 
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
-
-
-PROBLEM_TINT = TINT  # a setting this dataset or the other settings do not allow
 
 
 def mark_problem(widget: QWidget, bad: bool) -> None:

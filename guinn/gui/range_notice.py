@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QWidget
 
-from guinn.gui.tint import TINT, set_tint, tinted_for
+from guinn.gui.tint import set_tint, tinted_for
 
 
 def watch_all(root: QWidget, say: Callable[[str], None], unsay: Callable[[str], None] = lambda text: None) -> None:
@@ -48,7 +48,6 @@ def watch(box: QAbstractSpinBox, say: Callable[[str], None], unsay: Callable[[st
     box.editingFinished.connect(finished)
 
 
-FLASH = TINT
 FLASH_MS = 2500
 
 

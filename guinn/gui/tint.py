@@ -14,9 +14,12 @@ from PySide6.QtWidgets import QApplication, QWidget
 TINT = QColor("#f8c8c4")
 
 
+def _reasons(widget: QWidget) -> set[str]:
+    return set(filter(None, str(widget.property("tints") or "").split(",")))
+
+
 def set_tint(widget: QWidget, reason: str, on: bool) -> None:
-    reasons = set(filter(None, str(widget.property("tints") or "").split(",")))
-    reasons = reasons | {reason} if on else reasons - {reason}
+    reasons = _reasons(widget) | {reason} if on else _reasons(widget) - {reason}
     widget.setProperty("tints", ",".join(sorted(reasons)))
     if not reasons:
         widget.setPalette(QPalette())  # nothing of its own: the usual palette, theme changes included
@@ -28,4 +31,4 @@ def set_tint(widget: QWidget, reason: str, on: bool) -> None:
 
 
 def tinted_for(widget: QWidget, reason: str) -> bool:
-    return reason in str(widget.property("tints") or "").split(",")
+    return reason in _reasons(widget)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
 from guinn.experiment import Experiment
-from guinn.gui.main_window import PROBLEM_TINT
+from guinn.gui.tint import TINT
 from tests.gui.conftest import SMALL_MNIST, TOY
 
 Yes = QMessageBox.StandardButton.Yes
@@ -565,7 +565,7 @@ def test_settings_the_dataset_cannot_support_are_flagged_in_place(qtbot, make_wi
     clean = split.palette().color(QPalette.ColorRole.Base)
     split.setValue(0.9)
     assert any("leaves no samples" in p for p in window._check_settings())
-    assert split.property("problem") and split.palette().color(QPalette.ColorRole.Base) == PROBLEM_TINT
+    assert split.property("problem") and split.palette().color(QPalette.ColorRole.Base) == TINT
     assert split.buttonSymbols() == QAbstractSpinBox.ButtonSymbols.UpDownArrows and not split.styleSheet()
     split.setValue(0.2)
     assert split.palette().color(QPalette.ColorRole.Base) == clean

@@ -5,6 +5,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
 
 from guinn.gui import range_notice
+from guinn.gui.tint import TINT
 
 
 def _type(box, text):
@@ -21,8 +22,8 @@ def test_an_entry_put_back_is_reported_with_the_allowed_range(qtbot, window):
     _type(epochs, "0")
     assert epochs.value() == before
     assert window.statusBar().currentMessage() == f"Epochs: 0 is not allowed (allowed: 1 to 100000); it stays {before}."
-    assert epochs.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH  # the box itself says so a moment
-    qtbot.waitUntil(lambda: epochs.palette().color(QPalette.ColorRole.Base) != range_notice.FLASH, timeout=5000)
+    assert epochs.palette().color(QPalette.ColorRole.Base) == TINT  # the box itself says so a moment
+    qtbot.waitUntil(lambda: epochs.palette().color(QPalette.ColorRole.Base) != TINT, timeout=5000)
     _type(epochs, "7")  # accepted: the report that it stayed is taken back
     assert epochs.value() == 7 and window.statusBar().currentMessage() == ""
     _type(window.settings.learning_rate, "0")
@@ -92,10 +93,10 @@ def test_a_flash_and_a_flagged_setting_tint_the_box_together(qtbot, make_window,
     split = window.settings.validation_split
     clean = split.palette().color(QPalette.ColorRole.Base)
     _type(split, "5")  # refused: it flashes
-    assert split.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH
+    assert split.palette().color(QPalette.ColorRole.Base) == TINT
     split.setValue(0.9)  # flagged during the flash: this dataset has no samples left to train on
     assert split.property("problem")
     qtbot.wait(400)  # the flash is over; the problem is not
-    assert split.palette().color(QPalette.ColorRole.Base) == range_notice.FLASH
+    assert split.palette().color(QPalette.ColorRole.Base) == TINT
     split.setValue(0.2)
     assert not split.property("problem") and split.palette().color(QPalette.ColorRole.Base) == clean
