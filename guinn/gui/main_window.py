@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from guinn.core import optimizers
 from guinn.core.callbacks import History
 from guinn.core.model import LIKELY_CAUSE
+from guinn.core.weight_spread import weight_spread
 from guinn.data.catalog import Dataset
 from guinn.errors import GuinnError, TrainingWarning
 from guinn.experiment import Experiment
@@ -58,6 +59,7 @@ from guinn.utils import to_categorical
 
 PLOT_INTERVAL_MS = 40  # fastest redraw; slower when redrawing is expensive (see _on_tick)
 PAUSE_KEYS = "Ctrl+P"  # set again whenever the button's text changes (see _set_pause_text)
+SPREAD_INTERVAL_S = 0.5  # the weights' spread is redrawn at most this often while training (and seen)
 BOUNDARY_INTERVAL_S = 0.5  # the 2-D decision boundary is redrawn at most this often while training
 # ... unless it is on screen: then every epoch, and epochs go at most this fast (a toy run
 # takes a fraction of a second at full speed; redrawing costs ~5 ms)
@@ -202,6 +204,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._rate_mark: tuple | None = None  # (batches done, training seconds, recent rate) for _recent_rate
         self._started_before = False  # the first run of a session may wait for the compiler
         self._boundary_time = 0.0
+        self._spread_time = 0.0
         self.last_outcome: Outcome | None = None
         self.history = TrainingHistory()
         shape = guess_shape(exp.dataset) or (784, 10)
@@ -843,6 +846,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
     def _show_model(self) -> None:
         """The model changed (built, opened, discarded, reset): the views that read it follow."""
         self._redraw_boundary()
+        self._show_spread()
         self._set_pad_model()
         self._name_start()
 
@@ -853,6 +857,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.start_button.setText("Continue" if goes_on else "Start")
         tip = (f"{TIPS['start_continue']} (Ctrl+R)" if goes_on else f"{TIPS['start']} (Ctrl+R)")
         self.start_button.setToolTip(tip)
+
+    def _show_spread(self) -> None:
+        self._spread_time = time.perf_counter()
+        self.plots.spread.show(weight_spread(self.model))
 
     def _redraw_boundary(self) -> None:
         self._boundary_time = time.perf_counter()
@@ -1110,6 +1118,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if p is not None and p is not self._progress_shown and due:
             self._show_progress(p)
         self.plots.refresh(visible_only=True)
+        if (self.plots.currentIndex() == self.plots.WEIGHTS_PAGE and self._thread is not None
+                and time.perf_counter() - self._spread_time >= SPREAD_INTERVAL_S):
+            self._show_spread()
         wall, cpu = time.perf_counter(), time.thread_time()
         if self._duty_mark is not None and wall - self._duty_mark[0] >= 0.25:
             duty = (cpu - self._duty_mark[1]) / (wall - self._duty_mark[0])
@@ -1254,6 +1265,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._set_training_ui(False)
         self._refresh_plots(force=True)
         self._redraw_boundary()
+        self._show_spread()
         if self._last_progress is not None:
             self._show_progress(self._last_progress)
         self._show_final_epoch()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from guinn.core.weight_spread import NEAR_ZERO, WeightSpread
 from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
 from guinn.gui.tips import TIPS
 
@@ -287,6 +288,56 @@ class LayerCurves:
         return low, high
 
 
+class SpreadCurves:
+    """Each layer's weight spread as a step curve (see :mod:`guinn.core.weight_spread`), in the
+    per-layer plots' colours, with each layer's share of weights at about zero in the legend."""
+
+    def __init__(self, widget: pg.PlotWidget):
+        self.widget = widget
+        self.curves: list[pg.PlotDataItem] = []
+        self.names: tuple[str, ...] = ()
+        self.half = None  # the x axis's half-width, as last set
+        item = widget.getPlotItem()
+        item.setLabel("bottom", "weight value")
+        item.setDownsampling(auto=False)  # (pyqtgraph's clipping and downsampling break step curves:
+        item.setClipToView(False)  # 81 bins need neither)
+        self.legend = pg.LegendItem(labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
+        item.layout.addItem(self.legend, 2, 3)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        item.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
+        self.legend.setVisible(False)
+        self.shown: WeightSpread | None = None
+        self.note = EmptyNote(widget, "No weights yet: press Start (or open a model), and the spread of "
+                              "each layer's weights appears here.")
+
+    def show(self, spread: WeightSpread | None) -> None:
+        self.shown = spread
+        item = self.widget.getPlotItem()
+        names = tuple(layer.name for layer in spread.layers) if spread is not None else ()
+        if names != self.names:
+            for curve in self.curves:
+                item.removeItem(curve)
+            self.legend.clear()
+            self.curves = [item.plot([], [], stepMode="center", pen=pg.mkPen(color, width=2))
+                           for color in layer_colors(len(names))]
+            for curve, label in zip(self.curves, layer_labels(names), strict=True):
+                self.legend.addItem(curve, label)
+            self.names = names
+        self.legend.setVisible(bool(names))
+        self.note.setVisible(spread is None)
+        if spread is None:
+            return
+        labels = layer_labels(names)
+        for i, (curve, layer) in enumerate(zip(self.curves, spread.layers, strict=True)):
+            curve.setData(spread.edges, 100 * layer.fractions)
+            share = f"{layer.near_zero:.0%}" if layer.near_zero >= 0.1 else f"{layer.near_zero:.1%}"
+            self.legend.items[i][1].setText(f"{labels[i]}: {share} ≈ 0")
+        half = float(spread.edges[-1])
+        if half != self.half:
+            self.half = half
+            item.setXRange(-half, half, padding=0.02)
+
+
 class EmptyNote(QLabel):
     """A grey note low in an empty plot; mouse events pass through to the plot."""
 
@@ -309,6 +360,8 @@ class EmptyNote(QLabel):
 
 class PlotsPanel(QTabWidget):
     """Tabs: loss and accuracy; gradients (lines over time + bars by depth); weights; saturation."""
+
+    WEIGHTS_PAGE = 2
 
     def __init__(self, history: TrainingHistory, parent=None):
         super().__init__(parent)
@@ -376,7 +429,10 @@ class PlotsPanel(QTabWidget):
         self.ratio_plot.addItem(
             pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DashLine))
         )
-        self.addTab(self._split(self.weight_plot, self.ratio_plot), "Weights")
+        self.spread_plot = _plot("spreadPlot", f"Spread of the weights now (≈ 0: within {NEAR_ZERO:g} of zero)",
+                                 "% of the layer's weights")
+        self.spread = SpreadCurves(self.spread_plot)
+        self.addTab(self._split(self.weight_plot, self.spread_plot, self.ratio_plot), "Weights")
 
         self.saturation_plot = _plot(
             "saturationPlot", "Saturated or inactive activations per layer", "fraction of the batch's activations"
@@ -388,7 +444,7 @@ class PlotsPanel(QTabWidget):
         for i, tip in enumerate((
                 "Loss and accuracy per batch (grey), smoothed (black) and per epoch, training and validation",
                 "How large each layer's gradients are: tiny ones in early layers are vanishing gradients",
-                "How large each layer's weights are, and how much each step changes them",
+                "How large each layer's weights are, how they are spread, and how much each step changes them",
                 "The share of each layer's units stuck where their slope is ~0 (saturated sigmoid/tanh, "
                 "inactive ReLU)")):
             self.setTabToolTip(i, tip)
@@ -425,10 +481,10 @@ class PlotsPanel(QTabWidget):
         }
 
     @staticmethod
-    def _split(top: QWidget, bottom: QWidget) -> QSplitter:
+    def _split(*widgets: QWidget) -> QSplitter:
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
-        splitter.addWidget(bottom)
+        for widget in widgets:
+            splitter.addWidget(widget)
         return splitter
 
     def refresh(self, force: bool = False, visible_only: bool = False) -> bool:

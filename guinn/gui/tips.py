@@ -201,6 +201,12 @@ TIPS = {
     "weightPlot": (
         "RMS of each layer's weights: growing weights can mean too little regularisation."
     ),
+    "spreadPlot": (
+        "How each layer's weights are spread: the share of them in each narrow range of values, "
+        "now. An L1 penalty piles many up at (almost) exactly zero, which the RMS above cannot "
+        "show; L2 makes them small but rarely zero. The legend gives each layer's share within "
+        "0.001 of zero."
+    ),
     "ratioPlot": (
         "Size of each step relative to the weights; around 1e-3 is healthy, far below means "
         "the layer is not learning, far above means it is thrashing."
