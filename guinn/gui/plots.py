@@ -290,12 +290,16 @@ class LayerCurves:
 
 class SpreadCurves:
     """Each layer's weight spread as a step curve (see :mod:`guinn.core.weight_spread`), in the
-    per-layer plots' colours, with each layer's share of weights at about zero in the legend."""
+    per-layer plots' colours, with each layer's share of weights at about zero in the legend;
+    kept earlier runs' first layers dashed in their colours (L2's small weights beside L1's
+    pile at zero)."""
 
     def __init__(self, widget: pg.PlotWidget):
         self.widget = widget
         self.curves: list[pg.PlotDataItem] = []
         self.names: tuple[str, ...] = ()
+        self.texts: list[str] = []  # their legend entries
+        self.kept: list[tuple[pg.PlotDataItem, str]] = []  # (dashed curve, legend text) per kept run
         self.half = None  # the x axis's half-width, as last set
         item = widget.getPlotItem()
         item.setLabel("bottom", "weight value")
@@ -317,25 +321,61 @@ class SpreadCurves:
         if names != self.names:
             for curve in self.curves:
                 item.removeItem(curve)
-            self.legend.clear()
             self.curves = [item.plot([], [], stepMode="center", pen=pg.mkPen(color, width=2))
                            for color in layer_colors(len(names))]
-            for curve, label in zip(self.curves, layer_labels(names), strict=True):
-                self.legend.addItem(curve, label)
+            self.texts = layer_labels(names)
             self.names = names
-        self.legend.setVisible(bool(names))
+            self._list()
         self.note.setVisible(spread is None)
-        if spread is None:
-            return
-        labels = layer_labels(names)
-        for i, (curve, layer) in enumerate(zip(self.curves, spread.layers, strict=True)):
-            curve.setData(spread.edges, 100 * layer.fractions)
-            share = f"{layer.near_zero:.0%}" if layer.near_zero >= 0.1 else f"{layer.near_zero:.1%}"
-            self.legend.items[i][1].setText(f"{labels[i]}: {share} ≈ 0")
-        half = float(spread.edges[-1])
-        if half != self.half:
+        if spread is not None:
+            for i, (curve, layer) in enumerate(zip(self.curves, spread.layers, strict=True)):
+                curve.setData(spread.edges, 100 * layer.fractions)
+                self.texts[i] = f"{layer_labels(names)[i]}: {_share(layer.near_zero)} ≈ 0"
+                self.legend.items[i][1].setText(self.texts[i])
+        self._fit_x()
+
+    def keep(self, label: str, color: QColor) -> pg.PlotDataItem | None:
+        """Keep the shown spread's first layer, dashed, as run ``label``'s; None without one."""
+        if self.shown is None:
+            return None
+        first = self.shown.layers[0]
+        curve = self.widget.getPlotItem().plot(
+            self.shown.edges, 100 * first.fractions, stepMode="center",
+            pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine))
+        curve.setZValue(-5)  # under the current run's curves
+        self.kept.append((curve, f"{label}, layer 1: {_share(first.near_zero)} ≈ 0"))
+        self._list()
+        self._fit_x()
+        return curve
+
+    def drop(self, curve: pg.PlotDataItem) -> None:
+        self.widget.getPlotItem().removeItem(curve)
+        self.kept = [(c, text) for c, text in self.kept if c is not curve]
+        self._list()
+        self._fit_x()
+
+    def _list(self) -> None:
+        """The legend: this model's layers, then the kept runs' first layers under a heading."""
+        self.legend.clear()
+        for curve, text in zip(self.curves, self.texts, strict=True):
+            self.legend.addItem(curve, text)
+        if self.kept:
+            self.legend.addItem(pg.PlotDataItem(pen=None), "earlier runs:")  # a sample with no line
+            for curve, text in self.kept:
+                self.legend.addItem(curve, text)
+        self.legend.setVisible(bool(self.legend.items))
+
+    def _fit_x(self) -> None:
+        edges = ([] if self.shown is None else [float(self.shown.edges[-1])]) + [
+            float(curve.xData[-1]) for curve, _ in self.kept]
+        half = max(edges, default=None)
+        if half is not None and half != self.half:
             self.half = half
-            item.setXRange(-half, half, padding=0.02)
+            self.widget.getPlotItem().setXRange(-half, half, padding=0.02)
+
+
+def _share(fraction: float) -> str:
+    return f"{fraction:.0%}" if fraction >= 0.1 else f"{fraction:.1%}"
 
 
 class EmptyNote(QLabel):
@@ -642,6 +682,7 @@ class PlotsPanel(QTabWidget):
                     symbolBrush=color, symbolPen=None)
                 dotted.setZValue(-5)
                 run["val_" + key] = (dotted.xData, dotted.yData, dotted)
+        run["spread"] = self.spread.keep(label, color)
         self.kept_runs.append(run)
         return True
 
@@ -666,6 +707,8 @@ class PlotsPanel(QTabWidget):
                     if legend.scene() is not None:  # (out of the layout it would be drawn at the scene's corner)
                         legend.scene().removeItem(legend)
                     del self._kept_legends[key]
+        if run.get("spread") is not None:
+            self.spread.drop(run["spread"])
         self.kept_runs.remove(run)
 
     def set_run_name(self, name: str) -> None:

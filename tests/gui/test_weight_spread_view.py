@@ -34,7 +34,10 @@ def test_a_trained_model_shows_each_layers_spread_and_its_share_at_zero(qtbot, m
     assert not np.array_equal(trained.layers[0].fractions, fresh.layers[0].fractions)
     window._discard_model()
     assert spread.shown is None and not spread.curves
-    assert spread.note.isVisibleTo(window.plots.spread_plot) and not spread.legend.isVisible()
+    assert spread.note.isVisibleTo(window.plots.spread_plot)
+    assert [label.text for _, label in spread.legend.items][0] == "earlier runs:"  # (the reset kept the run)
+    window.plots.forget_runs()
+    assert not spread.legend.isVisible()
 
 
 def test_the_spread_follows_a_run_while_the_weights_tab_is_on_show(qtbot, make_window):
@@ -47,3 +50,23 @@ def test_the_spread_follows_a_run_while_the_weights_tab_is_on_show(qtbot, make_w
     assert window.history.step > 0
     window.stop_training()
     qtbot.waitUntil(lambda: not window.is_training(), timeout=60_000)
+
+
+def test_a_kept_run_leaves_its_first_layers_spread_dashed_until_forgotten(qtbot, make_window):
+    window = make_window(TOY)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    trained = window.plots.spread.shown.layers[0]
+    window.ask.queue = [QMessageBox.StandardButton.Yes]
+    window.reset_weights()  # the trained run is kept for comparison
+    spread = window.plots.spread
+    assert len(window.plots.kept_runs) == 1 and len(spread.kept) == 1
+    curve, text = spread.kept[0]
+    np.testing.assert_array_equal(curve.yData, 100 * trained.fractions)
+    assert curve.opts["pen"].style() == Qt.PenStyle.DashLine
+    assert text.startswith(window.plots.kept_runs[0]["label"] + ", layer 1: ")
+    texts = [label.text for _, label in spread.legend.items]
+    assert texts[-2:] == ["earlier runs:", text] and len(texts) == len(spread.curves) + 2
+    window.plots.forget_runs()
+    assert not spread.kept and curve not in window.plots.spread_plot.getPlotItem().items
+    assert len(spread.legend.items) == len(spread.curves)
