@@ -268,7 +268,10 @@ def test_add_rules():
     with raises(ConfigError, "Only the first layer"):
         model.add(Dense(2, input_dim=2))
     model.build((3,))
-    with raises(ConfigError, "after the model has been built"):
+    model.add(Dense(2))  # an untrained model is built again (Keras's)
+    model.compile("sgd", "mse")
+    model.fit(np.ones((2, 3), np.float32), np.ones((2, 2), np.float32), epochs=1, verbose=0)
+    with raises(ConfigError, "after the model has been trained"):
         model.add(Dense(2))
 
 

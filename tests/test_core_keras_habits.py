@@ -14,7 +14,7 @@ import pytest
 import guinn.utils
 from guinn.callbacks import Callback, EarlyStopping, LambdaCallback
 from guinn.errors import ConfigError, DataError, ModelFileError, TrainingWarning
-from guinn.layers import Dense, Dropout
+from guinn.layers import Dense, Dropout, Input
 from guinn.losses import CategoricalCrossentropy
 from guinn.models import Sequential, load_model
 from guinn.optimizers import SGD, Adam
@@ -317,10 +317,10 @@ def test_keras_datasets_mnist_needs_no_import_of_its_own():
 
 
 def test_layer_get_and_set_weights_like_keras():
-    model = Sequential([Dense(4, activation="relu", input_dim=3), Dropout(0.5), Dense(2)], seed=1)
+    model = Sequential([Dense(4, activation="relu"), Dropout(0.5), Dense(2)], seed=1)
     with pytest.raises(ConfigError, match="build the model first"):
-        model.layers[0].get_weights()
-    model.build()
+        model.layers[0].get_weights()  # (no input shape given: nothing to build with)
+    model.build((3,))
     kernel, bias = model.layers[0].get_weights()
     assert kernel.shape == (3, 4) and bias.shape == (4,) and model.layers[1].get_weights() == []
     kernel[:] = 7  # a copy: the model is unchanged until set_weights
@@ -335,16 +335,43 @@ def test_layer_get_and_set_weights_like_keras():
     assert all((a == b).all() for a, b in zip(before, model.get_weights(), strict=True))
 
 
-def test_pop_removes_the_last_layer_until_the_model_is_built():
+def test_pop_removes_the_last_layer_until_the_model_has_trained():
     model = Sequential([Dense(4, input_dim=3), Dense(2)])
     last = model.pop()
     assert isinstance(last, Dense) and last.units == 2 and len(model.layers) == 1
     model.add(Dense(3, activation="softmax"))
     model.build()
-    with pytest.raises(ConfigError, match="after the model has been built"):
+    first = model.layers[0].get_weights()
+    assert model.pop().units == 3 and model.built and len(model.get_weights()) == 2  # built again, as Keras does
+    assert all((a == b).all() for a, b in zip(first, model.layers[0].get_weights(), strict=True))
+    model.add(Dense(3, activation="softmax"))
+    model.compile("sgd", "categorical_crossentropy")
+    model.fit(np.ones((4, 3), np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]], epochs=1, verbose=0)
+    with pytest.raises(ConfigError, match="after the model has been trained"):
         model.pop()
     with pytest.raises(ConfigError, match="no layers"):
         Sequential().pop()
+
+
+def test_a_model_that_knows_its_input_builds_when_its_weights_are_read_and_takes_more_layers():
+    """Keras builds Sequential([Dense(3, input_shape=(4,))]) at once: tutorials print the first
+    layer's initial weights before fit, then add() goes on."""
+    model = Sequential([Dense(3, input_shape=(4,))], seed=5)
+    assert not model.built
+    kernel = model.layers[0].kernel
+    assert kernel.shape == (4, 3) and model.built
+    model.add(Dense(2, activation="softmax"))  # built again for the new layer; layer 1 keeps its weights
+    assert model.built and [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 2), (2,)]
+    assert (model.layers[0].kernel == kernel).all()
+    assert [layer.name for layer in model.layers] == ["dense_1", "dense_2"]
+    at_once = Sequential([Dense(3, input_shape=(4,)), Dense(2, activation="softmax")], seed=5)
+    assert all((a == b).all() for a, b in zip(at_once.get_weights(), model.get_weights(), strict=True))
+    unknown = Sequential([Dense(3)])  # no input shape: nothing to build yet, as in Keras
+    assert unknown.layers[0].weights == []
+    with pytest.raises(ConfigError, match="has no weights yet"):
+        unknown.layers[0].get_weights()
+    with pytest.raises(ConfigError, match="Input"):
+        model.add(Input(shape=(4,)))
 
 
 def test_pop_removes_a_prelu_dense_whole_and_missing_names_are_import_errors_too():

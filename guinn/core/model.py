@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -73,12 +74,14 @@ class Sequential(AlwaysTrainable):
     def add(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
             raise ConfigError(f"Sequential.add takes a guinn layer, got {type(layer).__name__}.")
-        if self.built:
-            raise ConfigError("Layers cannot be added after the model has been built or trained; "
-                              "create a new Sequential.")
         if isinstance(layer, InputLayer):
+            if self.built:
+                raise ConfigError("Input(shape=...) must come first in a Sequential: this model already has layers.")
             self._add_input(layer)
             return
+        self._restructure("Layers cannot be added", lambda: self._append(layer))
+
+    def _append(self, layer: Layer) -> None:
         expanded = layer.expand() if isinstance(layer, Dense) else [layer]
         before = len(self.layers)
         try:
@@ -92,22 +95,49 @@ class Sequential(AlwaysTrainable):
         except ConfigError:
             del self.layers[before:]  # a refused layer leaves no part of itself behind
             raise
+        for item in expanded:
+            item._owner = weakref.ref(self)  # which model builds it when its weights are asked for
         self._added.append((layer, len(expanded)))
 
     def pop(self) -> Layer:
-        """Remove and return the last layer (Keras's), before the model is built: a built
-        model's weights and optimizer state are laid out for its layers."""
+        """Remove and return the last layer (Keras's), until the model has trained."""
         if not self.layers:
             raise ConfigError("pop: the model has no layers to remove.")
-        if self.built:
-            raise ConfigError("pop: layers cannot be removed after the model has been built or trained; "
-                              "create a new Sequential with the layers you want (model.layers lists them).")
+        return self._restructure("pop: layers cannot be removed", self._remove_last)
+
+    def _remove_last(self) -> Layer:
         # what the last add() put in: Dense(activation='prelu') is two layers, and goes as one
         if self._added and sum(n for _, n in self._added) == len(self.layers):
             layer, count = self._added.pop()
             del self.layers[-count:]
             return layer
         return self.layers.pop()
+
+    def _restructure(self, refusal: str, change):
+        """Keras's add and pop on a built model: it is built again for the new layers, the
+        layers that stay keeping their weights. Refused once it has trained: its optimizer
+        state and training record are laid out for the old layers."""
+        if not self.built:
+            return change()
+        trained = (self.optimizer is not None and self.optimizer.iterations > 0) or bool(self.history.epoch)
+        if trained:
+            raise ConfigError(f"{refusal} after the model has been trained; create a new Sequential with "
+                              f"the layers you want (model.layers lists them).")
+        kept = {id(layer): layer.get_weights() for layer in self.layers}
+        shape = self.layers[0].input_shape
+        self.built = False
+        try:
+            result = change()
+        except ConfigError:
+            self.built = True  # nothing changed: the old buffers still hold the layers
+            raise
+        if not self.layers:  # the last one popped: nothing to build
+            return result
+        self.build(shape)
+        for layer in self.layers:
+            if id(layer) in kept:
+                layer.set_weights(kept[id(layer)])
+        return result
 
     def _add_input(self, given: InputLayer) -> None:
         """Keras's Input(shape=...): allowed only before the first layer, and only once."""
@@ -143,12 +173,16 @@ class Sequential(AlwaysTrainable):
             raise ConfigError("The model has no layers; add at least one Dense layer.")
         shape = _sample_shape(self.input_shape if input_shape is None else input_shape)
         counts: dict[str, int] = {}
+        taken = {layer.name for layer in self.layers if layer.name is not None}  # (named in an earlier build)
         for layer in self.layers:
             shape = layer.build(shape)
             if layer.name is None:
                 key = layer.type_name.lower()
                 counts[key] = counts.get(key, 0) + 1
+                while f"{key}_{counts[key]}" in taken:
+                    counts[key] += 1
                 layer.name = f"{key}_{counts[key]}"
+                taken.add(layer.name)
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise ConfigError(f"Layer names must be unique, got {names}.")

@@ -48,6 +48,7 @@ class Layer(AlwaysTrainable):
         self.collect_stats = False
         self._scratch: dict = {}
         self.built = False
+        self._owner = None  # weakref to the Sequential it was last added to
 
     # -- structure -----------------------------------------------------------------
     def build(self, input_shape: tuple) -> tuple:
@@ -81,7 +82,7 @@ class Layer(AlwaysTrainable):
     def weights(self) -> list[np.ndarray]:
         """Keras's ``layer.weights``: the live parameters, read-only (``set_weights`` changes
         them); ``[]`` before the layer is built, as in Keras."""
-        return [read_only(self.params[key]) for key, _ in self.param_shapes()] if self._bound() else []
+        return [read_only(self.params[key]) for key, _ in self.param_shapes()] if self._built_by_owner() else []
 
     trainable_weights = trainable_variables = weights
 
@@ -112,8 +113,18 @@ class Layer(AlwaysTrainable):
         for key, w in checked:
             self.params[key][...] = w
 
-    def _require_bound(self, what: str) -> None:
+    def _built_by_owner(self) -> bool:
+        """Whether the layer has weights, after its model builds itself if it knows its input
+        shape: Keras builds ``Sequential([Dense(3, input_shape=(4,))])`` at once, so its
+        tutorials read ``layers[0].get_weights()`` before any fit."""
         if not self._bound():
+            owner = self._owner() if self._owner is not None else None
+            if owner is not None and self in owner.layers and not owner.built and owner.input_shape is not None:
+                owner.build()
+        return self._bound()
+
+    def _require_bound(self, what: str) -> None:
+        if not self._built_by_owner():
             raise ConfigError(f"{what}: layer {self.name or type(self).__name__} has no weights yet; build the "
                               f"model first (model.build(input_shape), or fit it).")
 
