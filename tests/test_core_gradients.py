@@ -191,7 +191,12 @@ def check_model(layers, loss, x, y, fused=None, seed=0):
     for layer in model.layers:
         if isinstance(layer, PReLU):
             layer.params["alpha"][...] = rng.uniform(0.1, 0.4, size=layer.params["alpha"].shape)
-    if fused is not None:
+    if fused == "forced off":  # the unfused path, which a model ending otherwise takes
+        model._fused = False
+        for layer in model.layers:
+            if hasattr(layer, "fused_output"):
+                layer.fused_output = False
+    elif fused is not None:
         assert model._fused is fused
     yt = model.loss.prepare_targets(y, model.output_shape[0], model.dtype)
 
@@ -239,9 +244,11 @@ def test_categorical_crossentropy_fused_with_softmax():
 
 def test_categorical_crossentropy_unfused():
     x, _, y = class_data(seed=1)
-    # softmax as its own layer: the loss cannot fuse and must go through softmax's Jacobian
+    # softmax as its own layer fuses too; forced apart, the loss goes through softmax's Jacobian
     check_model([Dense(5, activation="sigmoid", input_dim=4), Dense(3), Activation("softmax")],
-                "categorical_crossentropy", x, y, fused=False)
+                "categorical_crossentropy", x, y, fused="forced off")
+    check_model([Dense(5, activation="sigmoid", input_dim=4), Dense(3), Activation("softmax")],
+                "categorical_crossentropy", x, y, fused=True)
 
 
 def test_categorical_crossentropy_soft_targets():
@@ -249,6 +256,38 @@ def test_categorical_crossentropy_soft_targets():
     y = np.random.default_rng(0).dirichlet(np.ones(3), size=len(x))
     check_model([Dense(3, activation="softmax", input_dim=4)], "categorical_crossentropy", x, y,
                 fused=True)
+
+
+def test_categorical_targets_must_be_distributions_for_the_fused_gradient_to_be_the_losss():
+    """(p - y) is the gradient of -sum(y log p) only where each row of y sums to 1: a row of
+    zeros had a loss of 0 and still moved the weights."""
+    from guinn.core.losses import CategoricalCrossentropy
+    from guinn.errors import DataError
+
+    loss = CategoricalCrossentropy()
+    smoothed = np.full((2, 3), 0.1 / 3, np.float32) + np.float32(0.9) * np.eye(3, dtype=np.float32)[:2]
+    loss.prepare_targets(smoothed, 3, np.float32)  # float32's rounding of smoothed labels passes
+    for bad, total in ((np.zeros((4, 3)), "0"), (np.array([[1, 1, 0], [1, 0, 0]]), "2")):
+        with pytest.raises(DataError, match=rf"sum to 1 .*row 0 sums to {total}\."):
+            loss.prepare_targets(bad, 3, np.float64)
+
+
+@pytest.mark.parametrize("name, y", [("categorical_crossentropy", [[0.2, 0.8, 0.0]]),
+                                     ("binary_crossentropy", [[1.0, 0.0, 1.0]])])
+def test_unfused_cross_entropy_is_flat_where_its_probabilities_are_clipped(name, y):
+    """The gradient of the loss as reported: clipped at 1e-7, it no longer changes there."""
+    from guinn.core import losses
+
+    loss = losses.get(name)
+    y = np.array(y)
+    p = np.array([[1e-9, 0.5, 0.5]])  # the first beyond the clip, the others not
+    g = loss.gradient(y, p)
+    assert g[0, 0] == 0.0 and (g[0, 1:] != 0).any()
+    for j in (1, 2):  # and where not clipped, the central difference agrees
+        step = np.zeros_like(p)
+        step[0, j] = 1e-6
+        numeric = (loss(y, p + step) - loss(y, p - step)) / 2e-6
+        assert g[0, j] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
 
 
 def test_sparse_categorical_crossentropy():
@@ -274,7 +313,9 @@ def test_binary_crossentropy_unfused():
     x, _, _ = class_data(seed=6)
     y = (np.arange(len(x)) % 2).astype(float)[:, None]
     check_model([Dense(4, activation="leaky_relu", input_dim=4), Dense(1), Activation("sigmoid")],
-                "binary_crossentropy", x, y, fused=False)
+                "binary_crossentropy", x, y, fused="forced off")
+    check_model([Dense(4, activation="leaky_relu", input_dim=4), Dense(1), Activation("sigmoid")],
+                "binary_crossentropy", x, y, fused=True)
 
 
 def test_mean_squared_error():
@@ -326,3 +367,25 @@ def test_prelu_shortcut_starts_at_quarter_slope():
     model.build((2,))
     np.testing.assert_array_equal(model.layers[1].params["alpha"], np.full(3, 0.25))
     assert isinstance(model.layers[1].alpha_initializer, initializers.Constant)
+
+
+@pytest.mark.parametrize("activation, loss, units", [("softmax", "categorical_crossentropy", 3),
+                                                     ("sigmoid", "binary_crossentropy", 1)])
+def test_an_activation_layer_at_the_output_is_fused_with_its_cross_entropy(activation, loss, units):
+    """Dense + Activation('softmax') trains as Dense(activation='softmax') does, from the logits:
+    through clipped probabilities a confidently wrong output had a gradient of exactly zero."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 2))
+    y = np.eye(3)[np.zeros(16, int)] if units == 3 else np.ones((16, 1))  # all confidently wrong at first
+    weights = [np.zeros((2, units)), np.full(units, -40.0) if units == 1 else np.array([-40.0, 40.0, 0.0])]
+    losses, scores = [], []
+    for layers in ([Dense(units, input_dim=2), Activation(activation)],
+                   [Dense(units, activation=activation, input_dim=2)]):
+        model = Sequential(layers, seed=0, dtype="float64")
+        model.compile(SGD(4.0), loss)
+        model.set_weights(weights)
+        losses.append(model.fit(x, y, epochs=10, batch_size=8, shuffle=False, verbose=0).history["loss"])
+        scores.append(model.evaluate(x, y, verbose=0))
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    assert scores[0] == pytest.approx(scores[1], rel=1e-12)
+    assert losses[0][0] > 10 > 2 > scores[0]  # it learns its way out

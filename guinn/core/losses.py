@@ -12,6 +12,7 @@ import numpy as np
 from guinn.errors import DataError, checked_arguments, unknown_name
 
 EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] when it cannot fuse
+ROW_SUM_TOLERANCE = 1e-3  # categorical targets' rows may miss 1 by float32 rounding of smoothed labels
 
 
 class Loss:
@@ -64,7 +65,7 @@ class CategoricalCrossentropy(Loss):
 
     def gradient(self, y_true, y_pred):
         p = np.clip(y_pred, EPSILON, 1 - EPSILON)
-        return -(y_true / p) / len(y_true)
+        return np.where(p == y_pred, -(y_true / p) / len(y_true), 0.0)  # flat where clipped, as the loss is
 
     def fused(self, y_true, logits, probs):
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -80,6 +81,13 @@ class CategoricalCrossentropy(Loss):
             raise DataError("categorical_crossentropy needs one-hot targets with values in [0, 1]; "
                             "for integer class labels use sparse_categorical_crossentropy or "
                             "guinn.utils.to_categorical.")
+        # rows that are not distributions: the fused gradient (p - y) is the loss's only if each sums to 1
+        sums = y.sum(axis=1, dtype=np.float64)
+        off = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
+        if off.size:
+            raise DataError(f"categorical_crossentropy needs each target row to sum to 1 (one-hot, or class "
+                            f"probabilities such as smoothed labels); {off.size:,} of {len(y):,} rows do not, "
+                            f"e.g. row {off[0]} sums to {sums[off[0]]:g}.")
         return y
 
 
@@ -111,7 +119,7 @@ class BinaryCrossentropy(Loss):
 
     def gradient(self, y_true, y_pred):
         p = np.clip(y_pred, EPSILON, 1 - EPSILON)
-        return (p - y_true) / (p * (1 - p)) / y_true.size
+        return np.where(p == y_pred, (p - y_true) / (p * (1 - p)) / y_true.size, 0.0)  # flat where clipped
 
     def fused(self, y_true, logits, probs):
         z = logits

@@ -18,7 +18,7 @@ import numpy as np
 
 from guinn.core import backend, fused, losses, memory, optimizers, split
 from guinn.core.callbacks import Callback, CallbackList, History, ProgbarLogger
-from guinn.core.layers import Dense, InputLayer, Layer, layer_from_config
+from guinn.core.layers import Activation, Dense, InputLayer, Layer, layer_from_config
 from guinn.core.layers.base import AlwaysTrainable, checked_weight
 from guinn.core.telemetry import BatchTelemetry, LayerTelemetry, ratio
 from guinn.core.validation import check_batch_size, check_epochs, check_fraction, check_name, check_x, file_path
@@ -304,10 +304,12 @@ class Sequential(AlwaysTrainable):
                           f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
                           f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
                           f"(or use binary_crossentropy for sigmoid outputs).")
-        self._fused = (isinstance(last, Dense) and self.loss.fused_activation is not None
+        # Dense(activation='softmax') or Activation('softmax') last: the loss starts from the logits
+        # (through clipped probabilities a confident wrong answer had a gradient of exactly zero)
+        self._fused = (isinstance(last, (Dense, Activation)) and self.loss.fused_activation is not None
                        and last.activation.name == self.loss.fused_activation)
         for layer in self.layers:
-            if isinstance(layer, Dense):
+            if isinstance(layer, (Dense, Activation)):
                 layer.fused_output = layer is last and self._fused
         seen_params = False
         self._need_input_grad = []
@@ -698,12 +700,13 @@ class Sequential(AlwaysTrainable):
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size], y[i:i + batch_size]
             if fused:
-                hidden = xb
+                logits = xb
                 for layer in self.layers[:-1]:
-                    hidden = layer.call(hidden)
-                logits = hidden @ last.params["kernel"]
-                if last.use_bias:
-                    logits += last.params["bias"]
+                    logits = layer.call(logits)
+                if isinstance(last, Dense):
+                    logits = logits @ last.params["kernel"]
+                    if last.use_bias:
+                        logits += last.params["bias"]
                 out = last.activation.forward(logits, np.empty_like(logits), last.alpha)
                 total_loss += self.loss.fused(yb, logits, out)[0] * len(xb)
             else:

@@ -20,16 +20,22 @@ class Activation(Layer):
         self.activation = activations.get(activation)
         self.alpha = activations.check_alpha(alpha)
         self._sat = float("nan")
+        self.fused_output = False  # set by the model when the loss supplies dL/d(input) directly
 
     def forward(self, x, training, rng):
         a = self.activation.forward(x, self._buffer("a", x.shape, x.dtype), self.alpha)
-        self._a = a
+        self._x, self._a = x, a
         if self.collect_stats:
             self._sat = self.activation.saturation(a, self.alpha)
         return a
 
+    @property
+    def logits(self):
+        """The last forward pass's input (what fused losses start from)."""
+        return self._x
+
     def backward(self, g, need_input_grad):
-        return self.activation.backward(self._a, g, self.alpha)
+        return g if self.fused_output else self.activation.backward(self._a, g, self.alpha)
 
     def call(self, x):
         return self.activation.forward(x, x.copy(), self.alpha)
