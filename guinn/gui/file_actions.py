@@ -236,6 +236,7 @@ class FileActions:
         specs, n_classes = cards
         self.model = None
         stored = getattr(model, "experiment_config", None)
+        exp = None
         if stored:
             try:
                 exp = Experiment.from_dict(dict(stored))
@@ -253,6 +254,11 @@ class FileActions:
         self._init_key = (self.settings.initializer.currentData(), self.settings.seed.value())
         self._trained, self._dirty, self._diverged = True, False, False
         self._keep_for_comparison()
+        if stored and exp is not None:  # a CSV run's curve beside an MNIST model's epochs compared nothing
+            self.plots.forget_runs_unlike(self._comparison_of(exp), ("source",))
+            self._sizes_to_compare = True  # (as after a preset: see apply_experiment)
+        else:
+            self.plots.forget_runs()  # trained on data the file does not name
         self.history.reset(())
         self.plots.clear()
         # its stored epochs on the plots, where its optimizer's step count stood at each

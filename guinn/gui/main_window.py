@@ -10,10 +10,12 @@ Opening and saving experiments and models, and the offer to save before closing,
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QThread, QTimer, Signal, Slot
@@ -176,6 +178,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         exp = experiment or Experiment()
         self._base = exp  # title and description ride along from the loaded file
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
+        self._run_comparison: Comparison | None = None  # what it compares with (set at Start)
+        self._sizes_to_compare = False  # whether the next Start drops kept runs on other amounts of data
         self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
         self._ask_before_discarding = True  # until 'Yes to All' to discarding unsaved weights
         self._on_trial = None  # (dataset, spec, model) to go back to if a chosen file cannot be read
@@ -519,8 +523,12 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             "An experiment starts a new run from fresh weights, so the trained weights would be discarded"
         ):
             return False
-        if not self._compares_with(exp):  # the spiral's runs on an MNIST lesson's plot compared nothing
-            self.plots.forget_runs()
+        # The spiral's runs on an MNIST lesson's plot compared nothing, nor do runs of other batches.
+        # Runs on other amounts of the same data stay until Start, and go then if the amount still
+        # differs: each of the optimizer race's presets puts 60,000 digits back, which a student
+        # racing on 6,000 sets again.
+        self.plots.forget_runs_unlike(self._comparison_of(exp), ("source", "batch_size", "validation_split"))
+        self._sizes_to_compare = True
         self._base = exp
         self.settings.set_experiment(exp)
         self.layers.set_specs(exp.layers, guarded=False)
@@ -530,12 +538,13 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self._load_dataset(exp.dataset)
         return True
 
-    def _compares_with(self, exp: Experiment) -> bool:
-        """Whether runs of ``exp`` compare with the kept ones: the same data, batch size and
-        validation split (the optimizer race's five presets; not a 1,000-digit lesson after a
-        60,000-digit one)."""
-        return (exp.dataset == self.dataset_panel.spec() and exp.batch_size == self.settings.batch_size.value()
-                and math.isclose(exp.validation_split, self.settings.validation_split.value()))
+    @staticmethod
+    def _comparison_of(exp: Experiment) -> Comparison:
+        """What a run of ``exp`` must share with an earlier run for their curves to compare."""
+        spec = exp.dataset
+        return Comparison(json.dumps(_source(spec), sort_keys=True),
+                          json.dumps({k: spec[k] for k in SIZE_KEYS if k in spec}, sort_keys=True),
+                          int(exp.batch_size), round(float(exp.validation_split), 6))
 
     # -- dataset -------------------------------------------------------------------------------
     def _on_dataset_choice(self, spec: dict) -> None:
@@ -787,7 +796,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
     def _keep_for_comparison(self) -> None:
         """Before the curves are cleared: keep the run's smoothed loss and accuracy (View menu)."""
         if self.keep_runs_action.isChecked() and len(self.history.batches) and not self._run_forgotten:
-            self.plots.keep_run(self._run_name)
+            self.plots.keep_run(self._run_name, self._run_comparison)
         self._run_forgotten = False
 
     def _zoom_menu(self, view_menu) -> None:
@@ -1015,6 +1024,12 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs
         if self.history.step:  # this run continues the curves: mark where, and with what
             self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
+        # Kept runs compare with this one only on the same data, batch size and validation split
+        # (the optimizer race's five presets; not a 1,000-digit lesson after a 60,000-digit one)
+        self._run_comparison = self._comparison_of(exp)
+        if self._sizes_to_compare:  # runs kept across a preset (see apply_experiment); changes made since
+            self.plots.forget_runs_unlike(self._run_comparison, ("source", "sizes"))  # are compared by label
+            self._sizes_to_compare = False
         # what a kept curve of this run will be called: the preset's own name while it is unchanged
         self._run_name = self._describe_run(exp)
         self.plots.set_run_name(self._run_name)
@@ -1392,6 +1407,15 @@ def zoom_now() -> int:
         return round(float(os.environ.get("QT_SCALE_FACTOR", "1")) * 100)
     except ValueError:
         return 100
+
+
+class Comparison(NamedTuple):
+    """What runs must share for their curves to compare: the data and the batches' size and count."""
+
+    source: str  # the dataset, without its sample counts
+    sizes: str  # its sample counts
+    batch_size: int
+    validation_split: float
 
 
 def _source(spec: dict) -> dict:

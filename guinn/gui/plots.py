@@ -646,7 +646,7 @@ class PlotsPanel(QTabWidget):
             widget.addItem(line)
             self.run_marks.append((widget, line))
 
-    def keep_run(self, label: str) -> bool:
+    def keep_run(self, label: str, comparison=None) -> bool:
         """Keep the current run's smoothed training loss and accuracy on their plots, labelled
         ``label``, for the runs that follow to be compared with (at most MAX_KEPT_RUNS, the
         oldest going first); the axes take them in at the next refresh, which the caller's
@@ -663,7 +663,7 @@ class PlotsPanel(QTabWidget):
         color = KEPT_COLORS[self._colors_used % len(KEPT_COLORS)]
         self._colors_used += 1
         label = _unused(label, {run["label"] for run in self.kept_runs})  # two "SGD 1" lines could not be told apart
-        run = {"label": label}
+        run = {"label": label, "comparison": comparison}  # what later runs must share to compare with it
         for key, widget in (("loss", self.loss_plot), ("accuracy", self.accuracy_plot)):
             x, y = curves[key]
             # named in the loss plot's legend only: the same colour is the same run in both, and
@@ -685,6 +685,18 @@ class PlotsPanel(QTabWidget):
         run["spread"] = self.spread.keep(label, color)
         self.kept_runs.append(run)
         return True
+
+    def forget_runs_unlike(self, comparison, fields: tuple[str, ...]) -> None:
+        """Remove the kept runs that differ from ``comparison`` (the window's record of a run's
+        data and batches) in any of ``fields``."""
+        def differs(kept) -> bool:
+            return kept is None or any(getattr(kept, f) != getattr(comparison, f) for f in fields)
+
+        unlike = [run for run in self.kept_runs if differs(run["comparison"])]
+        for run in unlike:
+            self._drop_kept(run)
+        if unlike:
+            self.refresh(force=True)
 
     def forget_runs(self) -> None:
         """Remove every kept earlier run from the plots."""

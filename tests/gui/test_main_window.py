@@ -1492,6 +1492,43 @@ def test_runs_are_kept_across_experiments_only_where_they_compare(qtbot, make_wi
     assert window.plots.kept_runs == []  # forgotten while on show
 
 
+def test_a_race_on_fewer_samples_than_its_presets_keeps_its_runs(qtbot, make_window):
+    """Each race preset puts its own sample count back; a student who sets a smaller one again
+    before each Start keeps the runs side by side. Not setting it again, they do not compare."""
+    preset = TOY.with_changes(epochs=1, dataset={"kind": "toy", "name": "blobs", "n_samples": 300})
+    window = make_window(preset)
+    samples = window.dataset_panel.samples
+    samples.setValue(200)
+    qtbot.waitUntil(lambda: window.dataset is not None and len(window.dataset.x_train) < 240, timeout=30_000)
+    _train(qtbot, window)
+    for learning_rate in (0.1, 0.2):
+        window.ask.queue = [Yes]
+        assert window.apply_experiment(preset.with_changes(optimizer={"name": "sgd", "learning_rate": learning_rate}))
+        samples.setValue(200)
+        qtbot.waitUntil(lambda: window.dataset is not None and len(window.dataset.x_train) < 240, timeout=30_000)
+        _train(qtbot, window)
+    assert len(window.plots.kept_runs) == 2  # the first two runs, beside the third
+    window.ask.queue = [Yes]
+    assert window.apply_experiment(preset)
+    assert len(window.plots.kept_runs) == 3  # shown until Start: the amount may be set again
+    _train(qtbot, window)  # on the preset's 300 samples
+    assert window.plots.kept_runs == []
+
+
+def test_opening_a_model_of_other_data_forgets_the_runs_kept(qtbot, make_window, tmp_path):
+    window = make_window(TOY.with_changes(epochs=1))
+    _train(qtbot, window)
+    path = tmp_path / "blobs.safetensors"
+    assert window.save_model(str(path))
+    window.ask.queue = [Yes]
+    window.dataset_panel.use({"kind": "toy", "name": "moons", "n_samples": 300})
+    qtbot.waitUntil(lambda: window.dataset is not None and "moons" in window.dataset.name, timeout=30_000)
+    _train(qtbot, window)
+    window._dirty = False
+    assert window.open_model(str(path))  # a blobs model: the moons run does not compare with it
+    assert window.plots.kept_runs == []
+
+
 def test_start_says_continue_when_it_would_train_the_same_weights_on(qtbot, make_window):
     window = make_window(TOY.with_changes(epochs=2))
     assert window.start_button.text() == "Start"
