@@ -35,7 +35,7 @@ MAX_KEPT_RUNS = 6
 KEPT_COLORS = [QColor(c) for c in ("#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#bcbd22", "#e377c2")]
 # Over a plot with nothing to show yet (a fresh window, or an opened model, whose file keeps
 # only per-epoch figures): what will appear there, so an empty axis does not look broken.
-NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training\n"
+NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch while training "
               "runs (press Start). Model files keep only the per-epoch loss and accuracy.")
 
 
@@ -98,6 +98,7 @@ class FollowY:
         self.log = log
         self.following = True
         self.bounds = None
+        self.initial = tuple(self.view.viewRange()[1])  # an empty plot's, restored when it is cleared
 
     def _manual(self, *_):
         self.following = False
@@ -131,7 +132,10 @@ class FollowY:
         return bounds[1] < self.bounds[1] / 4
 
     def reset(self) -> None:
+        """Start afresh, at an empty plot's range: a diverged run's 1e-3..1e12 stayed on the
+        cleared plot."""
         self.following, self.bounds = True, None
+        self.view.setYRange(*self.initial, padding=0)
 
 
 class FollowX:
@@ -379,15 +383,16 @@ def _share(fraction: float) -> str:
 
 
 class EmptyNote(QLabel):
-    """A grey note low in an empty plot; mouse events pass through to the plot."""
+    """A grey note in the middle of an empty plot; mouse events pass through to the plot."""
 
     def __init__(self, plot: pg.PlotWidget, text: str):
         super().__init__(text, plot)
         self.setObjectName("emptyPlotNote")
-        # low in the plot, clear of the legend in its top corner
-        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+        # centred over the data area (the padding keeps it off the axes and the legend under the plot):
+        # placed low, it ran over the batch numbers of a short plot
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
-        self.setStyleSheet("QLabel { color: #808080; background: transparent; padding: 40px 40px 80px 60px; }")
+        self.setStyleSheet("QLabel { color: #808080; background: transparent; padding: 30px 40px 70px 60px; }")
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         plot.installEventFilter(self)
         self.setGeometry(plot.rect())
@@ -460,6 +465,7 @@ class PlotsPanel(QTabWidget):
         self.gradient_bars.getPlotItem().setMouseEnabled(x=False, y=False)
         self._bar_brushes = None
         self._bar_frame = None
+        self._bar_y_initial = tuple(self.gradient_bars.getPlotItem().getViewBox().viewRange()[1])
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.6, y0=0)
         self.gradient_bars.addItem(self._bars)
         self.addTab(self._split(self.gradient_plot, self.gradient_bars), "Gradients")
@@ -611,6 +617,8 @@ class PlotsPanel(QTabWidget):
         if not len(values):
             self._bars.setOpts(x=[], height=[], y0=0)
             axis.setTicks([[]])
+            if self._bar_frame is not None:  # cleared: an empty plot's range, not the last run's decades
+                self.gradient_bars.getPlotItem().setYRange(*self._bar_y_initial, padding=0)
             self._bar_frame = None
             return
         ok = np.isfinite(values)

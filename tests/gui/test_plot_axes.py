@@ -29,3 +29,21 @@ def test_kept_runs_of_the_same_name_are_told_apart(qtbot, window):
         window.reset_weights()
     labels = [run["label"] for run in window.plots.kept_runs]
     assert labels == ["toy", "toy (2)", "toy (3)"]
+
+
+def test_a_cleared_plot_goes_back_to_an_empty_plots_value_range(qtbot, window):
+    """A diverged run's gradients (1e-3..1e12) kept their axis on the plots cleared for the
+    next network."""
+    from PySide6.QtCore import Qt
+
+    plots = window.plots
+    empty = [tuple(w.getPlotItem().getViewBox().viewRange()[1]) for w in (plots.gradient_plot, plots.gradient_bars)]
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    plots.setCurrentIndex(1)
+    plots.refresh(force=True)
+    trained = [tuple(w.getPlotItem().getViewBox().viewRange()[1]) for w in (plots.gradient_plot, plots.gradient_bars)]
+    assert trained[0] != empty[0] and trained[1] != empty[1]
+    window._discard_model()
+    cleared = [tuple(w.getPlotItem().getViewBox().viewRange()[1]) for w in (plots.gradient_plot, plots.gradient_bars)]
+    assert cleared == empty
