@@ -215,6 +215,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.layers = LayerListModel(exp.layers, *shape, parent=self)
         self.layers.guard = self._confirm_architecture_change
         self.layers.keep_weights = self._carry_weights_over
+        self.layers.specsChanged.connect(self._follow_layers)
 
         self._build_ui()
         self._build_menus()
@@ -572,6 +573,15 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.leave_preset()
         if _source(spec) != _source(self._dataset_spec or spec):  # other data's runs do not compare with these
             self.plots.forget_runs()  # (17,000 MNIST batches squeezed a CSV run into 2% of the axis)
+
+    def _follow_layers(self) -> None:
+        """The window's title says when the network is no longer the preset's: with all eight
+        layers removed, 'The ReLU twin: 8 ReLU layers' still said so. Its explanation stays up:
+        changing the network is what most lessons invite."""
+        title = self._base.title
+        if title and self.windowTitle().startswith(f"guinn — {title}"):
+            changed = tuple(self.layers.specs()) != tuple(self._base.layers)
+            self.setWindowTitle(f"guinn — {title}" + (" (network changed)" if changed else ""))
 
     def _would_ask_to_discard(self) -> bool:
         """Whether giving up the model needs the user's word: unsaved trained weights, unless

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
 from guinn.experiment import Experiment
+from guinn.gui.file_actions import DEFAULT_TITLE
 from guinn.gui.tint import TINT
 from tests.gui.conftest import SMALL_MNIST, TOY
 
@@ -489,6 +490,23 @@ def test_a_presets_explanation_opens_shortened_on_a_small_window(qtbot, window):
     window.resize(1480, 900)
     assert window.load_preset(preset)
     assert whole[-40:] in window.banner.text() and "More…" not in window.banner.text()  # room for it all
+
+
+def test_the_window_title_says_when_the_network_is_no_longer_the_presets(qtbot, window):
+    preset = _find_preset(window, "deep_relu")
+    if preset is None:
+        pytest.skip("no presets shipped in this checkout")
+    assert window.load_preset(preset)
+    title = window.windowTitle()
+    specs = window.layers.specs()
+    window.layer_panel.select(0)
+    window.layer_panel.remove_layer()
+    assert window.windowTitle() == f"{title} (network changed)" and not window.banner.isHidden()
+    window.layers.set_specs(specs)  # the preset's network again
+    assert window.windowTitle() == title
+    window.leave_preset()
+    window.layer_panel.remove_layer()
+    assert window.windowTitle() == DEFAULT_TITLE  # no preset named: nothing to say
 
 
 def _find_preset(window, stem):
@@ -1077,7 +1095,7 @@ def test_a_presets_explanation_goes_with_its_data_or_network(qtbot, window, tmp_
     window.dataset_panel.samples.setValue(window.dataset_panel.samples.value() + 50)  # more of the same data
     window.layer_panel.add_layer()
     qtbot.waitUntil(lambda: window.dataset is not None, timeout=60_000)
-    assert not window.banner.isHidden() and window.windowTitle() == title
+    assert not window.banner.isHidden() and window.windowTitle() == f"{title} (network changed)"
     combo = window.dataset_panel.combo
     combo.setCurrentIndex(combo.findText("Toy 2-D: moons"))
     assert window.banner.isHidden() and "Spiral" not in window.windowTitle()
