@@ -529,3 +529,70 @@ def test_keras_loss_functions_give_each_samples_loss_and_compile_takes_them():
     model.compile(optimizer="sgd", loss=keras.losses.sparse_categorical_crossentropy)
     assert model.loss.name == "sparse_categorical_crossentropy"
     model.fit(rng.normal(size=(20, 4)), rng.integers(0, 3, 20), epochs=1, verbose=0)
+
+
+def test_add_and_pop_on_a_built_model_keep_the_weights_the_user_set():
+    model = Sequential([Dense(3, input_shape=(4,)), Dense(2, activation="softmax")])
+    mine = [np.full((4, 3), 0.5, np.float32), np.full(3, 0.25, np.float32)]
+    model.layers[0].set_weights(mine)
+    model.add(Dense(2, activation="softmax"))
+    assert all((a == b).all() for a, b in zip(mine, model.layers[0].get_weights(), strict=True))
+    model.pop()
+    assert all((a == b).all() for a, b in zip(mine, model.layers[0].get_weights(), strict=True))
+
+
+def test_a_refused_add_on_a_built_model_leaves_it_as_it_was():
+    model = Sequential([Dense(3, input_shape=(4,)), Dense(2, activation="softmax")])
+    model.layers[0].set_weights([np.full((4, 3), 0.5, np.float32), np.zeros(3, np.float32)])
+    before = model.get_weights()
+    with pytest.raises(ConfigError, match="unique"):
+        model.add(Dense(2, name="dense_1"))  # refused only when built
+    assert [layer.name for layer in model.layers] == ["dense_1", "dense_2"] and model.built
+    assert all((a == b).all() for a, b in zip(before, model.get_weights(), strict=True))
+
+
+def test_a_layer_belongs_to_one_model_and_a_popped_one_is_free():
+    first = Sequential([Dense(3, input_shape=(4,)), Dense(2, activation="softmax")])
+    first.build()
+    with pytest.raises(ConfigError, match="already belongs to model"):
+        Sequential([first.layers[0]])
+    with pytest.raises(ConfigError, match="in this model already"):
+        first.add(first.layers[1])
+    popped = first.pop()
+    assert popped.weights == [] and not popped.built  # its old buffer is the first model's no more
+    second = Sequential([Dense(3, input_shape=(4,)), popped])
+    assert [w.shape for w in second.get_weights()] == [(4, 3), (3,), (3, 2), (2,)]
+
+
+def test_a_callback_cannot_restructure_the_model_while_it_trains():
+    model = Sequential([Dense(3, input_shape=(4,)), Dense(2, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    refused = []
+
+    def pop(logs):
+        try:
+            model.pop()
+        except ConfigError as exc:
+            refused.append(str(exc))
+
+    history = model.fit(np.ones((4, 4), np.float32), np.eye(2, dtype=np.float32)[[0, 1, 0, 1]], epochs=2, verbose=0,
+                        callbacks=[LambdaCallback(on_train_begin=pop)])
+    assert refused and "while the model trains" in refused[0]
+    assert len(history.history["loss"]) == 2 and len(model.layers) == 2
+
+
+def test_swapping_the_output_layer_warns_only_if_the_new_one_is_wrong():
+    model = Sequential([Dense(3, activation="relu", input_shape=(4,)), Dense(2, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    x, y = np.ones((4, 4), np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.pop()  # on the way to another head: no warning about the relu output
+        model.add(Dense(3, activation="softmax"))
+        model.fit(x, y, verbose=0)
+    wrong = Sequential([Dense(3, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
+    wrong.compile("sgd", "categorical_crossentropy")
+    wrong.pop()
+    wrong.add(Dense(3, activation="relu"))
+    with pytest.warns(TrainingWarning, match="expects class probabilities"):
+        wrong.fit(x, y, verbose=0)

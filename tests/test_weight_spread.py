@@ -76,3 +76,19 @@ def test_l1_makes_many_weights_exactly_zero_where_l2_does_not():
         model.fit(x, y, epochs=40, batch_size=40, verbose=0)
         shares[name] = weight_spread(model).layers[0].near_zero
     assert shares["l1"] > 0.3 > 0.1 > shares["l2"], shares
+
+
+def test_weights_near_float64s_largest_still_have_increasing_finite_edges():
+    model = _float64_model()
+    w = model.layers[0].params["kernel"]
+    w[...] = 0.0
+    w[0, 0] = 1.5e308
+    spread = weight_spread(model)
+    assert np.isfinite(spread.edges).all() and (np.diff(spread.edges) > 0).all()
+    assert spread.edges[-1] >= 1.5e308 and spread.layers[0].fractions.sum() == 1.0
+
+
+def _float64_model():
+    model = guinn.Sequential([guinn.layers.Dense(3, activation="softmax", input_shape=(4,))], dtype="float64")
+    model.compile("sgd", "categorical_crossentropy")
+    return model

@@ -66,6 +66,9 @@ class Sequential(AlwaysTrainable):
         self.telemetry = True
         self._rngs = backend.spawn_generators(self.seed)
         self._input_shape = None  # from Input(shape=...) until the first layer takes it
+        self._fitting = False  # fit is running: no add/pop from a callback
+        self._output_checked_at_fit = False  # see _rebuild
+        self._output_check_due = False
         self._added: list[tuple[Layer, int]] = []  # (layer given to add(), how many layers it became)
         for layer in [layers] if isinstance(layers, Layer) else (layers or []):
             self.add(layer)
@@ -86,6 +89,7 @@ class Sequential(AlwaysTrainable):
         before = len(self.layers)
         try:
             for item in expanded:
+                _check_unshared(item, self)
                 if self.layers and item.declared_input_shape is not None:
                     raise ConfigError(f"Only the first layer may declare input_dim/input_shape "
                                       f"(layer {len(self.layers) + 1}, {item!r}).")
@@ -97,6 +101,7 @@ class Sequential(AlwaysTrainable):
             raise
         for item in expanded:
             item._owner = weakref.ref(self)  # which model builds it when its weights are asked for
+            item.unbind()  # (a layer of an unbuilt model keeps no weights; see _check_unshared)
         self._added.append((layer, len(expanded)))
 
     def pop(self) -> Layer:
@@ -109,9 +114,14 @@ class Sequential(AlwaysTrainable):
         # what the last add() put in: Dense(activation='prelu') is two layers, and goes as one
         if self._added and sum(n for _, n in self._added) == len(self.layers):
             layer, count = self._added.pop()
+            removed = self.layers[-count:]
             del self.layers[-count:]
-            return layer
-        return self.layers.pop()
+        else:
+            layer = self.layers.pop()
+            removed = [layer]
+        for item in removed:  # free for another model, which builds it afresh
+            item.unbind()
+        return layer
 
     def _restructure(self, refusal: str, change):
         """Keras's add and pop on a built model: it is built again for the new layers, the
@@ -119,25 +129,42 @@ class Sequential(AlwaysTrainable):
         state and training record are laid out for the old layers."""
         if not self.built:
             return change()
+        if self._fitting:
+            raise ConfigError(f"{refusal} while the model trains (from a callback); change it before fit.")
         trained = (self.optimizer is not None and self.optimizer.iterations > 0) or bool(self.history.epoch)
         if trained:
             raise ConfigError(f"{refusal} after the model has been trained; create a new Sequential with "
                               f"the layers you want (model.layers lists them).")
         kept = {id(layer): layer.get_weights() for layer in self.layers}
+        before = (list(self.layers), list(self._added), [layer.name for layer in self.layers])
         shape = self.layers[0].input_shape
         self.built = False
         try:
             result = change()
-        except ConfigError:
-            self.built = True  # nothing changed: the old buffers still hold the layers
+            self._rebuild(shape, kept)
+        except BaseException:
+            self.layers[:], self._added[:] = before[0], before[1]  # as it was, weights and all
+            for layer, name in zip(self.layers, before[2], strict=True):
+                layer.name = name
+            self._rebuild(shape, kept)
             raise
+        return result
+
+    def _rebuild(self, shape, kept: dict) -> None:
+        """Build for the layers now listed, those in ``kept`` keeping their weights; a wrong
+        output layer is said at fit, not on the way to the right one (pop, then add)."""
         if not self.layers:  # the last one popped: nothing to build
-            return result
-        self.build(shape)
+            self.built = False
+            return
+        self._output_checked_at_fit = True
+        try:
+            self.build(shape)
+        finally:
+            due, self._output_checked_at_fit = self._output_checked_at_fit == "due", False
+        self._output_check_due = self._output_check_due or due
         for layer in self.layers:
             if id(layer) in kept:
                 layer.set_weights(kept[id(layer)])
-        return result
 
     def _add_input(self, given: InputLayer) -> None:
         """Keras's Input(shape=...): allowed only before the first layer, and only once."""
@@ -298,12 +325,10 @@ class Sequential(AlwaysTrainable):
         if not self.compiled or not self.layers:
             return
         last = self.layers[-1]
-        output = self._output_activation()
-        if self.loss.fused_activation == "softmax" and output != "softmax":
-            warn_user(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
-                          f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
-                          f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
-                          f"(or use binary_crossentropy for sigmoid outputs).")
+        if self._output_checked_at_fit:  # a pop() on the way to another output layer: said at fit if still so
+            self._output_checked_at_fit = "due"
+        else:
+            self._check_output_activation()
         # Dense(activation='softmax') or Activation('softmax') last: the loss starts from the logits
         # (through clipped probabilities a confident wrong answer had a gradient of exactly zero)
         self._fused = (isinstance(last, (Dense, Activation)) and self.loss.fused_activation is not None
@@ -317,6 +342,14 @@ class Sequential(AlwaysTrainable):
             self._need_input_grad.append(seen_params)
             seen_params = seen_params or bool(layer.param_shapes())
         self.set_telemetry(self.telemetry)
+
+    def _check_output_activation(self) -> None:
+        output = self._output_activation()
+        if self.loss.fused_activation == "softmax" and output != "softmax":
+            warn_user(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
+                      f"last layer's activation is {output or 'none'}: its outputs need not sum to 1, so "
+                      f"the loss is not a cross-entropy. End the model with Dense(..., activation='softmax') "
+                      f"(or use binary_crossentropy for sigmoid outputs).")
 
     def set_telemetry(self, enabled: bool) -> None:
         """Per-batch layer statistics on (default) or off."""
@@ -369,12 +402,19 @@ class Sequential(AlwaysTrainable):
 
     def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                   batch_transform):
+        if self._output_check_due:  # a pop() and add() left the output layer as it is now
+            self._output_check_due = False
+            self._check_output_activation()
         engine = split.SplitStep.plan(self, batch_size)
         # A diverging run overflows on purpose of nobody: guinn stops it and says why (the loss or
         # update check), so NumPy's RuntimeWarnings would only repeat that on the terminal.
-        with engine or contextlib.nullcontext(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
-                                    initial_epoch, batch_transform, engine)
+        self._fitting = True
+        try:
+            with engine or contextlib.nullcontext(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._fit_epochs(x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle,
+                                        initial_epoch, batch_transform, engine)
+        finally:
+            self._fitting = False
 
     def _fit_epochs(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                     batch_transform, engine):
@@ -916,6 +956,18 @@ def check_weight_count(total: int, dtype) -> None:
         shown = f"{total:,}" if total < 10**15 else f"{total / 10**digits:.3g}e+{digits}"
         raise ConfigError(f"The layers hold {shown} weights, more than guinn trains or saves ({most:,} at "
                           f"{np.dtype(dtype)}); is a layer size mistyped?")
+
+
+def _check_unshared(layer: Layer, model: Sequential) -> None:
+    """A layer belongs to one model: its weights are views into that model's buffers, so a
+    second model building it would leave the first training weights it no longer reads."""
+    owner = layer._owner() if layer._owner is not None else None
+    if owner is not None and owner is not model and any(item is layer for item in owner.layers):
+        raise ConfigError(f"Layer {layer.name or layer.type_name} already belongs to model {owner.name!r}; guinn "
+                          f"does not share layers between models. Create a new layer (and copy weights with "
+                          f"new.set_weights(old.get_weights()) once both models are built), or pop() it first.")
+    if any(item is layer for item in model.layers):
+        raise ConfigError(f"Layer {layer.name or layer.type_name} is in this model already; add a new layer.")
 
 
 def _sample_shape(input_shape) -> tuple:

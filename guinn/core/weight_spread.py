@@ -46,7 +46,7 @@ def weight_spread(model, bins: int = BINS, near_zero: float = NEAR_ZERO) -> Weig
         if finite.size:
             largest = max(largest, float(np.abs(finite).max()))
     half = _round_up(largest)
-    edges = np.linspace(-half, half, bins + 1)
+    edges = half * np.linspace(-1.0, 1.0, bins + 1)  # (linspace(-half, half) overflows near float64's max)
     layers = []
     for name, w in kernels:
         flat = w.ravel()
@@ -65,5 +65,5 @@ def _round_up(x: float) -> float:
     power = 10.0 ** math.floor(math.log10(x))
     for m in (1.0, 2.0, 2.5, 5.0, 10.0):
         if m * power >= x * (1 - 1e-12):
-            return m * power
-    return 10.0 * power
+            return m * power if math.isfinite(m * power) else x  # (float64's largest weights: x itself)
+    return x

@@ -285,7 +285,7 @@ class FileActions:
 
         test = "draw on the pad to test it, or " if pad_problem(model, None) is None else ""  # digits only
         self.metrics_label.setText(
-            f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Start to train it further."
+            f"Trained model {Path(path).name} loaded{_last_epoch(model)}: {test}press Continue to train it further."
         )
         self.metrics_label.setToolTip("")  # an earlier model's test figures
         self.progress.setValue(0)

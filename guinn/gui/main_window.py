@@ -521,7 +521,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.show_error("Stop training before opening another experiment.")
             return False
         if not self._confirm_architecture_change(
-            "An experiment starts a new run from fresh weights, so the trained weights would be discarded"
+            "A preset or an experiment file starts a new run from fresh weights, so the trained weights would be "
+            "discarded"
         ):
             return False
         # The spiral's runs on an MNIST lesson's plot compared nothing, nor do runs of other batches.
@@ -1006,6 +1007,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if self._diverged and self.model is not None:  # continuing blew up again at once, whatever the rate
             self._discard_model()
             self.statusBar().showMessage("The last run diverged, so this one starts from fresh weights.", 10_000)
+        before = getattr(getattr(self.model, "loss", None), "name", None)  # the last run's loss, if it goes on
         try:
             self._ensure_model(exp)
             fit_args = exp.fit_arguments(self.dataset)
@@ -1033,7 +1035,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.history.expect_layers(plot_layer_names(self.model))
         self.plots.prepare_layers()  # curves and legends built now, not while the worker runs
         if self.history.step:  # this run continues the curves: mark where, and with what
-            self.plots.mark_run(self.history.step, _run_label(self.model.optimizer))
+            label = _run_label(self.model.optimizer)
+            if before is not None and before != exp.loss:  # the loss curve goes on in other units
+                label += f", loss: {self.settings.loss.currentText()}"
+            self.plots.mark_run(self.history.step, label)
         # Kept runs compare with this one only on the same data, batch size and validation split
         # (the optimizer race's five presets; not a 1,000-digit lesson after a 60,000-digit one)
         self._run_comparison = self._comparison_of(exp)

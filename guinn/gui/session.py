@@ -300,7 +300,7 @@ class SessionKeeping:
             "warning",
         )
         self._recovered_notice = self.banner.text()
-        self.metrics_label.setText("Recovered the unsaved trained model: press Start to train it further, "
+        self.metrics_label.setText("Recovered the unsaved trained model: press Continue to train it further, "
                                    "or File ▸ Save model to keep it.")
 
     def _sync_recovery(self, written: bool = False) -> None:

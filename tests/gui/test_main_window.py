@@ -21,6 +21,7 @@ from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
 from guinn.experiment import Experiment
 from guinn.gui.file_actions import DEFAULT_TITLE
+from guinn.gui.settings_panel import select_data
 from guinn.gui.tint import TINT
 from tests.gui.conftest import SMALL_MNIST, TOY
 
@@ -1043,6 +1044,11 @@ def test_a_run_that_continues_the_curves_is_marked_with_its_optimizer(qtbot, win
     lines = {line for _, line in window.plots.run_marks}
     assert len(window.plots.run_marks) == 6 and {line.value() for line in lines} == {first_run}
     assert {line.label.toPlainText().strip() for line in lines} == {"Adam 0.05"}
+    select_data(window.settings.loss, "mean_squared_error")
+    _train(qtbot, window)  # the loss curve goes on in other units: the mark says so
+    assert window.model.loss.name == "mean_squared_error"
+    assert {line.label.toPlainText().strip() for _, line in window.plots.run_marks[6:]} == {
+        f"Adam 0.05, loss: {window.settings.loss.currentText()}"}
     window.ask.queue = [Yes]
     window.reset_weights()
     assert window.plots.run_marks == []  # fresh weights, fresh plots

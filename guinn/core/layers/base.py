@@ -72,6 +72,12 @@ class Layer(AlwaysTrainable):
         self.params, self.grads = params, grads
         self._scratch.clear()
 
+    def unbind(self) -> None:
+        """Forget the weights of a model it has left (pop) or not yet joined."""
+        self.params, self.grads = {}, {}
+        self._scratch.clear()
+        self.built = False
+
     # -- weights (Keras's layer.get_weights / set_weights) ----------------------------------
     def get_weights(self) -> list[np.ndarray]:
         """Copies of this layer's parameters in Keras's order (kernel, bias, then extras)."""
