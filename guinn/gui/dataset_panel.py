@@ -31,6 +31,7 @@ from guinn.data.csv_data import csv_header, text_columns
 from guinn.data.toy import TOY_DATASETS
 from guinn.errors import GuinnError
 from guinn.gui.layer_panel import set_range, spin
+from guinn.gui.plain import markup, tooltip
 from guinn.gui.tips import TIPS
 
 TOY_CLASSES = {"spiral": 3, "blobs": 3}
@@ -48,6 +49,7 @@ def guess_label_column(columns: list[str], texts: list[str] = ()) -> int:
     return columns.index(texts[0]) if len(texts) == 1 and texts[0] in columns else len(columns) - 1
 
 
+MAX_LEGEND_CLASSES = 20  # more classes are drawn as one series, without a legend
 MAX_COLUMN_PX = 220  # a dataset table column's widest: a long column name is cut there, not at 100 px
 
 
@@ -145,6 +147,7 @@ class DatasetPanel(QGroupBox):
         self.samples = spin("samplesSpin", 10, 60_000, TIPS["samples"])
         self.samples.setValue(60_000)
         self.info = QLabel("Loading…")
+        self.info.setTextFormat(Qt.TextFormat.RichText)  # every untrusted part escaped
         self.info.setObjectName("datasetInfo")
         self.info.setWordWrap(True)
         form.addRow("Data", self.combo)
@@ -270,7 +273,7 @@ class DatasetPanel(QGroupBox):
             f"{dataset.input_dim} inputs, {dataset.n_classes} classes; "
             f"train {len(dataset.x_train):,} · test {len(dataset.x_test):,}"
         )
-        self.info.setToolTip(dataset.name)  # the whole path (the text names the file: a path widened the pane)
+        self.info.setToolTip(tooltip(dataset.name))  # the whole path (the text names the file: a path widened the pane)
 
 
 def _image_pixmap(pixels: np.ndarray, shape, scale: int = 2) -> QPixmap:
@@ -294,6 +297,7 @@ class DatasetView(QWidget):
         self.setObjectName("datasetView")
         layout = QVBoxLayout(self)
         self.title = QLabel("Loading the dataset…")
+        self.title.setTextFormat(Qt.TextFormat.RichText)  # every untrusted part escaped
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
         self.stack = QStackedWidget()
@@ -349,7 +353,8 @@ class DatasetView(QWidget):
         """``ds``'s samples; None: loading it, or (with ``error``) its load failed."""
         self._dataset, self._area, self.predicted = ds, None, None
         if ds is None:
-            self.title.setText(f"The dataset could not be loaded: {error}" if error else "Loading the dataset…")
+            self.title.setText(html.escape(f"The dataset could not be loaded: {error}") if error
+                               else "Loading the dataset…")
             self.stack.setCurrentWidget(self.nothing)
             return
         self.title.setText(
@@ -367,8 +372,9 @@ class DatasetView(QWidget):
             for i in range(n):
                 cell = QLabel()
                 cell.setPixmap(_image_pixmap(ds.x_train[i], ds.image_shape))
-                cell.setToolTip(f"label {ds.class_names[int(ds.y_train[i])]}")
+                cell.setToolTip(tooltip(f"label {ds.class_names[int(ds.y_train[i])]}"))
                 caption = QLabel(ds.class_names[int(ds.y_train[i])])
+                caption.setTextFormat(Qt.TextFormat.PlainText)  # a CSV's label, shown as it is
                 caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.grid.addWidget(cell, (i // 8) * 2, i % 8)
                 self.grid.addWidget(caption, (i // 8) * 2 + 1, i % 8)
@@ -385,7 +391,11 @@ class DatasetView(QWidget):
             (x0, y0), (x1, y1) = x.min(axis=0), x.max(axis=0)
             pad_x, pad_y = 0.08 * (x1 - x0 or 1.0), 0.08 * (y1 - y0 or 1.0)
             self._area = (float(x0 - pad_x), float(x1 + pad_x), float(y0 - pad_y), float(y1 + pad_y))
-            for k in range(ds.n_classes):
+            if ds.n_classes > MAX_LEGEND_CLASSES:  # one series, coloured point by point: a series and a legend
+                brushes = [pg.mkBrush(_class_color(k, ds.n_classes)) for k in range(ds.n_classes)]  # entry per
+                item.plot(x[:, 0], x[:, 1], pen=None, symbol="o", symbolSize=5,  # class froze the window for
+                          symbolBrush=[brushes[k] for k in y], symbolPen=None)  # minutes at 5,000 classes
+            for k in range(ds.n_classes if ds.n_classes <= MAX_LEGEND_CLASSES else 0):
                 pts = x[y == k]
                 color = _class_color(k, ds.n_classes)
                 item.plot(
@@ -396,7 +406,7 @@ class DatasetView(QWidget):
                     symbolSize=5,
                     symbolBrush=color,
                     symbolPen=None,
-                    name=f"class {ds.class_names[k]}",
+                    name=markup(f"class {ds.class_names[k]}"),
                 )
             self.stack.setCurrentWidget(self.scatter)
         else:

@@ -250,6 +250,7 @@ class LayerPanel(QGroupBox):
         layout.setSpacing(4)
 
         self.input_card = QLabel()
+        self.input_card.setTextFormat(Qt.TextFormat.RichText)  # figures only, in bold
         self.input_card.setObjectName("inputCard")
         self.input_card.setStyleSheet(CARD_STYLE)
         self.input_card.setToolTip(TIPS["input"])
@@ -272,12 +273,14 @@ class LayerPanel(QGroupBox):
         layout.addWidget(self.view, 1)
 
         self.output_card = QLabel()
+        self.output_card.setTextFormat(Qt.TextFormat.RichText)  # figures only, in bold
         self.output_card.setObjectName("outputCard")
         self.output_card.setStyleSheet(CARD_STYLE)
         self.output_card.setToolTip(TIPS["output"])
         layout.addWidget(self.output_card)
 
         self.total_label = QLabel()
+        self.total_label.setTextFormat(Qt.TextFormat.RichText)  # figures only, in bold
         self.total_label.setObjectName("totalParams")
         self.total_label.setToolTip(TIPS["params"])
         self.total_label.setWordWrap(True)

@@ -50,6 +50,7 @@ from guinn.gui.file_actions import DEFAULT_TITLE, FileActions
 from guinn.gui.history import TrainingHistory, folded_layer_names, plot_layer_names
 from guinn.gui.layer_model import LayerListModel
 from guinn.gui.layer_panel import LayerPanel
+from guinn.gui.plain import plain_labels
 from guinn.gui.plots import PlotsPanel
 from guinn.gui.session import SessionKeeping
 from guinn.gui.settings_panel import SettingsPanel
@@ -235,6 +236,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._duty_mark: tuple[float, float] | None = None
         self._set_training_ui(False)
         range_notice.watch_all(self, lambda text: self.statusBar().showMessage(text, 10_000), self._unsay)
+        plain_labels(self)  # (the drawing pad's too: it is built with the window)
         self._load_dataset(exp.dataset)
         self.setMinimumSize(MIN_SIZE)  # fits every pane's minimum; fixed before show so the layout never resizes it
         self.resize(FULL_SIZE)
@@ -480,7 +482,11 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     # -- prompts (tests replace ``ask``) -------------------------------------------------------
     def ask(self, title: str, text: str, buttons=Button.Yes | Button.No, default=Button.No):
-        return QMessageBox.question(self, title, text, buttons, default)
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # (the text may quote a file's name)
+        box.setDefaultButton(default)
+        box.exec()
+        return box.standardButton(box.clickedButton()) if box.clickedButton() is not None else Button.No
 
     def show_error(self, text: str) -> None:
         self.banner.show_message(text, "error")

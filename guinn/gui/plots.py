@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxL
 
 from guinn.core.weight_spread import NEAR_ZERO, WeightSpread
 from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
+from guinn.gui.plain import markup
 from guinn.gui.tips import TIPS
 
 pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
@@ -56,8 +57,9 @@ def layer_colors(n: int) -> list[QColor]:
 
 
 def layer_labels(names) -> list[str]:
+    """Legend entries (HTML: a model file names its layers)."""
     n = len(names)
-    return [f"{i + 1}. {name}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)]
+    return [f"{i + 1}. {markup(name)}" + (" (output)" if i == n - 1 else "") for i, name in enumerate(names)]
 
 
 def _unused(label: str, taken: set[str]) -> str:
@@ -347,7 +349,7 @@ class SpreadCurves:
             self.shown.edges, 100 * first.fractions, stepMode="center",
             pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine))
         curve.setZValue(-5)  # under the current run's curves
-        self.kept.append((curve, f"{label}, layer 1: {_share(first.near_zero)} ≈ 0"))
+        self.kept.append((curve, f"{markup(label)}, layer 1: {_share(first.near_zero)} ≈ 0"))
         self._list()
         self._fit_x()
         return curve
@@ -678,7 +680,7 @@ class PlotsPanel(QTabWidget):
             # eight entries in the accuracy plot's covered the curves near 100%
             curve = widget.getPlotItem().plot(x, y, pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine))
             curve.setZValue(-5)  # under the current run's curves
-            self._kept_legend(widget).addItem(curve, label)
+            self._kept_legend(widget).addItem(curve, markup(label))  # (an experiment file's title)
             run[key] = (x, y, curve)
             # its validation curve too, dotted (what the overfitting lessons compare); no legend
             # entry of its own, or six kept runs would list twelve
@@ -738,7 +740,7 @@ class PlotsPanel(QTabWidget):
             legend.items[0][1].setText(self._this_run())
 
     def _this_run(self) -> str:
-        return f"this run: {self.run_name}" if self.run_name else "this run"
+        return f"this run: {markup(self.run_name)}" if self.run_name else "this run"
 
     def _kept_legend(self, widget: pg.PlotWidget) -> pg.LegendItem:
         """The earlier runs' legend, beside the plot (as the per-layer ones): inside it, six runs'

@@ -21,6 +21,7 @@ from guinn.core import optimizers
 from guinn.core.specs import LayerSpec
 from guinn.experiment import Experiment
 from guinn.gui.file_actions import DEFAULT_TITLE
+from guinn.gui.plain import tooltip
 from guinn.gui.settings_panel import select_data
 from guinn.gui.tint import TINT
 from tests.gui.conftest import SMALL_MNIST, TOY
@@ -1420,7 +1421,7 @@ def test_a_csv_table_shows_whole_column_names_and_the_path_once(qtbot, make_wind
         assert text.endswith("_in_cm (std.)") and header.fontMetrics().horizontalAdvance(text) <= table.columnWidth(c)
     assert window.dataset_view.title.text().count("iris.csv") == 1
     assert "iris.csv" in window.dataset_panel.info.text() and str(path) not in window.dataset_panel.info.text()
-    assert window.dataset_panel.info.toolTip() == f"CSV {path}"  # the whole path, where it widens nothing
+    assert window.dataset_panel.info.toolTip() == tooltip(f"CSV {path}")  # the whole path, where it widens nothing
 
 
 def test_notes_on_discarded_weights_go_with_them(qtbot, window):
