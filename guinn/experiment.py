@@ -15,7 +15,7 @@ from pathlib import Path
 from guinn.core import initializers, optimizers
 from guinn.core.callbacks import EarlyStopping
 from guinn.core.losses import ALIASES
-from guinn.core.specs import LayerSpec, build_model
+from guinn.core.specs import MAX_CARDS, LayerSpec, build_model
 from guinn.core.validation import check_bool, check_int_in, check_number_in, dataclass_from_dict
 from guinn.data.catalog import Dataset, check_spec, load_dataset
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief, unknown_name
@@ -135,6 +135,9 @@ class Experiment:
             if "layers" in data:
                 if not isinstance(data["layers"], list):
                     raise ConfigError("layers must be a list of layer objects.")
+                if len(data["layers"]) > MAX_CARDS:
+                    raise ConfigError(f"layers lists {len(data['layers']):,} hidden layers; at most {MAX_CARDS} "
+                                      f"are allowed.")
                 data["layers"] = tuple(LayerSpec.from_dict(s) for s in data["layers"])
             for key, spec_cls in (("early_stopping", EarlyStoppingSpec), ("augment", AugmentSpec)):
                 if key in data:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from guinn.core.specs import LayerSpec
-from guinn.errors import ModelFileError
+from guinn.errors import GuinnError, ModelFileError
 from guinn.experiment import MAX_FILE_BYTES, AugmentSpec, EarlyStoppingSpec, Experiment
 
 TOY = {"kind": "toy", "name": "spiral", "n_samples": 150}
@@ -339,3 +339,12 @@ def test_data_files_beside_the_experiment_travel_with_it(tmp_path, monkeypatch):
     Experiment(dataset={"kind": "csv", "path": "other.csv", "label_column": "a"}).save(moved / "four.json")
     (moved / "other.csv").write_text("a,label\n2,1\n")  # a namesake beside it is not the file meant
     assert Experiment.load(moved / "four.json").dataset["path"] == str(tmp_path / "other.csv")
+
+
+def test_an_experiment_with_more_hidden_layers_than_the_app_shows_is_refused(tmp_path):
+    from guinn.core.specs import MAX_CARDS
+
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps({"layers": [{"units": 1, "activation": "relu"}] * (MAX_CARDS + 1)}))
+    with pytest.raises(GuinnError, match=f"at most {MAX_CARDS}"):
+        Experiment.load(path)

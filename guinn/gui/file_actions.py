@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from guinn.core.callbacks import History, canonical_metric
-from guinn.core.specs import cards_from_model
+from guinn.core.specs import MAX_CARDS, cards_from_model
 from guinn.errors import GuinnError
 from guinn.experiment import Experiment
 from guinn.gui.tips import count
@@ -222,6 +222,10 @@ class FileActions:
                 "This model was not built from layer cards (Dense layers ending in softmax), "
                 "so the app cannot show or train it."
             )
+            return False
+        if len(cards[0]) > MAX_CARDS:
+            self.show_error(f"This model has {len(cards[0]):,} hidden layers; the app shows at most {MAX_CARDS} "
+                            "(the Python API and the command line take it).")
             return False
         if self.model is not None and self._trained and self._dirty:
             if (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
-from guinn.core.specs import ACTIVATION_HELP, ACTIVATION_LABELS, LayerSpec
+from guinn.core.specs import ACTIVATION_HELP, ACTIVATION_LABELS, MAX_CARDS, LayerSpec
 
 SpecRole = Qt.ItemDataRole.UserRole + 1
 ParamsRole = Qt.ItemDataRole.UserRole + 2
@@ -43,6 +43,7 @@ class LayerListModel(QAbstractListModel):
     """Hidden-layer cards between the dataset's input and the protected softmax output."""
 
     specsChanged = Signal()
+    refused = Signal(str)  # an edit that is not allowed, and why
 
     def __init__(self, specs=(), input_dim: int = 784, n_classes: int = 10, parent=None):
         super().__init__(parent)
@@ -103,6 +104,9 @@ class LayerListModel(QAbstractListModel):
 
     def insert_spec(self, row: int, spec: LayerSpec) -> bool:
         row = max(0, min(row, len(self._specs)))
+        if len(self._specs) >= MAX_CARDS:
+            self.refused.emit(f"A network has at most {MAX_CARDS} hidden layers.")
+            return False
         if not self.guard():
             return False
         self.beginInsertRows(QModelIndex(), row, row)

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.layers.guard = self._confirm_architecture_change
         self.layers.keep_weights = self._carry_weights_over
         self.layers.specsChanged.connect(self._follow_layers)
+        self.layers.refused.connect(lambda text: self.statusBar().showMessage(text, 10_000))
 
         self._build_ui()
         self._build_menus()

@@ -266,12 +266,14 @@ class LayerCurves:
             self.curves.append(curve)
         self.names = names
 
-    def _list(self, curve: pg.PlotDataItem, has_points: bool) -> None:
+    def _list(self, listed: list[bool]) -> None:
         """Legend entries only for curves with something to show (a softmax output layer has
-        no saturation; before the first batch nothing has), kept in depth order."""
-        if has_points == curve.listed:
+        no saturation; before the first batch nothing has), kept in depth order; rebuilt once
+        for all curves (curve by curve, 100 layers' legends took 12 s)."""
+        if listed == [curve.listed for curve in self.curves]:
             return
-        curve.listed = has_points
+        for curve, has_points in zip(self.curves, listed, strict=True):
+            curve.listed = has_points
         self.legend.clear()
         for other in self.curves:
             if other.listed:
@@ -283,14 +285,16 @@ class LayerCurves:
         self.ensure(history.layer_names)
         x = history.batches.x()
         low, high = math.inf, -math.inf
+        listed = []
         for i, curve in enumerate(self.curves):
             y = history.layer_column(self.field, i)
             xs, ys = log_safe(x, y) if self.log_y else finite(x, y)
             curve.setData(xs, ys)
             show_points_when_few(curve, len(xs))
-            self._list(curve, bool(len(xs)))
+            listed.append(bool(len(xs)))
             if len(ys):
                 low, high = min(low, float(ys.min())), max(high, float(ys.max()))
+        self._list(listed)
         return low, high
 
 

@@ -46,3 +46,13 @@ def test_shape_change_updates_counts():
     model = LayerListModel([LayerSpec(4, "relu")], 784, 10)
     model.set_shape(2, 3)
     assert model.total_params() == (2 + 1) * 4 + (4 + 1) * 3
+
+
+def test_a_network_has_at_most_max_cards_hidden_layers(qtbot):
+    from guinn.core.specs import MAX_CARDS
+
+    model = LayerListModel([LayerSpec(4, "relu")] * MAX_CARDS, 2, 3)
+    said = []
+    model.refused.connect(said.append)
+    assert not model.insert_spec(0, LayerSpec(4, "relu")) and not model.duplicate(0)
+    assert model.rowCount() == MAX_CARDS and said == [f"A network has at most {MAX_CARDS} hidden layers."] * 2
