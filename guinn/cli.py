@@ -122,9 +122,12 @@ def main(argv=None) -> int:
     if not argv:
         return _open_app()
     _escape_unprintable_output()
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Escaping(sys.stdout), _Escaping(sys.stderr)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
+            sys.stdout, sys.stderr = streams
             return _open_app()
         return COMMANDS[args.command](args) or 0
     except SystemExit as exc:  # --help, --version and argument errors
@@ -139,6 +142,27 @@ def main(argv=None) -> int:
         return _fail(f"{exc.strerror or exc}{where}")
     except MemoryError:
         return _fail("not enough memory for this dataset or model.")
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+# Control characters a file's names and notes may carry (ESC starts a terminal's escape sequences:
+# a model file's note cleared the screen), written as \x1b; newlines, tabs and the progress bar's
+# carriage returns pass.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)] if chr(c) not in "\n\r\t"}
+
+
+class _Escaping:
+    """A text stream that writes control characters escaped."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(text.translate(_CONTROL) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _escape_unprintable_output() -> None:

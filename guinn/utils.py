@@ -6,6 +6,7 @@ import numpy as np
 
 from guinn.core.backend import set_floatx, set_random_seed
 from guinn.core.losses import one_hot
+from guinn.core.specs import MAX_CLASSES
 from guinn.errors import DataError
 
 __all__ = ["set_floatx", "set_random_seed", "to_categorical"]
@@ -24,4 +25,7 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
         num_classes = int(y.max()) + 1
     elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes <= 0:
         raise DataError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    if num_classes > MAX_CLASSES:  # (labels up to 2**40 asked for 4 TiB)
+        raise DataError(f"to_categorical: {num_classes:,} classes asked for (labels up to {num_classes - 1:,}); "
+                        f"guinn's models take at most {MAX_CLASSES:,} classes, numbered from 0.")
     return one_hot(y.reshape(-1), int(num_classes), dtype).reshape(y.shape + (int(num_classes),))

@@ -541,3 +541,17 @@ def test_evaluating_on_one_idx_pair_says_only_its_held_out_part_is_used(digit_mo
     assert main(["evaluate", str(digit_model), "--dataset", f"idx:{images}:{labels}:{images}:{labels}"]) == 0
     out = capsys.readouterr().out
     assert "10,000 test samples" in out and "held out" not in out
+
+
+def test_control_characters_from_a_file_are_printed_escaped(tmp_path, capsys):
+    """A model file's names could clear the terminal or move its cursor (ESC sequences)."""
+    from guinn.core.layers import Dense
+    from guinn.core.model import Sequential
+
+    model = Sequential([Dense(3, activation="softmax", input_dim=2, name="out\x1b[2J\x07")], name="m\x9b31m")
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "out\\x1b[2J\\x07" in out and "\n" in out

@@ -524,3 +524,19 @@ def test_free_memory_is_read_from_meminfo_or_else_the_system(monkeypatch):
     import os
     if hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
         assert memory.available_bytes() == os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_huge_values_are_refused_where_they_are_given():
+    from guinn import utils
+
+    with raises(DataError, "at most 10,000 classes"):
+        utils.to_categorical([2**40])
+    with raises(ConfigError, "2**32 - 1"):
+        utils.set_random_seed(2**32)
+    model = Sequential([Dense(3, input_dim=2, kernel_initializer=initializers.Constant(1e39))])
+    with raises(ConfigError, "not finite in float32"):
+        model.build()
+    assert not model.built
+    wide = Sequential([Dense(3, input_dim=2, kernel_initializer=initializers.Constant(1e39))], dtype="float64")
+    wide.build()  # finite in float64
+    assert wide.built

@@ -48,6 +48,9 @@ def set_random_seed(seed: int | None) -> None:
     from. As in Keras, each model then gets its own seed from a sequence this one starts: a
     script builds the same models every run, and an ensemble's members still differ."""
     global _GLOBAL_SEED
+    if seed is not None and check_seed(seed) >= 2**32:  # checked before anything is seeded
+        raise ConfigError(f"set_random_seed takes a seed from 0 to 2**32 - 1 (the range of NumPy's global "
+                          f"generator, which it seeds too), got {seed!r}.")
     _GLOBAL_SEED = None if seed is None else np.random.default_rng(check_seed(seed))
     if seed is not None:
         random.seed(seed)

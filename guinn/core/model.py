@@ -217,7 +217,11 @@ class Sequential(AlwaysTrainable):
         self._allocate()
         self.built = True
         self._configure_training()
-        self.reset_weights(reseed=False)
+        try:
+            self.reset_weights(reseed=False)
+        except ConfigError:
+            self.built = False  # (an initializer beyond the dtype's range)
+            raise
 
     def _allocate(self):
         specs = [(layer, key, shape) for layer in self.layers for key, shape in layer.param_shapes()]
@@ -273,7 +277,13 @@ class Sequential(AlwaysTrainable):
             self._rngs = backend.spawn_generators(self.seed)
         init_rng = backend.spawn_generators(self.seed)["init"]
         for layer in self.layers:
-            layer.initialize(init_rng)
+            with np.errstate(over="ignore", invalid="ignore"):
+                layer.initialize(init_rng)
+            for key, value in layer.params.items():  # Constant(1e39) in float32: inf, and fit blamed the rate
+                if not np.isfinite(value).all():
+                    raise ConfigError(f"Layer {layer.name}'s {key} initializer gave values that are not finite in "
+                                      f"{self.dtype.name} (its largest is {np.finfo(self.dtype).max:.3g}); choose "
+                                      f"smaller initial values.")
         if self.optimizer is not None:
             self.optimizer._tmp = None
             self.optimizer.iterations = 0

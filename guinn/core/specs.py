@@ -22,6 +22,7 @@ from guinn.errors import ConfigError, unknown_name
 # model file holds (1,000 layers; a card is up to three: Dense, PReLU, Dropout). An experiment file
 # of 20,000 cards trained for 14 s, then could not be saved.
 MAX_CARDS = 100
+MAX_CLASSES = 10_000  # an output layer's classes (a label column of free text would give one per row)
 CARD_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "maxout", "linear")
 SPELLINGS = {"leakyrelu": "leaky_relu", "parametric_relu": "prelu", "p_relu": "prelu"}  # after lower-casing
 
@@ -104,7 +105,7 @@ def build_model(input_dim: int, hidden: list[LayerSpec], n_classes: int, *, seed
                 initializer: str = "glorot_uniform", dtype=None) -> Sequential:
     """Cards -> a Sequential ending in the protected softmax output layer."""
     check_int_in("input size", input_dim, 1, MAX_INPUT_SIZE)
-    check_int_in("number of classes", n_classes, 2, 10_000)
+    check_int_in("number of classes", n_classes, 2, MAX_CLASSES)
     check_int_in("number of hidden layers", len(hidden), 0, MAX_CARDS)
     model = Sequential(seed=seed, dtype=dtype)
     first = True
