@@ -340,10 +340,11 @@ class ModelCheckpoint(_Monitoring):
         if not isinstance(filepath, (str, os.PathLike)):
             raise ConfigError(f"ModelCheckpoint filepath must be a file path, got {brief(filepath)}.")
         from guinn.io import model_file  # the name is checked now, not after the first epoch's training
+        from guinn.io.atomic import is_folder
 
         self.save_weights_only = bool(save_weights_only)
         name = Path(os.fspath(filepath))
-        if not name.name or name.is_dir():
+        if not name.name or is_folder(name):
             raise ConfigError(f"ModelCheckpoint filepath {os.fspath(filepath)!r} is a folder; give a file name, "
                               f"e.g. {str(name / 'best.safetensors')!r}.")
         try:
@@ -459,8 +460,11 @@ class CSVLogger(Callback):
             if self._keys is None:
                 self._writer.writerow(["epoch", *sorted(values)])
             self._keys = sorted(values)  # Keras's column order
-        self._writer.writerow([epoch, *(values.get(k, "") for k in self._keys)])
-        self._file.flush()
+        try:
+            self._writer.writerow([epoch, *(values.get(k, "") for k in self._keys)])
+            self._file.flush()
+        except OSError as exc:  # a full disk: a guinn error, which fit passes on, not a raw OSError
+            raise ConfigError(f"CSVLogger cannot write {self.filename}: {exc.strerror or exc}.") from None
 
     def on_train_end(self, logs=None):
         if self._file is not None:

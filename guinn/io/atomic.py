@@ -17,13 +17,22 @@ def _write_bytes(handle, data: bytes) -> None:
     handle.write(data)
 
 
+def is_folder(path: Path) -> bool:
+    """``path.is_dir()``, False where the name cannot even be looked up (too long for the file
+    system, say: writing it then says why, as a guinn error, where is_dir raised OSError)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def check_writable(path) -> Path:
     """Fail early, with a clear message, when ``path`` cannot be written (before hours of training)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
+    if not is_folder(directory):
         raise ModelFileError(f"Cannot save to {path}: the folder {directory} does not exist.")
-    if path.is_dir():
+    if is_folder(path):
         raise ModelFileError(f"Cannot save to {path}: it is a folder; give a file name.")
     if not os.access(directory, os.W_OK):
         raise ModelFileError(f"Cannot save to {path}: the folder {directory} is not writable.")

@@ -42,7 +42,7 @@ from guinn.core.layers import Dense, layer_from_config
 from guinn.core.model import METRIC_ALIASES, METRICS, Sequential
 from guinn.core.validation import file_path, is_finite_number
 from guinn.errors import ConfigError, GuinnError, ModelFileError, brief
-from guinn.io.atomic import write_atomically
+from guinn.io.atomic import is_folder, write_atomically
 from guinn.io.untrusted import checked_size, strict_json
 
 FORMAT = "guinn-model"
@@ -184,7 +184,7 @@ FOREIGN_SUFFIXES = {".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5", ".keras": "Keras",
 def check_suffix(path: Path) -> None:
     """A model file's name ends in .safetensors (as Keras's must end in .keras): the name says
     what the file is, and Open finds it."""
-    if not path.name or path.is_dir():  # (a folder is told so where it is written)
+    if not path.name or is_folder(path):  # (a folder is told so where it is written)
         return
     if _is_weights_name(path):
         raise ModelFileError(f"{path.name}: a {WEIGHTS_SUFFIX} name is for model.save_weights (the weights "

@@ -190,10 +190,10 @@ def export_onnx(model: Sequential, path, preprocessing=None) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (atomically) and return the path. The name
     must end in .onnx: exporting onto the model's own .safetensors file used to replace it."""
     from guinn.core.validation import file_path
-    from guinn.io.atomic import write_atomically
+    from guinn.io.atomic import is_folder, write_atomically
 
     path = file_path(path, "export_onnx")
-    if path.is_dir():
+    if is_folder(path):
         raise ModelFileError(f"Cannot export to {path}: it is a folder; give a file name such as "
                              f"{path / (getattr(model, 'name', None) or 'model')}.onnx.")
     if path.suffix.lower() != ".onnx":
