@@ -217,3 +217,10 @@ def test_a_file_label_is_a_model_class_by_text_then_by_number():
     assert _class_of("2.0", ["1", "2"]) == 1  # then the one class spelling the same number
     assert _class_of("1.0", ["01", "1"]) is None  # two such classes: not guessed
     assert _class_of("cat", ["1", "2"]) is None
+
+
+def test_numeric_labels_that_spell_the_same_number_are_one_class(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(["1", "1.0", "2", "2.0", "1", "02"])))
+    data = load_csv(path, "label")
+    assert data.class_names == ("1", "2") and data.y.tolist() == [0, 0, 1, 1, 0, 1]

@@ -212,6 +212,22 @@ def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma:
     return value
 
 
+def _one_spelling_per_number(labels: list[str]) -> list[str]:
+    """Numeric labels that spell the same number ('1' and '1.0', as a spreadsheet may write
+    them) are one class, under its shortest spelling; they were two, and a 2-class file
+    trained a 4-way softmax."""
+    spellings = set(labels)
+    if not all(_is_number(s) for s in spellings):
+        return labels
+    value = {s: float(s) for s in spellings}
+    if len(set(value.values())) == len(spellings) or any(v != v for v in value.values()):  # (NaN: as read)
+        return labels
+    shortest: dict[float, str] = {}
+    for s in sorted(spellings, key=lambda s: (len(s), s)):
+        shortest.setdefault(value[s], s)
+    return [shortest[value[s]] for s in labels]
+
+
 def _sorted_classes(labels: set[str]) -> tuple[str, ...]:
     if all(_is_number(s) for s in labels):
         return tuple(sorted(labels, key=lambda s: (float(s), s)))
@@ -255,6 +271,7 @@ def load_csv(path: str | os.PathLike, label_column: str, *, delimiter: str = ","
     x, labels, header, feature_idx = data.features(), data.labels, data.header, data.feature_idx
     if not labels:
         raise DataError(f"CSV file {brief(str(path), 80)} has a header but no data rows; expected data.")
+    labels = _one_spelling_per_number(labels)
     class_names = _sorted_classes(set(labels))
     if len(class_names) < min_classes:
         raise DataError(
