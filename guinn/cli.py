@@ -212,6 +212,8 @@ def cmd_train(args) -> int:
     from guinn.io.atomic import check_writable
     from guinn.io.model_file import check_suffix
 
+    if args.out is not None and not args.out.strip():  # --out "" was taken as no --out: the default was overwritten
+        raise GuinnError("--out needs a file name, e.g. --out model.safetensors.")
     if args.out and args.out.endswith(("/", os.sep)):
         raise GuinnError(f"Cannot save to {args.out}: that names a folder; give a file name (e.g. model.safetensors).")
     out = check_writable(args.out if args.out else Path(args.experiment).stem + ".safetensors")  # (folders too)

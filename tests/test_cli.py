@@ -555,3 +555,11 @@ def test_control_characters_from_a_file_are_printed_escaped(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
     assert "out\\x1b[2J\\x07" in out and "\n" in out
+
+
+def test_an_empty_out_is_refused_not_taken_as_the_default(tmp_path, capsys):
+    exp = tmp_path / "e.json"
+    Experiment(dataset={"kind": "toy", "name": "blobs", "n_samples": 60}, layers=(LayerSpec(4, "relu"),),
+               epochs=1).save(exp)
+    assert main(["train", str(exp), "--out", "", "--quiet"]) != 0
+    assert "--out needs a file name" in capsys.readouterr().err and not (tmp_path / "e.safetensors").exists()

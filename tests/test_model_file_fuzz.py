@@ -410,3 +410,13 @@ def test_the_largest_generator_state_still_loads(originals):
     states["shuffle"]["state"]["state"] = 2**128 - 1
     meta["rng_states"] = json.dumps(states)
     assert load_model_bytes(_join(header, body), "m").rng_states["shuffle"]["state"]["state"] == 2**128 - 1
+
+
+def test_a_history_whose_lists_disagree_with_its_epochs_is_refused():
+    from guinn.io.model_file import _history
+
+    good = {"history": {"loss": [1.0, 0.5], "accuracy": [0.2, None]}, "epoch": [0, 1], "messages": []}
+    assert _history(good).history["loss"] == [1.0, 0.5]
+    bad = {"history": {"loss": [1.0], "accuracy": [0.1, 0.2, 0.3]}, "epoch": [0, 1, 2, 3, 4], "messages": []}
+    with pytest.raises(ModelFileError, match="1 values for 5 epochs"):
+        _history(bad)
