@@ -9,6 +9,7 @@ split step's compiled helper calls directly.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -106,3 +107,16 @@ def set_count(threads: int) -> int:
     before = c[0]()
     c[1](threads)
     return before
+
+
+@contextlib.contextmanager
+def capped(threads: int):
+    """OpenBLAS on at most ``threads`` threads inside the block, as before after it."""
+    before = count()
+    if before > threads:
+        set_count(threads)
+    try:
+        yield
+    finally:
+        if before > threads:
+            set_count(before)
