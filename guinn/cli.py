@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "experiment",
         metavar="EXPERIMENT",
-        help="experiment file (.json) or the name of a bundled preset, e.g. deep_sigmoid",
+        help="experiment file (.json) or the name of a bundled preset: "
+        + (", ".join(p.stem for p in preset_paths()) or "none in this installation"),
     )
     p.add_argument(
         "--out",

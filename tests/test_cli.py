@@ -563,3 +563,9 @@ def test_an_empty_out_is_refused_not_taken_as_the_default(tmp_path, capsys):
                epochs=1).save(exp)
     assert main(["train", str(exp), "--out", "", "--quiet"]) != 0
     assert "--out needs a file name" in capsys.readouterr().err and not (tmp_path / "e.safetensors").exists()
+
+
+def test_train_help_lists_the_presets(capsys):
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "deep_sigmoid, deep_relu" in text and "optimizer_adam" in text

@@ -161,7 +161,8 @@ class FileActions:
                 "Saving models is not available in this installation (guinn.io is missing)."
             )
             return False
-        path = self._path_or_ask(path, True, "Save model", "model.safetensors", "guinn models (*.safetensors)")
+        path = self._path_or_ask(path, True, "Save model", self._model_file_name(".safetensors"),
+                                 "guinn models (*.safetensors)")
         if path is None:
             return False
         history = self.whole_history()  # every run of these weights, not the last alone
@@ -169,9 +170,15 @@ class FileActions:
                              "save the model", path)[0]:
             return False
         self._dirty = False
+        self._model_path = path
         self._sync_recovery()
         self._succeeded(f"Saved the model to {path}")
         return True
+
+    def _model_file_name(self, suffix: str) -> str:
+        """The name a Save or Export dialog proposes: the model's own file's, if it has one."""
+        known = getattr(self, "_model_path", None)
+        return str(Path(known).with_suffix(suffix)) if known else f"model{suffix}"
 
     def _model_extras(self) -> dict:
         """What a model file keeps beside the weights: the setup, and the data's labels and scaling."""
@@ -192,7 +199,7 @@ class FileActions:
         """The trained network as ONNX, for onnxruntime, Netron or another framework."""
         if not self._model_can_be_written("export", "exporting"):
             return False
-        path = self._path_or_ask(path, True, "Export as ONNX", "model.onnx", "ONNX models (*.onnx)")
+        path = self._path_or_ask(path, True, "Export as ONNX", self._model_file_name(".onnx"), "ONNX models (*.onnx)")
         if path is None:
             return False
         from guinn.io.onnx_export import export_onnx
@@ -275,6 +282,7 @@ class FileActions:
         if ds is None:
             self.layers.set_shape(input_dim or self.layers.input_dim, n_classes)
         self._earlier_history, self._earlier_owner = History(), None  # its record is its own history
+        self._model_path = path
         self._succeeded(f"Opened model {Path(path).name}")
         self.leave_preset()
         self.setWindowTitle(f"guinn — {Path(path).name}")  # not the title of whatever was open before

@@ -188,6 +188,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self._dataset_spec: dict | None = None  # spec of self.dataset
         self._loading_spec: dict | None = None
         self.model = None
+        self._model_path: str | None = None  # the file the model was opened from or saved to
         self._init_key = None  # (initializer, seed) the model was initialised with
         self._trained = False  # the model holds trained weights
         self._earlier_history, self._earlier_owner = History(), None  # the model's runs before this one
@@ -859,6 +860,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if self.banner.kind in ("warning", "info") or run_notice:  # notes on the discarded weights' runs
             self.banner.hide()
         self.model = None
+        self._model_path = None  # (the next model is another file's)
         self._earlier_history, self._earlier_owner = History(), None  # nothing holds the old weights
         self._trained = self._dirty = False
         self.history.reset(())

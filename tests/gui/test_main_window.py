@@ -1661,3 +1661,27 @@ def test_continue_pressed_while_a_file_on_trial_fails_does_not_start(qtbot, wind
         window.dataset_panel.use({"kind": "csv", "path": str(bad), "label_column": "label"})
         window.start_training()  # Continue, while the file loads
     assert not window.is_training() and "could not be loaded" in window.banner.text()
+
+
+def test_export_proposes_the_models_own_file_name(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _train(qtbot, window)
+    proposed = []
+
+    def dialog(_window, _title, default, _filters):
+        proposed.append(default)
+        return "", ""  # cancelled
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    window.export_onnx()
+    assert proposed == ["model.onnx"]  # a fresh model has no file of its own
+    assert window.save_model(str(tmp_path / "csvmodel.safetensors"))
+    window.export_onnx()
+    window.save_model()
+    assert proposed[1:] == [str(tmp_path / "csvmodel.onnx"), str(tmp_path / "csvmodel.safetensors")]
+    window._dirty = False
+    window._discard_model()  # another model next: not that file's
+    _train(qtbot, window)
+    window.export_onnx()
+    assert proposed[-1] == "model.onnx"
