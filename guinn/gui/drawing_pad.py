@@ -328,7 +328,9 @@ class DrawingPadPanel(QWidget):
         keeps the rest) and leaves the answer column its room; never below its logical size."""
         super().resizeEvent(event)
         size = event.size()
-        self.canvas.set_side(min(size.height() // 2, (size.width() - ANSWER_COLUMN_PX) // 2, MAX_CANVAS_PX))
+        # (half the width left beside the answer column kept the canvas at 280 px in any window
+        # narrower than 1,300 px, with half the pane empty)
+        self.canvas.set_side(min(size.height() // 2, size.width() - ANSWER_COLUMN_PX - 24, MAX_CANVAS_PX))
         self._size_answer()
 
     def _auto_refresh(self) -> None:

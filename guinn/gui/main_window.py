@@ -348,6 +348,11 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         self.progress.setToolTip(TIPS["progress"])
         self.progress.setFixedWidth(380)  # (it stretched and shrank as status messages came and went)
         self.progress.setTextVisible(True)
+        # a pale fill under dark text: the style's dark blue fill under black text split "batch" into
+        # a half that could not be read ("patch")
+        self.progress.setStyleSheet("QProgressBar { border: 1px solid palette(mid); border-radius: 2px; "
+                                    "text-align: center; color: black; background: palette(base); } "
+                                    "QProgressBar::chunk { background: #a9cce8; }")
         self.progress.setFormat("Idle")
         self.progress.setValue(0)
         self.statusBar().addPermanentWidget(self.progress)

@@ -286,6 +286,8 @@ def test_the_pad_grows_with_its_window(qtbot):
     assert pad.canvas.height() == 350 and pad.chart.height() >= 170  # half the height
     assert pad.preview.width() == 28 * 5 + 2  # the answer column grows with it: 5x zoom instead of 4x
     assert pad.confidence.font().pixelSize() == 20
+    pad.resize(780, 800)  # the Draw tab of a 1600 x 1000 window: half the pane stayed empty at 280
+    qtbot.waitUntil(lambda: pad.canvas.height() == 780 - 360 - 24)
     pad.resize(700, 500)
     qtbot.waitUntil(lambda: pad.canvas.height() == 280)  # and shrinks back
     assert pad.preview.width() == 28 * 4 + 2 and pad.confidence.font().pixelSize() == 16
