@@ -72,6 +72,7 @@ SLOW_MOTION_INTERVAL_MS = 100
 LOSS_NAMES = {"categorical_crossentropy": "cross-entropy", "mean_squared_error": "MSE",
               "binary_crossentropy": "binary cross-entropy"}  # as a kept run's label says them
 FULL_SIZE = QSize(1480, 900)  # the window's size where the screen has room
+TITLE_BAR_PX = 40  # room left for a window manager's title bar when the window must fit a small screen
 MIN_SIZE = QSize(1180, 700)  # every pane's minimum, on a screen that has room for it
 SIZE_KEYS = ("limit", "test_limit", "n_samples")  # dataset options that take more or fewer of the same samples
 RATE_WINDOW_S = 2.0  # seconds of training the shown speed (and time left) is measured over
@@ -248,6 +249,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         the window may shrink to it, and on a screen narrower than the panes' minimum the side
         panes scroll sideways rather than push the Run buttons off the edge. True when the
         window should open maximised (the screen is smaller than its full size)."""
+        # the available area includes the window's own title bar: a window exactly as tall ran its
+        # status bar off a 1600 x 1000 screen at 150%
+        available = QSize(available.width(), available.height() - TITLE_BAR_PX)
         width, height = min(MIN_SIZE.width(), available.width()), min(MIN_SIZE.height(), available.height())
         if width < MIN_SIZE.width():  # the Run pane keeps its width; the network pane scrolls
             left, right = self.side_panes
