@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from guinn.core import memory
 from guinn.core.backend import set_floatx, set_random_seed
 from guinn.core.losses import one_hot
-from guinn.core.specs import MAX_CLASSES
 from guinn.errors import DataError
+from guinn.io.model_file import MAX_CLASSES
 
 __all__ = ["set_floatx", "set_random_seed", "to_categorical"]
 
@@ -27,5 +28,11 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
         raise DataError(f"num_classes must be a positive integer, got {num_classes!r}.")
     if num_classes > MAX_CLASSES:  # (labels up to 2**40 asked for 4 TiB)
         raise DataError(f"to_categorical: {num_classes:,} classes asked for (labels up to {num_classes - 1:,}); "
-                        f"guinn's models take at most {MAX_CLASSES:,} classes, numbered from 0.")
+                        f"a guinn model file holds at most {MAX_CLASSES:,} classes, numbered from 0.")
+    needed = y.size * int(num_classes) * np.dtype(dtype).itemsize
+    free = memory.available_bytes()
+    if free is not None and needed > memory.SHARE * free:
+        raise DataError(f"to_categorical: {y.size:,} labels of {num_classes:,} classes take {needed / 1024**3:.1f} GB "
+                        f"as one-hot rows, more than the memory free; with integer labels, compile with "
+                        f"loss='sparse_categorical_crossentropy' and pass them as they are.")
     return one_hot(y.reshape(-1), int(num_classes), dtype).reshape(y.shape + (int(num_classes),))

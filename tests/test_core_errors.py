@@ -529,7 +529,7 @@ def test_free_memory_is_read_from_meminfo_or_else_the_system(monkeypatch):
 def test_huge_values_are_refused_where_they_are_given():
     from guinn import utils
 
-    with raises(DataError, "at most 10,000 classes"):
+    with raises(DataError, "at most 100,000 classes"):
         utils.to_categorical([2**40])
     with raises(ConfigError, "2**32 - 1"):
         utils.set_random_seed(2**32)

@@ -487,3 +487,19 @@ def test_a_fit_of_small_products_runs_them_on_one_blas_thread_and_puts_the_count
     small.fit(x, y, batch_size=32, verbose=0, callbacks=[LambdaCallback(
         on_batch_end=lambda batch, logs: seen.append(blas_threads.count()))])
     assert seen == [1, 1] and blas_threads.count() == before
+
+
+def test_caps_held_in_several_threads_put_the_first_count_back_after_the_last():
+    """Each cap restoring the count it had found left a small fit and a split one, interleaved,
+    at one thread for good."""
+    before = blas_threads.count()
+    if before < 2:
+        pytest.skip("NumPy's BLAS runs on one thread here")
+    first, second = blas_threads.capped(1), blas_threads.capped(1)
+    first.__enter__()
+    second.__enter__()
+    assert blas_threads.count() == 1
+    first.__exit__(None, None, None)  # the first out is not the last: still capped
+    assert blas_threads.count() == 1
+    second.__exit__(None, None, None)
+    assert blas_threads.count() == before

@@ -224,3 +224,8 @@ def test_numeric_labels_that_spell_the_same_number_are_one_class(tmp_path):
     path.write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(["1", "1.0", "2", "2.0", "1", "02"])))
     data = load_csv(path, "label")
     assert data.class_names == ("1", "2") and data.y.tolist() == [0, 0, 1, 1, 0, 1]
+    for labels, classes in ((["9007199254740993", "9007199254740992"], 2),  # beyond float64's integers
+                            (["1_0", "10"], 2), (["1e400", "2e400"], 2), (["1", "1.0", "nan"], 3),
+                            (["1e0", "1", "-0", "0", "0.0"], 2)):
+        path.write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(labels * 2)))
+        assert len(load_csv(path, "label").class_names) == classes, labels

@@ -412,11 +412,31 @@ def test_the_largest_generator_state_still_loads(originals):
     assert load_model_bytes(_join(header, body), "m").rng_states["shuffle"]["state"]["state"] == 2**128 - 1
 
 
-def test_a_history_whose_lists_disagree_with_its_epochs_is_refused():
+def test_a_history_list_longer_than_its_epochs_is_refused_and_a_shorter_one_is_the_last_epochs():
+    """A list longer than the epochs mixes epochs ('after 5 epochs: a 7th epoch's accuracy');
+    a shorter one is a figure a callback logged from some epoch on, in files written before
+    History padded such lists."""
     from guinn.io.model_file import _history
 
     good = {"history": {"loss": [1.0, 0.5], "accuracy": [0.2, None]}, "epoch": [0, 1], "messages": []}
     assert _history(good).history["loss"] == [1.0, 0.5]
-    bad = {"history": {"loss": [1.0], "accuracy": [0.1, 0.2, 0.3]}, "epoch": [0, 1, 2, 3, 4], "messages": []}
-    with pytest.raises(ModelFileError, match="1 values for 5 epochs"):
+    late = {"history": {"loss": [1.0, 0.5, 0.2], "score": [7.0]}, "epoch": [0, 1, 2], "messages": []}
+    assert np.isnan(_history(late).history["score"][:2]).all() and _history(late).history["score"][2] == 7.0
+    bad = {"history": {"loss": [1.0] * 7}, "epoch": [0, 1, 2, 3, 4], "messages": []}
+    with pytest.raises(ModelFileError, match="7 values for 5 epochs"):
         _history(bad)
+
+
+def test_a_figure_a_callback_logs_from_some_epoch_on_is_recorded_per_epoch_and_saved(tmp_path):
+    from guinn.callbacks import LambdaCallback
+    from guinn.layers import Dense
+    from guinn.models import Sequential, load_model
+
+    model = Sequential([Dense(2, activation="softmax", input_dim=2)])
+    model.compile("sgd", "categorical_crossentropy")
+    late = LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(score=float(epoch)) if epoch >= 1 else None)
+    history = model.fit(np.ones((4, 2), np.float32), np.eye(2, dtype=np.float32)[[0, 1, 0, 1]], epochs=3,
+                        verbose=0, callbacks=[late])
+    assert np.isnan(history.history["score"][0]) and history.history["score"][1:] == [1.0, 2.0]
+    model.save(tmp_path / "m.safetensors")
+    assert load_model(tmp_path / "m.safetensors").history.history["score"][1:] == [1.0, 2.0]

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import threading
 
 PREFIXES = ("scipy_openblas_", "openblas_")
 SUFFIXES = ("64_", "")
@@ -109,14 +110,26 @@ def set_count(threads: int) -> int:
     return before
 
 
+_caps: list[int] = []  # the caps in force (fits in several threads may each hold one)
+_uncapped = 1  # the count before the first of them
+_caps_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def capped(threads: int):
-    """OpenBLAS on at most ``threads`` threads inside the block, as before after it."""
-    before = count()
-    if before > threads:
-        set_count(threads)
+    """OpenBLAS on at most ``threads`` threads inside the block. The count is process-wide, so
+    blocks in several threads share one record: the lowest cap in force holds, and the count
+    from before the first comes back after the last (each block restoring what it had found
+    left a small fit and a split one, interleaved, at one thread for good)."""
+    global _uncapped
+    with _caps_lock:
+        if not _caps:
+            _uncapped = count()
+        _caps.append(threads)
+        set_count(min(min(_caps), _uncapped))
     try:
         yield
     finally:
-        if before > threads:
-            set_count(before)
+        with _caps_lock:
+            _caps.remove(threads)
+            set_count(min(_caps + [_uncapped]))

@@ -96,9 +96,12 @@ class History(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         self.steps.append(int(getattr(getattr(self.model, "optimizer", None), "iterations", 0) or 0))
-        for key, value in (logs or {}).items():
-            if isinstance(value, (int, float)):
-                self.history.setdefault(key, []).append(float(value))
+        logged = {key: float(value) for key, value in (logs or {}).items() if isinstance(value, (int, float))}
+        # one value per epoch in every list, NaN where an epoch did not log it (a callback's own
+        # figure from epoch 3 on), as a joined record has it: model files take no uneven lists
+        for key in [*self.history, *(k for k in logged if k not in self.history)]:  # (in the logs' order)
+            values = self.history.setdefault(key, [math.nan] * (len(self.epoch) - 1))
+            values.append(logged.get(key, math.nan))
 
     def last_epoch_logs(self) -> dict[str, float]:
         """The last epoch's figures: each metric logged in it (a joined record has NaN where a

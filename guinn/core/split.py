@@ -253,7 +253,7 @@ class SplitStep:
         self.scalars = np.zeros(_crew.CONSTANTS + len(_crew.constants()), dtype=model.dtype)  # optimizer's, constants
         self.scalars[_crew.CONSTANTS:] = _crew.constants()
         self.threads: list[threading.Thread] = []
-        self._blas_threads = 1
+        self._one_blas_thread = None  # (entered with the helper threads)
         self.active = False
         self._next = None  # (x, indices) of the next batch, to fetch during this step
         self._fetched = None  # a batch being fetched: (buffer, which rows, hand-over number, x, indices)
@@ -274,7 +274,8 @@ class SplitStep:
         self.active = _one_at_a_time.acquire(blocking=False)  # else: ordinary steps (another fit is split)
         if not self.active:
             return self
-        self._blas_threads = blas_threads.set_count(1)
+        self._one_blas_thread = blas_threads.capped(1)  # each thread's products on one
+        self._one_blas_thread.__enter__()
         m = self.model
         try:
             for p in range(1, self.parts):
@@ -296,7 +297,7 @@ class SplitStep:
         for thread in self.threads:
             thread.join()
         self.threads = []
-        blas_threads.set_count(self._blas_threads)
+        self._one_blas_thread.__exit__(None, None, None)
         self.active = False
         _one_at_a_time.release()
 

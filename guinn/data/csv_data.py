@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -212,17 +213,20 @@ def _parse_feature(path: Path, line: int, column: str, cell: str, decimal_comma:
     return value
 
 
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
+
+
 def _one_spelling_per_number(labels: list[str]) -> list[str]:
     """Numeric labels that spell the same number ('1' and '1.0', as a spreadsheet may write
     them) are one class, under its shortest spelling; they were two, and a 2-class file
     trained a 4-way softmax."""
     spellings = set(labels)
-    if not all(_is_number(s) for s in spellings):
+    if not all(PLAIN_NUMBER.fullmatch(s) for s in spellings):  # (not '1_0', 'nan', 'inf': as they are)
         return labels
-    value = {s: float(s) for s in spellings}
-    if len(set(value.values())) == len(spellings) or any(v != v for v in value.values()):  # (NaN: as read)
+    value = {s: Decimal(s).normalize() for s in spellings}  # exact: 9007199254740993 is not ...992
+    if len(set(value.values())) == len(spellings):
         return labels
-    shortest: dict[float, str] = {}
+    shortest: dict[Decimal, str] = {}
     for s in sorted(spellings, key=lambda s: (len(s), s)):
         shortest.setdefault(value[s], s)
     return [shortest[value[s]] for s in labels]

@@ -69,7 +69,7 @@ class FileActions:
     def _explain(self, exp: Experiment, text: str) -> None:
         """A preset's (or an experiment file's) title and explanation: the window's title and
         the banner that stays up through its runs; without an explanation, an earlier one goes."""
-        self.setWindowTitle(f"guinn — {exp.title}")
+        self._title_setup(exp.title)
         if not text:
             self.leave_preset(keep_title=True)
             return
@@ -79,12 +79,18 @@ class FileActions:
         short = f"{title}<br>{html.escape(first)}." if rest and self.height() < COMPACT_BELOW_PX else None
         self.show_info(f"{title}<br>{html.escape(text)}", "preset", rich=True, short=short)
 
+    def _title_setup(self, title: str) -> None:
+        """The window named after the setup on show (a preset's, an experiment file's)."""
+        self.setWindowTitle(f"guinn — {title}")
+        self._setup_titled = True
+
     def leave_preset(self, keep_title: bool = False) -> None:
         """The data or network on show is no longer the preset's: its explanation and title go."""
         if self.banner.kind == "preset":
             self.banner.hide()
         if not keep_title:
             self.setWindowTitle(DEFAULT_TITLE)
+            self._setup_titled = False
 
     def _succeeded(self, text: str) -> None:
         """A file action worked: say so, and hide an error it has put right."""
@@ -124,7 +130,7 @@ class FileActions:
             self.show_error(str(exc))
             return False
         self._base = exp
-        self.setWindowTitle(f"guinn — {exp.title}")
+        self._title_setup(exp.title)
         self._succeeded(f"Saved experiment to {path}")
         return True
 
@@ -266,7 +272,7 @@ class FileActions:
         self._trained, self._dirty, self._diverged = True, False, False
         self._keep_for_comparison()
         if stored and exp is not None:  # a CSV run's curve beside an MNIST model's epochs compared nothing
-            self.plots.forget_runs_unlike(self._comparison_of(exp), ("source",))
+            self.plots.forget_runs_unlike(self._comparison_of(exp), ("source", "batch_size", "validation_split"))
             self._sizes_to_compare = True  # (as after a preset: see apply_experiment)
         else:
             self.plots.forget_runs()  # trained on data the file does not name
@@ -286,6 +292,7 @@ class FileActions:
         self._succeeded(f"Opened model {Path(path).name}")
         self.leave_preset()
         self.setWindowTitle(f"guinn — {Path(path).name}")  # not the title of whatever was open before
+        self._setup_titled = False
         if ds is not None and (input_dim != ds.input_dim or n_classes != ds.n_classes):
             self.show_info(
                 f"The opened model expects {input_dim} inputs and {n_classes} classes, but the "

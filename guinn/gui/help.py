@@ -20,7 +20,8 @@ black smoothed; blue points: each epoch's mean) and on the validation samples he
 training (red). <i>Gradients</i>: how strongly each layer is being
 corrected; a first layer far below the last is the vanishing-gradient problem.
 <i>Weights</i>: how large they are, how they are spread (an L1 penalty piles them up at zero)
-and how much each step changes them. <i>Saturation</i>: sigmoid or tanh units stuck at their limits, or ReLU units that never fire.</li>
+and how much each step changes them. <i>Saturation</i>: sigmoid or tanh units stuck at their
+limits, or ReLU units that never fire.</li>
 <li><b>Try a preset</b> (menu <i>Presets</i>): each sets up one lesson and explains what to
 watch, e.g. 8 sigmoid layers against their ReLU twin, or the optimizers racing. Earlier runs
 stay on the plots as dashed lines to compare. <i>View ▸ Slow motion</i> (Ctrl+M) slows a run

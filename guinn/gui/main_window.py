@@ -175,12 +175,14 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         # Training stops and warnings reach the user in the banner and status bar, not on stderr.
         warnings.filterwarnings("ignore", category=TrainingWarning)
         self.setWindowTitle(DEFAULT_TITLE)
+        self._setup_titled = False  # the title names the setup on show (see _follow_layers)
         if icon_path().is_file():
             self.setWindowIcon(QIcon(str(icon_path())))
         exp = experiment or Experiment()
         self._base = exp  # title and description ride along from the loaded file
         self._run_name = "earlier run"  # what a kept curve of the current run is called (set at Start)
         self._run_comparison: Comparison | None = None  # what it compares with (set at Start)
+        self._run_loss: str | None = None  # the loss the last run trained with
         self._sizes_to_compare = False  # whether the next Start drops kept runs on other amounts of data
         self._run_forgotten = False  # View ▸ Forget earlier runs was chosen while this run was on show
         self._ask_before_discarding = True  # until 'Yes to All' to discarding unsaved weights
@@ -355,8 +357,8 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         # a pale fill under dark text: the style's dark blue fill under black text split "batch" into
         # a half that could not be read ("patch")
         self.progress.setStyleSheet("QProgressBar { border: 1px solid palette(mid); border-radius: 2px; "
-                                    "text-align: center; color: black; background: palette(base); } "
-                                    "QProgressBar::chunk { background: #a9cce8; }")
+                                    "text-align: center; color: palette(text); background: palette(base); } "
+                                    "QProgressBar::chunk { background: rgba(66, 133, 200, 90); }")  # (dark themes too)
         self.progress.setFormat("Idle")
         self.progress.setValue(0)
         self.statusBar().addPermanentWidget(self.progress)
@@ -597,7 +599,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         layers removed, 'The ReLU twin: 8 ReLU layers' still said so. Its explanation stays up:
         changing the network is what most lessons invite."""
         title = self._base.title
-        if title and self.windowTitle().startswith(f"guinn — {title}"):
+        if title and self._setup_titled:
             changed = tuple(self.layers.specs()) != tuple(self._base.layers)
             self.setWindowTitle(f"guinn — {title}" + (" (network changed)" if changed else ""))
 
@@ -967,6 +969,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self._keep_for_comparison()
             ds = self.dataset
             fits = ds is None or self._model_fits((ds.input_dim, ds.n_classes))
+            self._model_path = None  # fresh weights are no file's
             if (exp.initializer, exp.seed) == self._init_key and fits:
                 self.model.reset_weights()
                 self.history.reset(())
@@ -1025,7 +1028,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         if self._diverged and self.model is not None:  # continuing blew up again at once, whatever the rate
             self._discard_model()
             self.statusBar().showMessage("The last run diverged, so this one starts from fresh weights.", 10_000)
-        before = getattr(getattr(self.model, "loss", None), "name", None)  # the last run's loss, if it goes on
+        before = self._run_loss if self.history.step else None  # the last run's loss, if this one goes on
         try:
             self._ensure_model(exp)
             fit_args = exp.fit_arguments(self.dataset)
@@ -1059,6 +1062,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.plots.mark_run(self.history.step, label)
         # Kept runs compare with this one only on the same data, batch size and validation split
         # (the optimizer race's five presets; not a 1,000-digit lesson after a 60,000-digit one)
+        self._run_loss = exp.loss  # (a layer edit between runs compiles the carried-over model with the new one)
         self._run_comparison = self._comparison_of(exp)
         if self._sizes_to_compare:  # runs kept across a preset (see apply_experiment); changes made since
             self.plots.forget_runs_unlike(self._run_comparison, ("source", "sizes"))  # are compared by label

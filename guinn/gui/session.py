@@ -293,7 +293,9 @@ class SessionKeeping:
                            "can open them later.", "warning")  # (a warning: loading the data clears errors)
             return
         self._dirty = True
+        self._model_path = None  # not a file of the user's: saving over it, the recovery slot removed it
         self.setWindowTitle(RECOVERED_TITLE)
+        self._setup_titled = False
         self.show_info(
             "guinn did not close normally last time. The weights it had trained are back, with their "
             "settings and each epoch's figures: File ▸ Save model keeps them.",

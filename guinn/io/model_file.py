@@ -690,10 +690,12 @@ def _history(data) -> History:
     if not isinstance(steps, list) or len(steps) not in (0, len(epochs)) or not all(
             _is_int(n) and n >= 0 for n in steps):
         raise ModelFileError("history.steps must be a list of whole numbers >= 0, one per epoch.")
-    uneven = [key for key, seq in history.history.items() if len(seq) != len(epochs)]
-    if uneven:  # (a mix of epochs: 'after 5 epochs: accuracy of the 3rd, loss of the 1st')
-        raise ModelFileError(f"history of {uneven[0]!r:.60} has {len(history.history[uneven[0]])} values for "
-                             f"{len(epochs)} epochs; expected one value per epoch (NaN where not logged).")
+    longer = [key for key, seq in history.history.items() if len(seq) > len(epochs)]
+    if longer:
+        raise ModelFileError(f"history of {longer[0]!r:.60} has {len(history.history[longer[0]])} values for "
+                             f"{len(epochs)} epochs; expected at most one value per epoch.")
+    for seq in history.history.values():  # shorter: a figure logged from some epoch on (files before
+        seq[:0] = [math.nan] * (len(epochs) - len(seq))  # History padded): its values are the last epochs'
     history.epoch = list(epochs)
     history.steps = [int(n) for n in steps]
     history.messages = list(messages)

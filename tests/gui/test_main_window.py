@@ -1685,3 +1685,38 @@ def test_export_proposes_the_models_own_file_name(qtbot, window, tmp_path, monke
     _train(qtbot, window)
     window.export_onnx()
     assert proposed[-1] == "model.onnx"
+
+
+def test_a_loss_changed_before_a_layer_edit_is_marked_too(qtbot, window):
+    _train(qtbot, window)
+    select_data(window.settings.loss, "mean_squared_error")
+    window.layer_panel.select(0)
+    window.layer_panel.dropout.setValue(0.1)  # carries the weights over, compiled with the new loss
+    _train(qtbot, window)
+    labels = {line.label.toPlainText().strip() for _, line in window.plots.run_marks}
+    assert labels == {f"Adam 0.01, loss: {window.settings.loss.currentText()}"}
+
+
+def test_an_opened_models_title_is_not_taken_for_its_experiments(qtbot, window, tmp_path):
+    _train(qtbot, window)
+    path = tmp_path / "toy.safetensors"  # named like its experiment, "toy"
+    assert window.save_model(str(path))
+    window._dirty = False
+    assert window.open_model(str(path))
+    window.layer_panel.add_layer()
+    assert window.windowTitle() == "guinn — toy.safetensors"
+
+
+def test_opening_a_model_of_another_batch_size_forgets_the_runs_kept(qtbot, make_window, tmp_path):
+    window = make_window(TOY.with_changes(epochs=1, batch_size=5))
+    _train(qtbot, window)
+    path = tmp_path / "batch5.safetensors"
+    assert window.save_model(str(path))
+    window.settings.batch_size.setValue(20)
+    _train(qtbot, window)  # goes on: the same weights
+    window.ask.queue = [Yes]
+    window.reset_weights()
+    _train(qtbot, window)
+    window._dirty = False
+    assert window.open_model(str(path))
+    assert [run["comparison"].batch_size for run in window.plots.kept_runs] == []  # batch-20 runs: not beside it

@@ -188,6 +188,8 @@ def test_a_crash_leaves_the_trained_weights_for_the_next_launch(qtbot, folder, k
     assert "did not close normally" in window.banner.label.text()
     assert len(window.history.epochs) == TOY.epochs  # its curves came back too
     assert len(_recovery_files(folder)) == 1  # kept until saved or discarded
+    assert window._model_file_name(".safetensors") == "model.safetensors"  # not the recovery file: saving
+    # over it, the recovery slot removed the file just saved
     window.ask.queue = [QMessageBox.StandardButton.Discard]
     window.close()
     assert window.ask.asked == ["Save the trained model?"]  # closing still asks about it
