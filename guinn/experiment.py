@@ -207,6 +207,12 @@ class Experiment:
             from guinn.data.augment import make_augmenter
 
             transform = make_augmenter(dataset.image_shape, self.augment.max_shift, self.augment.max_scale)
+        rows = len(dataset.x_train)
+        if self.validation_split and not 1 <= int(rows * (1 - self.validation_split) + 1e-9) < rows:
+            held = f"The data's own test part leaves {rows:,} training sample{'s' if rows != 1 else ''}"
+            raise ConfigError(f"{held}, which a validation split of {self.validation_split:g} cannot divide "
+                              f"into training and validation samples; take less for testing (the dataset's "
+                              f"test options) or set validation_split to 0.")
         return dict(x=dataset.x_train, y=to_categorical(dataset.y_train, dataset.n_classes),
                     batch_size=self.batch_size, epochs=self.epochs, validation_split=self.validation_split,
                     batch_transform=transform)

@@ -348,3 +348,11 @@ def test_an_experiment_with_more_hidden_layers_than_the_app_shows_is_refused(tmp
     path.write_text(json.dumps({"layers": [{"units": 1, "activation": "relu"}] * (MAX_CARDS + 1)}))
     with pytest.raises(GuinnError, match=f"at most {MAX_CARDS}"):
         Experiment.load(path)
+
+
+def test_a_test_part_that_leaves_too_few_training_samples_is_said_as_such():
+    from guinn.data.catalog import load_dataset
+
+    exp = Experiment(dataset={"kind": "toy", "name": "blobs", "n_samples": 60, "test_fraction": 0.999})
+    with pytest.raises(GuinnError, match="test part leaves 1 training sample, which a validation split of 0.1"):
+        exp.fit_arguments(load_dataset(exp.dataset))
