@@ -41,12 +41,18 @@ NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch w
 
 
 def moving_average(x: np.ndarray, y: np.ndarray, parts: int = 50):
-    """A running mean over ~1/``parts`` of the points: the trend inside noisy batch losses."""
-    k = max(1, len(y) // parts)
-    if len(y) < 2 * k or k == 1:
+    """A running mean over ~1/``parts`` of the points, centred on each: the trend inside noisy
+    batch losses from the first batch to the last, without lag (a trailing mean began 2% into
+    the run, so a kept run's curve was missing the first batches slow motion is for, and ran
+    1% behind). Near the ends the window holds what there is."""
+    n = len(y)
+    k = max(1, n // parts)
+    if n < 2 * k or k == 1:
         return x, y
-    c = np.cumsum(np.insert(y, 0, 0.0))
-    return x[k - 1 :], (c[k:] - c[:-k]) / k
+    c = np.cumsum(np.insert(np.asarray(y, dtype=float), 0, 0.0))
+    i = np.arange(n)
+    low, high = np.maximum(0, i - k // 2), np.minimum(n, i + k // 2 + 1)
+    return x, (c[high] - c[low]) / (high - low)
 
 
 def layer_colors(n: int) -> list[QColor]:

@@ -1,5 +1,7 @@
 """The plots' axes and run marks stay readable."""
 
+import numpy as np
+
 from guinn.gui.plots import nice_ceiling
 
 
@@ -47,3 +49,15 @@ def test_a_cleared_plot_goes_back_to_an_empty_plots_value_range(qtbot, window):
     window._discard_model()
     cleared = [tuple(w.getPlotItem().getViewBox().viewRange()[1]) for w in (plots.gradient_plot, plots.gradient_bars)]
     assert cleared == empty
+
+
+def test_the_smoothed_curve_covers_every_batch_without_lag():
+    from guinn.gui.plots import moving_average
+
+    x = np.arange(1, 1001, dtype=float)
+    y = 2.0 - x / 1000  # a straight fall: a centred mean is the line itself, a trailing one lags it
+    sx, sy = moving_average(x, y)
+    assert len(sx) == len(x) and sx[0] == 1.0
+    np.testing.assert_allclose(sy[10:-10], y[10:-10], rtol=1e-12)
+    noisy = y + np.where(np.arange(1000) % 2, 0.5, -0.5)
+    assert np.ptp(moving_average(x, noisy)[1][10:-10] - y[10:-10]) < 0.06  # the noise averaged away
