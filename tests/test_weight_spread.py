@@ -15,23 +15,23 @@ def _model(*layers, inputs=4):
 def test_each_kernel_is_binned_in_shares_on_common_symmetric_edges():
     model = _model(guinn.layers.Dense(6, activation="relu"), guinn.layers.Dense(3, activation="softmax"))
     first, last = model.layers[0].params["kernel"], model.layers[1].params["kernel"]
-    first[...] = np.linspace(-0.3, 0.3, first.size).reshape(first.shape)
+    first[...] = np.linspace(-0.25, 0.25, first.size).reshape(first.shape)
     last[...] = 0.0
-    last[0, 0] = 0.7  # the largest weight sets the range, rounded up
+    last[0, 0] = 0.7  # the output layer's: beyond the axis, which the hidden layers set
     spread = weight_spread(model)
     assert [layer.name for layer in spread.layers] == ["dense_1", "dense_2"]
     assert len(spread.edges) == BINS + 1
-    assert spread.edges[0] == -spread.edges[-1] == -1.0
+    assert spread.edges[0] == -spread.edges[-1] == -0.25  # the hidden layer's 99.9th percentile of |w|, rounded up
     centre = np.searchsorted(spread.edges, 0.0) - 1
     assert spread.edges[centre] < 0 < spread.edges[centre + 1]  # a bin straddles zero
-    for layer, w in zip(spread.layers, (first, last), strict=True):
+    for layer, w, drawn in zip(spread.layers, (first, last), (1.0, 1 - 1 / last.size), strict=True):
         assert layer.count == w.size
-        np.testing.assert_allclose(layer.fractions.sum(), 1.0)
+        np.testing.assert_allclose(layer.fractions.sum(), drawn)
         counts, _ = np.histogram(w, bins=spread.edges)
         np.testing.assert_allclose(layer.fractions, counts / w.size)
         assert layer.near_zero == np.mean(np.abs(w) < NEAR_ZERO)
     assert spread.layers[1].near_zero == (last.size - 1) / last.size
-    assert spread.layers[1].fractions[centre] == (last.size - 1) / last.size
+    assert spread.layers[1].fractions[centre] == (last.size - 1) / last.size  # and the 0.7 in no bin
 
 
 def test_biases_and_prelu_slopes_are_not_weights_here_but_maxout_kernels_are():
@@ -85,10 +85,22 @@ def test_weights_near_float64s_largest_still_have_increasing_finite_edges():
     w[0, 0] = 1.5e308
     spread = weight_spread(model)
     assert np.isfinite(spread.edges).all() and (np.diff(spread.edges) > 0).all()
-    assert spread.edges[-1] >= 1.5e308 and spread.layers[0].fractions.sum() == 1.0
 
 
 def _float64_model():
     model = guinn.Sequential([guinn.layers.Dense(3, activation="softmax", input_shape=(4,))], dtype="float64")
     model.compile("sgd", "categorical_crossentropy")
     return model
+
+
+def test_the_axis_spans_the_bulk_of_the_weights_not_the_output_layers_few_large_ones():
+    """The output layer's largest weights set the axis before, squeezing the hidden layers'
+    spread into the middle sixth of the plot."""
+    model = _model(guinn.layers.Dense(200, activation="relu", input_shape=(100,)),
+                   guinn.layers.Dense(3, activation="softmax"), inputs=100)
+    hidden, output = model.layers[0].params["kernel"], model.layers[1].params["kernel"]
+    hidden[...] = np.random.default_rng(0).uniform(-0.07, 0.07, hidden.shape)
+    output[...] = np.random.default_rng(1).uniform(-0.35, 0.35, output.shape)
+    spread = weight_spread(model)
+    assert spread.edges[-1] == 0.08
+    assert spread.layers[0].fractions.sum() == 1.0 and spread.layers[1].fractions.sum() < 0.3

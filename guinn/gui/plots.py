@@ -321,10 +321,11 @@ class SpreadCurves:
         item.setLabel("bottom", "weight value")
         item.setDownsampling(auto=False)  # (pyqtgraph's clipping and downsampling break step curves:
         item.setClipToView(False)  # 81 bins need neither)
+        # In the plot's top corner, over the spread's empty tails: beside the plot, on a 1480 x 900
+        # window, it cut off the very shares the L1 and L2 lessons quote
         self.legend = pg.LegendItem(labelTextSize="8pt", brush=LEGEND_BRUSH, pen=LEGEND_PEN)
-        item.layout.addItem(self.legend, 2, 3)
-        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        item.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
+        self.legend.setParentItem(item.getViewBox())
+        self.legend.anchor((1, 0), (1, 0), offset=(-4, 4))
         self.legend.setVisible(False)
         self.shown: WeightSpread | None = None
         self.note = EmptyNote(widget, "No weights yet: press Start (or open a model), and the spread of "
@@ -357,7 +358,7 @@ class SpreadCurves:
         first = self.shown.layers[0]
         curve = self.widget.getPlotItem().plot(
             self.shown.edges, 100 * first.fractions, stepMode="center",
-            pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine))
+            pen=pg.mkPen(color, width=3, style=Qt.PenStyle.DashLine))  # (thicker: told from the layers' lines)
         curve.setZValue(-5)  # under the current run's curves
         self.kept.append((curve, f"{markup(label)}, layer 1: {_share(first.near_zero)} ≈ 0"))
         self._list()

@@ -205,7 +205,8 @@ TIPS = {
         "How each layer's weights are spread: the share of them in each narrow range of values, "
         "now. An L1 penalty piles many up at (almost) exactly zero, which the RMS above cannot "
         "show; L2 makes them small but rarely zero. The legend gives each layer's share within "
-        "0.001 of zero."
+        "0.001 of zero. The axis spans the hidden layers' weights (all but 1 in 1,000): the output "
+        "layer's largest may lie beyond it."
     ),
     "ratioPlot": (
         "Size of each step relative to the weights; around 1e-3 is healthy, far below means "
