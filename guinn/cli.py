@@ -121,7 +121,9 @@ def main(argv=None) -> int:
     """Entry point of the ``guinn`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
-        return _open_app()
+        return _open_app([])
+    if len(argv) == 1 and argv[0] not in COMMANDS and argv[0].lower().endswith((".json", ".safetensors")):
+        return _open_app(argv)  # `guinn lesson.json`, `guinn model.safetensors`: the app opens it
     _escape_unprintable_output()
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Escaping(sys.stdout), _Escaping(sys.stderr)
@@ -129,7 +131,7 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             sys.stdout, sys.stderr = streams
-            return _open_app()
+            return _open_app([])
         return COMMANDS[args.command](args) or 0
     except SystemExit as exc:  # --help, --version and argument errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
@@ -179,7 +181,7 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def _open_app() -> int:
+def _open_app(files: list[str]) -> int:
     if _no_display():
         return _fail(
             "no display to open the app on (neither DISPLAY nor WAYLAND_DISPLAY is set). Run guinn on a "
@@ -189,7 +191,7 @@ def _open_app() -> int:
         from guinn.gui.app import main as gui_main
     except ImportError as exc:
         return _fail(f"the app cannot start ({exc}); the command line still works (guinn --help).")
-    return int(gui_main() or 0)
+    return int(gui_main(files) or 0)
 
 
 def _no_display() -> bool:

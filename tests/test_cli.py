@@ -331,9 +331,9 @@ def test_help_everywhere(capsys):
 def test_no_arguments_opens_the_app(monkeypatch):
     calls = []
     fake = types.ModuleType("guinn.gui.app")
-    fake.main = lambda: calls.append("app") or 0
+    fake.main = lambda files: calls.append(("app", files)) or 0
     monkeypatch.setitem(sys.modules, "guinn.gui.app", fake)
-    assert main([]) == 0 and calls == ["app"]
+    assert main([]) == 0 and calls == [("app", [])]
 
 
 def test_keyboard_interrupt_exits_130(monkeypatch, capsys):
@@ -569,3 +569,16 @@ def test_train_help_lists_the_presets(capsys):
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "deep_sigmoid, deep_relu" in text and "optimizer_adam" in text
+
+
+def test_a_model_or_experiment_file_alone_opens_the_app_with_it(monkeypatch, capsys):
+    """`guinn l1model.safetensors` said 'invalid choice'; the app takes such files."""
+    import guinn.gui.app
+
+    opened = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(guinn.gui.app, "main", lambda files=None: opened.append(files) or 0)
+    assert main(["l1model.safetensors"]) == 0 and main(["Lesson.JSON"]) == 0
+    assert opened == [["l1model.safetensors"], ["Lesson.JSON"]]
+    assert main(["notes.txt"]) != 0  # anything else is still a command line mistake
+    assert "invalid choice" in capsys.readouterr().err

@@ -740,8 +740,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
 
     def _describe_run(self, exp: Experiment) -> str:
         """What a kept curve of a run is called: the preset's own name while only its epochs
-        differ (more epochs are the same run), else what was changed, e.g. '8×64 tanh',
-        '2×512 relu, dropout 0.5, Adam 0.01' or 'batch 5, seed 3'."""
+        differ (more epochs are the same run), with what else was changed while its network and
+        optimizer are the preset's ('SGD, 10,000 samples'), else what was changed, e.g. '8×64
+        tanh' or '2×512 relu, dropout 0.5, Adam 0.01'."""
         base = self._base
         parts = [_layers_label(exp.layers)] if exp.layers != base.layers else []
         if exp.optimizer != base.optimizer:
@@ -753,7 +754,9 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                   ("augment", lambda v: "augmented" if v.enabled else "not augmented"),
                   ("dataset", lambda v: _dataset_label(v, base.dataset)))
         parts += [say(getattr(exp, key)) for key, say in others if getattr(exp, key) != getattr(base, key)]
-        return ", ".join(parts) or _short_title(exp.title)
+        if exp.layers == base.layers and exp.optimizer == base.optimizer:  # still the preset's run, in other
+            parts.insert(0, _short_title(exp.title))  # settings: 'SGD, 10,000 samples' (the race on fewer
+        return ", ".join(parts)  # samples was '10,000 samples', '(2)', '(3)': no optimizer named)
 
     def _keeps_model(self, spec: dict) -> bool:
         """Whether choosing ``spec`` keeps the network without asking: the same data with another

@@ -1288,7 +1288,7 @@ def test_kept_runs_differing_in_other_settings_say_which(qtbot, make_window):
     _train(qtbot, window)
     window.ask.queue = [Yes]
     window.reset_weights()
-    assert [run["label"] for run in window.plots.kept_runs] == ["batch 5", "toy"]
+    assert [run["label"] for run in window.plots.kept_runs] == ["toy, batch 5", "toy"]  # still the preset's run
 
 
 def test_per_layer_legends_sit_beside_the_plots_not_over_the_newest_batches(qtbot, window):
@@ -1528,11 +1528,13 @@ def test_a_race_on_fewer_samples_than_its_presets_keeps_its_runs(qtbot, make_win
     _train(qtbot, window)
     for learning_rate in (0.1, 0.2):
         window.ask.queue = [Yes]
-        assert window.apply_experiment(preset.with_changes(optimizer={"name": "sgd", "learning_rate": learning_rate}))
+        assert window.apply_experiment(preset.with_changes(title=f"Race: SGD {learning_rate}",
+                                                           optimizer={"name": "sgd", "learning_rate": learning_rate}))
         samples.setValue(200)
         qtbot.waitUntil(lambda: window.dataset is not None and len(window.dataset.x_train) < 240, timeout=30_000)
         _train(qtbot, window)
-    assert len(window.plots.kept_runs) == 2  # the first two runs, beside the third
+    # the first two runs, beside the third, each named after its preset (it was '200 samples', '(2)')
+    assert [run["label"] for run in window.plots.kept_runs] == ["toy, 200 samples", "SGD 0.1, 200 samples"]
     window.ask.queue = [Yes]
     assert window.apply_experiment(preset)
     assert len(window.plots.kept_runs) == 3  # shown until Start: the amount may be set again
