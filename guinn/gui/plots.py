@@ -469,6 +469,14 @@ class PlotsPanel(QTabWidget):
                 ),
             )
         self.addTab(self._split(self.loss_plot, self.accuracy_plot), "Loss && accuracy")
+        # An epoch scale along the top: the lessons speak of epochs ("turns up after about ten
+        # epochs") and the batch axis below counted 25 or 600 to one
+        self._epoch_ticks = None  # (epochs, stride) the top axes show
+        for widget in (self.loss_plot, self.accuracy_plot):
+            item = widget.getPlotItem()
+            item.showAxis("top")
+            item.getAxis("top").setTicks([[]])
+            item.getAxis("top").setStyle(showValues=True)
 
         self.gradient_plot = _plot("gradientPlot", "Gradient RMS per layer (log)", "RMS of dL/dW", log_y=True)
         self.gradient_bars = _plot("gradientBars", "Gradient RMS of the last batch, input → output", "RMS of dL/dW",
@@ -579,6 +587,7 @@ class PlotsPanel(QTabWidget):
                 follow.update(race if p == 0 else last_x)
         if 0 in pages:
             x, ex = h.batches.x(), h.epochs.x()
+            self._show_epochs(ex, h.epochs.stride)
             for key in ("loss", "accuracy"):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
@@ -599,6 +608,22 @@ class PlotsPanel(QTabWidget):
         if 3 in pages:
             self.layer_curves[3].update(h)
         return True
+
+    def _show_epochs(self, ends: np.ndarray, stride: int) -> None:
+        """Each epoch's end on the top axes, numbered, at most ~12 labels (every 1st, 2nd, 5th,
+        10th, ... epoch); rebuilt only when the epochs change (tick layout is costly)."""
+        key = (len(ends), stride, float(ends[-1]) if len(ends) else 0.0)
+        if key == self._epoch_ticks:
+            return
+        self._epoch_ticks = key
+        every = 1
+        while len(ends) / every > 12:  # 1, 2, 5, 10, 20, 50, ...
+            every = every * 2 if str(every)[0] in "15" else every * 5 // 2
+        numbers = (np.arange(len(ends)) + 1) * stride  # (decimated past 1,024 epochs: each row is `stride`)
+        ticks = [(float(x), str(int(n))) for x, n in zip(ends, numbers, strict=True) if n % every == 0]
+        for widget in (self.loss_plot, self.accuracy_plot):
+            widget.getPlotItem().getAxis("top").setTicks([ticks, []])
+            widget.getPlotItem().getAxis("top").setLabel("epoch" if ticks else "")
 
     def _loss_range(self, *current: np.ndarray) -> tuple[float, float]:
         """The loss axis's (low, high): the current run's values and the kept runs', except that

@@ -61,3 +61,44 @@ def test_the_smoothed_curve_covers_every_batch_without_lag():
     np.testing.assert_allclose(sy[10:-10], y[10:-10], rtol=1e-12)
     noisy = y + np.where(np.arange(1000) % 2, 0.5, -0.5)
     assert np.ptp(moving_average(x, noisy)[1][10:-10] - y[10:-10]) < 0.06  # the noise averaged away
+
+
+def test_the_loss_and_accuracy_plots_number_the_epochs_along_the_top(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    window.plots.setCurrentIndex(0)
+    window.plots.refresh(force=True)
+    ends = window.history.epochs.x()
+    for plot in (window.plots.loss_plot, window.plots.accuracy_plot):
+        ticks = plot.getPlotItem().getAxis("top")._tickLevels[0]
+        assert ticks == [(float(x), str(i + 1)) for i, x in enumerate(ends)]  # each epoch's end, numbered
+
+
+def test_many_epochs_are_numbered_every_2nd_5th_10th():
+    from guinn.gui.plots import PlotsPanel
+
+    panel = PlotsPanel.__new__(PlotsPanel)  # the numbering alone
+    chosen = {}
+
+    class Axis:
+        def setTicks(self, levels):  # noqa: N802 (pyqtgraph's name)
+            chosen["labels"] = [label for _, label in levels[0]]
+
+        def setLabel(self, text):  # noqa: N802
+            pass
+
+    class Plot:
+        def getPlotItem(self):  # noqa: N802
+            return self
+
+        def getAxis(self, name):  # noqa: N802
+            return Axis()
+
+    panel.loss_plot = panel.accuracy_plot = Plot()
+    panel._epoch_ticks = None
+    panel._show_epochs(np.arange(1, 61) * 25.0, 1)
+    assert chosen["labels"] == [str(n) for n in range(5, 61, 5)]
+    panel._show_epochs(np.arange(1, 301) * 25.0, 1)
+    assert chosen["labels"] == [str(n) for n in range(50, 301, 50)]
