@@ -67,8 +67,8 @@ class Sequential(AlwaysTrainable):
         self._rngs = backend.spawn_generators(self.seed)
         self._input_shape = None  # from Input(shape=...) until the first layer takes it
         self._fitting = False  # fit is running: no add/pop from a callback
-        self._output_checked_at_fit = False  # see _rebuild
-        self._output_check_due = False
+        self._defer_output_check = False  # building again on the way to another output layer (_rebuild)
+        self._output_check_due = False  # a deferred check, made at fit
         self._added: list[tuple[Layer, int]] = []  # (layer given to add(), how many layers it became)
         for layer in [layers] if isinstance(layers, Layer) else (layers or []):
             self.add(layer)
@@ -156,12 +156,11 @@ class Sequential(AlwaysTrainable):
         if not self.layers:  # the last one popped: nothing to build
             self.built = False
             return
-        self._output_checked_at_fit = True
+        self._defer_output_check = True
         try:
             self.build(shape)
         finally:
-            due, self._output_checked_at_fit = self._output_checked_at_fit == "due", False
-        self._output_check_due = self._output_check_due or due
+            self._defer_output_check = False
         for layer in self.layers:
             if id(layer) in kept:
                 layer.set_weights(kept[id(layer)])
@@ -335,8 +334,8 @@ class Sequential(AlwaysTrainable):
         if not self.compiled or not self.layers:
             return
         last = self.layers[-1]
-        if self._output_checked_at_fit:  # a pop() on the way to another output layer: said at fit if still so
-            self._output_checked_at_fit = "due"
+        if self._defer_output_check:  # a pop() on the way to another output layer: said at fit if still so
+            self._output_check_due = True
         else:
             self._check_output_activation()
         # Dense(activation='softmax') or Activation('softmax') last: the loss starts from the logits
@@ -354,6 +353,7 @@ class Sequential(AlwaysTrainable):
         self.set_telemetry(self.telemetry)
 
     def _check_output_activation(self) -> None:
+        self._output_check_due = False  # (made now: not again at fit)
         output = self._output_activation()
         if self.loss.fused_activation == "softmax" and output != "softmax":
             warn_user(f"{self.loss.name} expects class probabilities from a softmax output layer, but the "
@@ -413,7 +413,6 @@ class Sequential(AlwaysTrainable):
     def _fit_loop(self, x, y, x_val, y_val, batch_size, epochs, verbose, callbacks, shuffle, initial_epoch,
                   batch_transform):
         if self._output_check_due:  # a pop() and add() left the output layer as it is now
-            self._output_check_due = False
             self._check_output_activation()
         engine = split.SplitStep.plan(self, batch_size)
         # Small products gain little from OpenBLAS's threads (8 x 64 sigmoid, batch 32: 0.30 ms a
