@@ -272,8 +272,7 @@ class FileActions:
         self._trained, self._dirty, self._diverged = True, False, False
         self._keep_for_comparison()
         if stored and exp is not None:  # a CSV run's curve beside an MNIST model's epochs compared nothing
-            self.plots.forget_runs_unlike(self._comparison_of(exp), ("source", "batch_size", "validation_split"))
-            self._sizes_to_compare = True  # (as after a preset: see apply_experiment)
+            self._forget_runs_unlike(exp)
         else:
             self.plots.forget_runs()  # trained on data the file does not name
         self.history.reset(())

@@ -548,8 +548,7 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
         # Runs on other amounts of the same data stay until Start, and go then if the amount still
         # differs: each of the optimizer race's presets puts 60,000 digits back, which a student
         # racing on 6,000 sets again.
-        self.plots.forget_runs_unlike(self._comparison_of(exp), ("source", "batch_size", "validation_split"))
-        self._sizes_to_compare = True
+        self._forget_runs_unlike(exp)
         self._base = exp
         self.settings.set_experiment(exp)
         self.layers.set_specs(exp.layers, guarded=False)
@@ -558,6 +557,12 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
             self.dataset_panel.set_spec(exp.dataset, emit=False)
             self._load_dataset(exp.dataset)
         return True
+
+    def _forget_runs_unlike(self, exp: Experiment) -> None:
+        """For a preset or an opened model's setup: forget the kept runs of other data, batch size
+        or validation split now, and those of other sample counts at the next Start."""
+        self.plots.forget_runs_unlike(self._comparison_of(exp), SAME_BATCHES)
+        self._sizes_to_compare = True
 
     @staticmethod
     def _comparison_of(exp: Experiment) -> Comparison:
@@ -1447,6 +1452,11 @@ def zoom_now() -> int:
         return round(float(os.environ.get("QT_SCALE_FACTOR", "1")) * 100)
     except ValueError:
         return 100
+
+
+# Kept runs that differ in these from a preset or an opened model go at once; other sample counts
+# of the same data wait for Start (see apply_experiment).
+SAME_BATCHES = ("source", "batch_size", "validation_split")
 
 
 class Comparison(NamedTuple):
