@@ -587,7 +587,7 @@ class PlotsPanel(QTabWidget):
                 follow.update(race if p == 0 else last_x)
         if 0 in pages:
             x, ex = h.batches.x(), h.epochs.x()
-            self._show_epochs(ex, h.epochs.stride)
+            self._show_epochs(ex, h.epochs.stride, h.epochs_done)
             for key in ("loss", "accuracy"):
                 per_batch, smooth, epoch_train, epoch_val = self._metric_curves[key]
                 bx, by = finite(x, h.batch_column(key))
@@ -609,17 +609,20 @@ class PlotsPanel(QTabWidget):
             self.layer_curves[3].update(h)
         return True
 
-    def _show_epochs(self, ends: np.ndarray, stride: int) -> None:
-        """Each epoch's end on the top axes, numbered, at most ~12 labels (every 1st, 2nd, 5th,
-        10th, ... epoch); rebuilt only when the epochs change (tick layout is costly)."""
-        key = (len(ends), stride, float(ends[-1]) if len(ends) else 0.0)
+    def _show_epochs(self, ends: np.ndarray, stride: int, last: int | None = None) -> None:
+        """Each epoch's end on the top axes, numbered up to ``last`` (an opened model trained with
+        initial_epoch=2 stores epochs 3 to 5), at most ~12 labels (every 1st, 2nd, 5th, 10th, ...
+        epoch); rebuilt only when the epochs change (tick layout is costly)."""
+        last = len(ends) * stride if last is None else last
+        key = (len(ends), stride, last, float(ends[-1]) if len(ends) else 0.0)
         if key == self._epoch_ticks:
             return
         self._epoch_ticks = key
         every = 1
         while len(ends) / every > 12:  # 1, 2, 5, 10, 20, 50, ...
             every = every * 2 if str(every)[0] in "15" else every * 5 // 2
-        numbers = (np.arange(len(ends)) + 1) * stride  # (decimated past 1,024 epochs: each row is `stride`)
+        # (decimated past 1,024 epochs: each row is `stride` epochs)
+        numbers = last - len(ends) * stride + (np.arange(len(ends)) + 1) * stride
         ticks = [(float(x), str(int(n))) for x, n in zip(ends, numbers, strict=True) if n % every == 0]
         for widget in (self.loss_plot, self.accuracy_plot):
             widget.getPlotItem().getAxis("top").setTicks([ticks, []])

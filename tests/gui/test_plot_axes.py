@@ -102,3 +102,5 @@ def test_many_epochs_are_numbered_every_2nd_5th_10th():
     assert chosen["labels"] == [str(n) for n in range(5, 61, 5)]
     panel._show_epochs(np.arange(1, 301) * 25.0, 1)
     assert chosen["labels"] == [str(n) for n in range(50, 301, 50)]
+    panel._show_epochs(np.arange(1, 4) * 25.0, 1, last=5)  # an opened model's epochs 3 to 5
+    assert chosen["labels"] == ["3", "4", "5"]
