@@ -209,10 +209,11 @@ class Experiment:
             transform = make_augmenter(dataset.image_shape, self.augment.max_shift, self.augment.max_scale)
         rows = len(dataset.x_train)
         if self.validation_split and not 1 <= int(rows * (1 - self.validation_split) + 1e-9) < rows:
-            held = f"The data's own test part leaves {rows:,} training sample{'s' if rows != 1 else ''}"
-            raise ConfigError(f"{held}, which a validation split of {self.validation_split:g} cannot divide "
-                              f"into training and validation samples; take less for testing (the dataset's "
-                              f"test options) or set validation_split to 0.")
+            held = f"{rows:,} training sample{'s' if rows != 1 else ''}"
+            raise ConfigError(f"The dataset leaves {held} beside its test part, which a validation split of "
+                              f"{self.validation_split:g} cannot divide into training and validation samples; "
+                              f"use more samples, take less for testing (the dataset's test options) or set "
+                              f"validation_split to 0.")
         return dict(x=dataset.x_train, y=to_categorical(dataset.y_train, dataset.n_classes),
                     batch_size=self.batch_size, epochs=self.epochs, validation_split=self.validation_split,
                     batch_transform=transform)

@@ -354,5 +354,5 @@ def test_a_test_part_that_leaves_too_few_training_samples_is_said_as_such():
     from guinn.data.catalog import load_dataset
 
     exp = Experiment(dataset={"kind": "toy", "name": "blobs", "n_samples": 60, "test_fraction": 0.999})
-    with pytest.raises(GuinnError, match="test part leaves 1 training sample, which a validation split of 0.1"):
+    with pytest.raises(GuinnError, match="leaves 1 training sample beside its test part, which a validation split"):
         exp.fit_arguments(load_dataset(exp.dataset))

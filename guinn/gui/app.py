@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(note, 15_000)
     warm_up = _start_kernel_warm_up()
     for arg in args:
-        if arg.endswith(".json"):
+        if arg.lower().endswith(".json"):  # (as the command line matches them: any case)
             window.open_experiment(arg)
-        elif arg.endswith(".safetensors"):
+        elif arg.lower().endswith(".safetensors"):
             window.open_model(arg)
     code = int(app.exec())
     warm_up.join(timeout=10)  # do not tear the interpreter down under a compiler call

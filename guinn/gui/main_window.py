@@ -759,9 +759,10 @@ class MainWindow(QMainWindow, FileActions, SessionKeeping):
                   ("augment", lambda v: "augmented" if v.enabled else "not augmented"),
                   ("dataset", lambda v: _dataset_label(v, base.dataset)))
         parts += [say(getattr(exp, key)) for key, say in others if getattr(exp, key) != getattr(base, key)]
-        if exp.layers == base.layers and exp.optimizer == base.optimizer:  # still the preset's run, in other
-            parts.insert(0, _short_title(exp.title))  # settings: 'SGD, 10,000 samples' (the race on fewer
-        return ", ".join(parts)  # samples was '10,000 samples', '(2)', '(3)': no optimizer named)
+        named = exp.layers == base.layers and exp.optimizer == base.optimizer and _short_title(exp.title)
+        if named:  # still the preset's run, in other settings: 'SGD, 10,000 samples' (the race on
+            parts.insert(0, named)  # fewer samples was '10,000 samples', '(2)', '(3)': no optimizer named)
+        return ", ".join(parts)
 
     def _keeps_model(self, spec: dict) -> bool:
         """Whether choosing ``spec`` keeps the network without asking: the same data with another

@@ -42,9 +42,9 @@ NO_BATCHES = ("Nothing to show yet: these figures are recorded for every batch w
 
 def moving_average(x: np.ndarray, y: np.ndarray, parts: int = 50):
     """A running mean over ~1/``parts`` of the points, centred on each: the trend inside noisy
-    batch losses from the first batch to the last, without lag (a trailing mean began 2% into
-    the run, so a kept run's curve was missing the first batches slow motion is for, and ran
-    1% behind). Near the ends the window holds what there is."""
+    batch losses from the first batch to the last, without lag but within half a window of the
+    ends, where the window holds what there is (a trailing mean began 2% into the run, so a
+    kept run's curve was missing the first batches slow motion is for, and ran 1% behind)."""
     n = len(y)
     k = max(1, n // parts)
     if n < 2 * k or k == 1:
@@ -618,6 +618,8 @@ class PlotsPanel(QTabWidget):
         if key == self._epoch_ticks:
             return
         self._epoch_ticks = key
+        if stride > 1:  # past 1,024 epochs a row is the mean of several: no epoch end to mark
+            ends = ends[:0]
         every = 1
         while len(ends) / every > 12:  # 1, 2, 5, 10, 20, 50, ...
             every = every * 2 if str(every)[0] in "15" else every * 5 // 2

@@ -1,6 +1,8 @@
 """The real window, offscreen: build a network with the widgets, train through the worker,
 pause/resume/stop/step, close while training, files, and the error paths."""
 
+import types
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -1311,6 +1313,11 @@ def test_a_save_name_with_another_suffix_gets_the_files_own(qtbot, window, tmp_p
     assert (tmp_path / "model.v2.safetensors").is_file() and not (tmp_path / "model.v2").exists()
 
 
+def test_a_run_of_an_untitled_experiment_is_named_by_what_differs_alone(qtbot, make_window):
+    window = make_window(TOY.with_changes(title=""))
+    assert window._describe_run(window._base.with_changes(batch_size=5)) == "batch 5"
+
+
 def test_a_kept_runs_data_are_named_by_what_differs():
     from guinn.gui.main_window import _dataset_label
 
@@ -1722,3 +1729,24 @@ def test_opening_a_model_of_another_batch_size_forgets_the_runs_kept(qtbot, make
     window._dirty = False
     assert window.open_model(str(path))
     assert [run["comparison"].batch_size for run in window.plots.kept_runs] == []  # batch-20 runs: not beside it
+
+
+def test_the_app_opens_files_named_in_any_case(qtbot, monkeypatch, tmp_path):
+    """`guinn Lesson.JSON` reached the app, which matched only lower-case suffixes."""
+    from PySide6.QtWidgets import QApplication
+
+    import guinn.gui.app as app_module
+    from guinn.gui.main_window import MainWindow
+
+    opened = []
+    monkeypatch.setattr(MainWindow, "open_experiment", lambda self, path: opened.append(("experiment", path)))
+    monkeypatch.setattr(MainWindow, "open_model", lambda self, path: opened.append(("model", path)))
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
+    monkeypatch.setenv("GUINN_SESSION_DIR", "")
+    monkeypatch.setattr(app_module, "_start_kernel_warm_up", lambda: types.SimpleNamespace(join=lambda timeout: None))
+    assert app_module.main([str(tmp_path / "Lesson.JSON"), str(tmp_path / "M.SAFETENSORS")]) == 0
+    assert opened == [("experiment", str(tmp_path / "Lesson.JSON")), ("model", str(tmp_path / "M.SAFETENSORS"))]
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget._dirty = False
+            widget.close()

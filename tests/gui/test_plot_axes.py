@@ -104,3 +104,5 @@ def test_many_epochs_are_numbered_every_2nd_5th_10th():
     assert chosen["labels"] == [str(n) for n in range(50, 301, 50)]
     panel._show_epochs(np.arange(1, 4) * 25.0, 1, last=5)  # an opened model's epochs 3 to 5
     assert chosen["labels"] == ["3", "4", "5"]
+    panel._show_epochs(np.arange(1, 513) * 50.0, 2, last=1025)  # rows of 2 epochs' means: no ends to mark
+    assert chosen["labels"] == []
