@@ -30,8 +30,7 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
         raise DataError(f"to_categorical: {num_classes:,} classes asked for (labels up to {num_classes - 1:,}); "
                         f"a guinn model file holds at most {MAX_CLASSES:,} classes, numbered from 0.")
     needed = y.size * int(num_classes) * np.dtype(dtype).itemsize
-    free = memory.available_bytes()
-    if free is not None and needed > memory.SHARE * free:
+    if memory.exceeds_free(needed):
         raise DataError(f"to_categorical: {y.size:,} labels of {num_classes:,} classes take {needed / 1024**3:.1f} GB "
                         f"as one-hot rows, more than the memory free; with integer labels, compile with "
                         f"loss='sparse_categorical_crossentropy' and pass them as they are.")

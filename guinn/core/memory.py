@@ -45,6 +45,13 @@ def _windows_available() -> int | None:
         return None
 
 
+def exceeds_free(needed: int) -> bool:
+    """Whether ``needed`` bytes are more than guinn may take of the memory free now (False
+    where that cannot be told)."""
+    free = available_bytes()
+    return free is not None and needed > SHARE * free
+
+
 def check_fits(needed: int, what: str) -> None:
     """Raise ConfigError when ``needed`` bytes would not fit in the memory free now; ``what``
     says what needs them, in a sentence's middle ("this network's weights, ...")."""

@@ -9,10 +9,11 @@ weights, which a histogram cannot show.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
+
+from guinn.core.nice_numbers import nice_step_up
 
 NEAR_ZERO = 1e-3  # |w| below this counts as "zero" (what an L1 penalty makes of useless weights)
 BINS = 81  # odd: one bin is centred on zero
@@ -69,12 +70,6 @@ def _typical_largest(kernels) -> float:
 
 
 def _round_up(x: float) -> float:
-    """The next of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten at or above ``x``: the weights' axis keeps
-    its bounds while they grow a little; all-zero weights get (-1, 1)."""
-    if not x > 0:
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(x))
-    for m in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        if m * power >= x * (1 - 1e-12):
-            return m * power if math.isfinite(m * power) else x  # (float64's largest weights: x itself)
-    return x
+    """The weights' axis on round bounds (it keeps them while the weights grow a little);
+    all-zero weights get (-1, 1)."""
+    return nice_step_up(x) if x > 0 else 1.0

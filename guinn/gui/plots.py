@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from guinn.core.nice_numbers import nice_step_up
 from guinn.core.weight_spread import NEAR_ZERO, WeightSpread
 from guinn.gui.history import LOG_FLOOR, TrainingHistory, finite, log_safe
 from guinn.gui.plain import markup
@@ -84,15 +85,6 @@ def nice_ceiling(x: float) -> float:
     instead of every redraw, and at most a third of it is empty (1-2-5 steps left up to
     half of a finished run's plot blank: 10,800 batches on a 20,000 axis)."""
     return 10.0 if x <= 10 else nice_step_up(x)
-
-
-def nice_step_up(x: float) -> float:
-    """The next of ..., 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, ... at or above ``x`` (> 0)."""
-    power = 10 ** math.floor(math.log10(x))
-    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if m * power >= x * (1 - 1e-12):
-            return float(m * power)
-    return float(10 * power)
 
 
 class FollowY:
